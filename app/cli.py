@@ -1,0 +1,175 @@
+"""`datastorage` command line: serve, migrate, psql, verify, spool."""
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import os
+import shutil
+import socket
+import sys
+from functools import partial
+from pathlib import Path
+
+log = logging.getLogger("datastorage")
+
+
+class Fatal(Exception):
+    """One line for the operator, non-zero exit, no traceback."""
+
+
+def _settings(args=None):
+    from .config import Settings
+    overrides = {}
+    for name in ("host", "port", "workers"):
+        if args is not None and getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    return Settings.from_env(**overrides)
+
+
+def _embedded(settings):
+    from .embedded_pg import Cluster
+    return Cluster(Path(settings.data_dir) / "postgres", port=settings.pg_port)
+
+
+def database_url(settings, *, start: bool) -> tuple[str, object | None]:
+    """The URL the service uses; starts the embedded cluster when none is configured."""
+    from .migrate import ensure_database
+    if settings.database_url:
+        return settings.database_url, None
+    cluster = _embedded(settings)
+    if start:
+        cluster.init()
+        cluster.start()
+        ensure_database(cluster.url(), "datastorage")
+    elif not cluster.running():
+        raise Fatal(f"the embedded PostgreSQL in {cluster.datadir} is not running; "
+                    "start the service with `datastorage serve` or set DS_DATABASE_URL")
+    return cluster.url("datastorage"), cluster
+
+
+def _check_reachable(url: str) -> None:
+    import psycopg
+    from .migrate import libpq_url, redacted
+    try:
+        psycopg.connect(libpq_url(url), connect_timeout=5).close()
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise Fatal(f"cannot reach the database at {redacted(url)} ({first}); "
+                    "check DS_DATABASE_URL and that the server is running") from None
+
+
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise Fatal(f"port {port} on {host} is already in use; stop the other process "
+                            "or choose another with --port / DS_PORT") from None
+            raise Fatal(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def cmd_serve(args) -> int:
+    from .migrate import migrate, redacted
+    settings = _settings(args)
+    _check_port(settings.host, settings.port)
+    url, cluster = database_url(settings, start=True)
+    try:
+        _check_reachable(url)
+        migrate(url)
+        log.info("database: %s", redacted(url))
+        settings = settings.model_copy(update={"database_url": url})
+        _serve(settings)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return 0
+
+
+def _serve(settings) -> None:
+    # Workers are spawned, so they import prometheus_client after this is set.
+    metrics_dir = Path(settings.data_dir) / f"metrics-{os.getpid()}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from . import create_app
+    try:
+        loader = AppLoader(factory=partial(create_app, settings))
+        app = loader.load()
+        app.prepare(host=settings.host, port=settings.port, workers=settings.workers,
+                    motd=False, access_log=False)
+        log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port,
+                 settings.workers)
+        Sanic.serve(primary=app, app_loader=loader)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def cmd_migrate(args) -> int:
+    from .migrate import migrate, redacted
+    settings = _settings()
+    url, cluster = database_url(settings, start=not settings.database_url)
+    try:
+        _check_reachable(url)
+        n = migrate(url)
+        print(f"{redacted(url)}: {n} migration(s) applied, functions re-applied")
+    finally:
+        if cluster is not None and not args.keep_running:
+            cluster.stop()
+    return 0
+
+
+def cmd_psql(args) -> int:
+    from .embedded_pg import find_bindir
+    from .migrate import libpq_url
+    settings = _settings()
+    url, _ = database_url(settings, start=False)
+    psql = shutil.which("psql") or str(find_bindir() / "psql")
+    os.execvp(psql, [psql, libpq_url(url), *args.rest])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("DS_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="datastorage", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the HTTP service (embedded PostgreSQL unless "
+                                     "DS_DATABASE_URL is set)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("migrate", help="apply migrations and re-apply SQL functions")
+    p.add_argument("--keep-running", action="store_true",
+                   help="leave the embedded cluster running afterwards")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("psql", help="open psql on the service's database")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_psql)
+    for name, module in (("verify", "verifier"), ("spool", "spool_cli")):
+        try:
+            mod = __import__(f"{__package__}.{module}", fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+    args = parser.parse_args(argv)
+    from .config import ConfigError
+    from .embedded_pg import EmbeddedPgError
+    try:
+        return args.func(args) or 0
+    except (Fatal, ConfigError, EmbeddedPgError) as exc:
+        print(f"datastorage: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Settings from the environment (DS_*). Every setting has a default that works."""
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def default_data_dir() -> str:
+    # A root-owned home (mode 700) is not traversable by `postgres`, so root
+    # keeps its data under /var/lib.
+    if os.geteuid() == 0:
+        return "/var/lib/datastorage"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "datastorage")
+
+
+class Settings(BaseModel):
+    """One field per DS_* variable; the README's configuration table lists them."""
+
+    database_url: str | None = None
+    data_dir: str = Field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    db_role: str = "datastorage_app"
+    pool_min: int = Field(2, ge=1)
+    pool_max: int = Field(16, ge=1)
+    db_timeout: float = Field(10.0, gt=0)
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_event_data_bytes: int = Field(1024 * 1024, ge=1024)
+    max_batch_events: int = Field(5000, ge=1)
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    ready_timeout: float = Field(1.0, gt=0)
+    shutdown_delay: float = Field(0.0, ge=0)
+    spool_dir: str | None = None
+    spool_max_bytes: int = Field(1024 * 1024 * 1024, ge=4096)
+    signing_key: str | None = None
+    signing_cert: str | None = None
+    log_level: str = "INFO"
+    pg_port: int = Field(5432, ge=1, le=65535)
+
+    model_config = {"frozen": True}
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, v: str) -> str:
+        for part in filter(None, (p.strip() for p in v.split(","))):
+            ipaddress.ip_network(part, strict=False)
+        return v
+
+    @property
+    def trusted_networks(self) -> list:
+        return [ipaddress.ip_network(p.strip(), strict=False)
+                for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def spool_path(self) -> Path:
+        return Path(self.spool_dir or Path(self.data_dir) / "spool")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for name in cls.model_fields:
+            raw = env.get("DS_" + name.upper())
+            if raw not in (None, ""):
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            msgs = "; ".join(f"DS_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid configuration: {msgs}") from None

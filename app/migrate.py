@@ -1,0 +1,86 @@
+"""Apply yoyo migrations, then every sql/functions/*.sql file, under one lock.
+
+yoyo runs its post-apply step only when a migration is pending, so functions
+are re-applied here on every run: changing a function never needs a migration.
+Two replicas migrating at once serialise on a session advisory lock.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from yoyo import get_backend, read_migrations
+
+log = logging.getLogger("datastorage.migrate")
+
+ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = ROOT / "sql"
+MIGRATIONS = SQL_DIR / "migrations"
+FUNCTIONS = SQL_DIR / "functions"
+LOCK_KEY = 0x64617461  # 'data': one constant shared by every replica
+
+
+def libpq_url(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme == "postgres":
+        scheme = "postgresql"
+    return urlunsplit((scheme, *parts[1:]))
+
+
+def yoyo_url(url: str) -> str:
+    parts = urlsplit(libpq_url(url))
+    return urlunsplit(("postgresql+psycopg", *parts[1:]))
+
+
+def redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def function_files() -> list[Path]:
+    return sorted(FUNCTIONS.glob("*.sql"))
+
+
+def apply_functions(conn: psycopg.Connection) -> None:
+    """All function files in one transaction, as the owning role."""
+    with conn.transaction():
+        conn.execute("SET LOCAL ROLE datastorage_owner")
+        for path in function_files():
+            conn.execute(path.read_text())
+
+
+def migrate(url: str) -> int:
+    """Returns the number of migrations applied."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        try:
+            backend = get_backend(yoyo_url(url))
+            try:
+                # We hold the only migration lock; a row left by a crashed run is stale.
+                backend.break_lock()
+                pending = backend.to_apply(read_migrations(str(MIGRATIONS)))
+                with backend.lock():
+                    backend.apply_migrations(pending)
+            finally:
+                backend.connection.close()
+            apply_functions(conn)
+            conn.execute("SELECT datastorage.maintain()")
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+    if pending:
+        log.info("applied %d migration(s)", len(pending))
+    return len(pending)
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """CREATE DATABASE name unless it exists (embedded cluster only)."""
+    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')

@@ -1,0 +1,4 @@
+"""Placeholder: this area's routes arrive with its issue."""
+from sanic import Blueprint
+
+bp = Blueprint("audit")

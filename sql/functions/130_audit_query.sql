@@ -1,0 +1,92 @@
+-- Reading audit events: the wire rendering of one event, and the paged query
+-- behind GET /api/v1/audit/events. Count and page come from one statement,
+-- hence one snapshot: `total` always agrees with the page.
+
+-- One event as the API returns it (spec/audit-api.md §6.3, with the real
+-- values of the columns the original left as placeholders).
+CREATE OR REPLACE FUNCTION datastorage.event_json(e public.audit_events) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'event_id',             e.event_id,
+        'event_timestamp',      datastorage.rfc3339(e.event_timestamp),
+        'event_date',           to_char(e.event_date, 'YYYY-MM-DD'),
+        'event_type',           e.event_type,
+        'version',              e.event_version,
+        'event_category',       e.event_category,
+        'event_action',         e.event_action,
+        'event_outcome',        e.event_outcome,
+        'correlation_id',       e.correlation_id,
+        'resource_type',        nullif(e.resource_type, ''),
+        'resource_id',          nullif(e.resource_id, ''),
+        'namespace',            nullif(e.namespace, ''),
+        'cluster_name',         nullif(e.cluster_name, ''),
+        'severity',             nullif(e.severity, ''),
+        'error_code',           nullif(e.error_code, ''),
+        'error_message',        nullif(e.error_message, ''),
+        'actor_id',             nullif(e.actor_id, ''),
+        'actor_type',           nullif(e.actor_type, ''),
+        'duration_ms',          nullif(e.duration_ms, 0),
+        'retention_days',       e.retention_days,
+        'is_sensitive',         e.is_sensitive,
+        'chain_seq',            e.chain_seq,
+        'event_hash',           e.event_hash,
+        'previous_event_hash',  e.previous_event_hash,
+        'legal_hold',           e.legal_hold,
+        'legal_hold_reason',    e.legal_hold_reason,
+        'legal_hold_placed_by', e.legal_hold_placed_by,
+        'legal_hold_placed_at', datastorage.rfc3339(e.legal_hold_placed_at),
+        'event_data',           e.event_data))
+    || jsonb_build_object('parent_event_id', e.parent_event_id,
+                          'parent_event_date', to_char(e.parent_event_date, 'YYYY-MM-DD'))
+$$;
+
+-- Filters are optional (NULL = not filtered). Newest first; equal timestamps
+-- are ordered by event_id, so paging is deterministic.
+CREATE OR REPLACE FUNCTION datastorage.query_audit_events(
+    p_correlation_id text DEFAULT NULL, p_event_type text DEFAULT NULL,
+    p_event_category text DEFAULT NULL, p_event_outcome text DEFAULT NULL,
+    p_severity text DEFAULT NULL, p_since timestamptz DEFAULT NULL,
+    p_until timestamptz DEFAULT NULL, p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    cond text := 'TRUE';
+    total bigint;
+    page jsonb;
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 THEN
+        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
+    END IF;
+    -- Only the conditions in use are planned (values stay bound parameters),
+    -- so each query gets a plan that fits its filters.
+    IF p_correlation_id IS NOT NULL THEN cond := cond || ' AND correlation_id = $1'; END IF;
+    IF p_event_type     IS NOT NULL THEN cond := cond || ' AND event_type = $2'; END IF;
+    IF p_event_category IS NOT NULL THEN cond := cond || ' AND event_category = $3'; END IF;
+    IF p_event_outcome  IS NOT NULL THEN cond := cond || ' AND event_outcome = $4'; END IF;
+    IF p_severity       IS NOT NULL THEN cond := cond || ' AND severity = $5'; END IF;
+    IF p_since          IS NOT NULL THEN cond := cond || ' AND event_timestamp >= $6'; END IF;
+    IF p_until          IS NOT NULL THEN cond := cond || ' AND event_timestamp <= $7'; END IF;
+    EXECUTE format(
+        'SELECT (SELECT count(*) FROM audit_events WHERE %1$s),
+                (SELECT coalesce(jsonb_agg(datastorage.event_json(p)
+                                           ORDER BY p.event_timestamp DESC, p.event_id DESC), ''[]'')
+                   FROM (SELECT * FROM audit_events WHERE %1$s
+                         ORDER BY event_timestamp DESC, event_id DESC
+                         LIMIT $8 OFFSET $9) p)', cond)
+        INTO total, page
+        USING p_correlation_id, p_event_type, p_event_category, p_event_outcome, p_severity,
+              p_since, p_until, p_limit, p_offset;
+    RETURN jsonb_build_object(
+        'data', page,
+        'pagination', jsonb_build_object('limit', p_limit, 'offset', p_offset, 'total', total,
+                                         'has_more', p_offset + jsonb_array_length(page) < total));
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION datastorage.event_json(public.audit_events) TO datastorage_app, datastorage_auditor;
+GRANT EXECUTE ON FUNCTION datastorage.query_audit_events(text, text, text, text, text, timestamptz,
+                                                         timestamptz, integer, bigint)
+    TO datastorage_app, datastorage_auditor;

@@ -1,0 +1,154 @@
+"""Private PostgreSQL for the test suite: one tmpfs cluster per session, one
+template database (migrations + functions + pgTAP), a fresh clone per test.
+Also starts the real service as a subprocess against a given database."""
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from app.embedded_pg import Cluster
+from app.migrate import libpq_url, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = "ds_template"
+_names = itertools.count()
+
+
+def _scratch_dir(prefix: str) -> Path:
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    path.chmod(0o755)  # the postgres user must traverse it
+    return path
+
+
+class TestCluster:
+    def __init__(self):
+        self.dir = _scratch_dir("ds-test-pg-")
+        self.cluster = Cluster(self.dir, durable=False)
+        self.cluster.init()
+        self.cluster.start()
+        self.build_template()
+
+    def url(self, dbname: str = "postgres") -> str:
+        return self.cluster.url(dbname)
+
+    def build_template(self) -> None:
+        with psycopg.connect(libpq_url(self.url()), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        migrate(self.url(TEMPLATE))
+        with psycopg.connect(libpq_url(self.url(TEMPLATE)), autocommit=True) as conn:
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
+            except psycopg.errors.FeatureNotSupported:
+                pass
+            except psycopg.errors.UndefinedFile:
+                pass
+        with psycopg.connect(libpq_url(self.url()), autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{TEMPLATE}" WITH is_template true')
+
+    def janitor(self, dbname: str | None = None) -> DatabaseJanitor:
+        return DatabaseJanitor(user=self.cluster.user, host=str(self.cluster.socket_dir),
+                               port=self.cluster.port, version=15,
+                               dbname=dbname or f"ds_test_{os.getpid()}_{next(_names)}",
+                               template_dbname=TEMPLATE)
+
+    @contextmanager
+    def database(self):
+        jan = self.janitor()
+        jan.init()
+        try:
+            yield self.url(jan.dbname)
+        finally:
+            jan.drop()
+
+    def stop_server(self, mode: str = "immediate") -> None:
+        self.cluster.stop(mode)
+
+    def start_server(self) -> None:
+        self.cluster.start()
+
+    def close(self) -> None:
+        self.cluster.destroy()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    """`datastorage serve` in a subprocess, as an operator would run it."""
+
+    def __init__(self, database_url: str, env: dict | None = None, workers: int = 1,
+                 data_dir: Path | None = None):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url
+        self.data_dir = data_dir or _scratch_dir("ds-test-svc-")
+        self.env = {**os.environ, "DS_DATABASE_URL": database_url, "DS_PORT": str(self.port),
+                    "DS_DATA_DIR": str(self.data_dir), "DS_WORKERS": str(workers),
+                    "DS_LOG_LEVEL": "WARNING", **(env or {})}
+        self.log = open(self.data_dir / "service.log", "ab")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> "Service":
+        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=self.env,
+                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"service exited with {self.proc.returncode}:\n{self.logs()}")
+            try:
+                if httpx.get(self.base_url + "/health/live", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"service did not start:\n{self.logs()}")
+
+    def logs(self) -> str:
+        self.log.flush()
+        return (self.data_dir / "service.log").read_text(errors="replace")[-5000:]
+
+    def signal(self, sig: int) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+
+    def stop(self, timeout: float = 20) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait()
+
+    def client(self, **kw) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=30, **kw)
+
+
+def unique(prefix: str = "test") -> str:
+    return f"{prefix}-{uuid.uuid4()}"
