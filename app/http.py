@@ -58,13 +58,14 @@ def _message(e: dict) -> str:
     kind = e["type"]
     ctx = e.get("ctx") or {}
     if kind == "missing":
-        return "property is missing (required)"
+        return f'property "{e["loc"][-1]}" is missing' if e["loc"] else "value is required"
     if kind == "string_too_long":
         return f"maximum string length is {ctx.get('max_length')}"
     if kind == "string_too_short":
         return f"minimum string length is {ctx.get('min_length')}"
     if kind in ("literal_error", "enum"):
-        return f"value is not one of the allowed values [{ctx.get('expected', '')}]"
+        allowed = str(ctx.get("expected", "")).replace("'", "").replace(" or ", " ").replace(",", "")
+        return f"value is not one of the allowed values [{allowed}]"
     return e["msg"]
 
 

@@ -1,0 +1,130 @@
+"""Turning a client's audit event into the row the SQL append function stores.
+
+Everything the hash covers is fixed here, before the first write attempt:
+the event id, server defaults, the timestamp at microsecond precision. A
+spooled event therefore replays to exactly what the client was told.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from . import metrics
+from .http import field_errors, parse_model
+from .models.audit import AuditEventEnvelope
+from .models.contract import validate_event_data
+from .problems import Problem, validation
+from .timeutil import TimeFormatError, go_duration, parse_rfc3339, utc_micro
+
+MAX_FUTURE = timedelta(minutes=60)
+MAX_AGE = timedelta(days=7)
+
+
+class Prepared:
+    __slots__ = ("row", "timestamp", "category")
+
+    def __init__(self, row: dict, timestamp: datetime, category: str):
+        self.row = row
+        self.timestamp = timestamp
+        self.category = category
+
+
+def _invalid_request(detail: str) -> Problem:
+    metrics.VALIDATION_FAILURES.labels(field="body", reason="invalid_json").inc()
+    return Problem(400, "invalid_request", detail, title="Invalid Request")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def check_bounds(ts: datetime, now: datetime) -> str | None:
+    """The original's acceptance window: now - 7 days .. now + 60 minutes."""
+    if ts > now + MAX_FUTURE:
+        return (f"invalid timestamp: timestamp is in the future (server time: "
+                f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')}, event time: {ts.isoformat()})")
+    if ts < now - MAX_AGE:
+        return (f"invalid timestamp: timestamp is too old (must be within 7 days, age: "
+                f"{go_duration(now - ts)})")
+    return None
+
+
+def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
+            now: datetime | None = None, check_window: bool = True) -> Prepared:
+    """Validate one event and build its row; raises Problem on bad input.
+
+    `prefix` locates the event inside a batch (`3.`) in field errors."""
+    env = parse_model(AuditEventEnvelope, data, prefix=prefix)
+    try:
+        event_data = validate_event_data(env.event_data)
+    except ValidationError as exc:
+        errors = field_errors(exc, prefix)
+        metrics.VALIDATION_FAILURES.labels(field="openapi_middleware",
+                                           reason="validation_error").inc()
+        raise validation("request body has an error: " + " | ".join(
+            f'Error at "/{f.replace(".", "/")}": {m}' for f, m in errors.items()), errors) from None
+    if _has_nul(data):
+        raise validation("request body has an error: strings must not contain NUL (\\u0000)",
+                         {prefix + "body": "NUL character not allowed"})
+    size = len(orjson.dumps(event_data))
+    if size > max_event_data_bytes:
+        raise Problem(413, "payload-too-large",
+                      f"event_data is {size} bytes; the limit is {max_event_data_bytes} bytes",
+                      title="Payload Too Large")
+    try:
+        ts = parse_rfc3339(env.event_timestamp)
+    except TimeFormatError as exc:
+        raise _invalid_request(f"{prefix}event_timestamp: {exc}") from None
+    parent = None
+    if env.parent_event_id is not None:
+        try:
+            parent = str(uuid.UUID(env.parent_event_id))
+        except ValueError:
+            raise _invalid_request(
+                f"{prefix}parent_event_id: invalid UUID {env.parent_event_id!r}") from None
+    if check_window:
+        problem = check_bounds(ts, now or datetime.now(timezone.utc))
+        if problem:
+            metrics.VALIDATION_FAILURES.labels(field="business_rules",
+                                               reason="validation_failed").inc()
+            raise validation(problem)
+    category = env.event_category
+    sent = data.keys()
+    row = {
+        "event_id": str(uuid.uuid4()),
+        "event_version": env.version,
+        "event_timestamp": utc_micro(ts),
+        "event_type": env.event_type,
+        "event_category": category,
+        "event_action": env.event_action,
+        "event_outcome": env.event_outcome,
+        "correlation_id": env.correlation_id,
+        # Defaults apply only when the key is absent (explicit "" is stored).
+        "actor_type": env.actor_type if env.actor_type is not None else "service",
+        "actor_id": env.actor_id if env.actor_id is not None else f"{category}-service",
+        "resource_type": env.resource_type if env.resource_type is not None else category,
+        "resource_id": env.resource_id if env.resource_id is not None else env.correlation_id,
+        "parent_event_id": parent,
+        "namespace": env.namespace or None,
+        "cluster_name": env.cluster_name or None,
+        "severity": ("info" if "severity" not in sent else (env.severity or None)),
+        "duration_ms": env.duration_ms or None,
+        "retention_days": 2555,
+        "is_sensitive": False,
+        "event_data": event_data,
+    }
+    return Prepared(row, ts, category)
+
+
+def payload(rows: list[dict]) -> str:
+    return orjson.dumps(rows).decode()

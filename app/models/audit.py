@@ -1,0 +1,87 @@
+"""Audit event write models.
+
+The envelope mirrors the contract's AuditEventRequest, tightened to the
+column limits of audit_events so that anything accepted here can be stored
+(no "poison" events that pass the API and fail at INSERT). `event_data` is
+validated separately against the payload schema its discriminator selects.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+EventCategory = Literal["gateway", "notification", "analysis", "aiagent", "signalprocessing",
+                        "workflow", "workflowexecution", "orchestration", "webhook"]
+EventOutcome = Literal["success", "failure", "pending"]
+
+
+def Text(lo: int, hi: int):  # noqa: N802 - reads as a type
+    return Annotated[StrictStr, Field(min_length=lo, max_length=hi)]
+
+
+class AuditEventEnvelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: Text(1, 20)
+    event_type: Text(1, 100)
+    # Parsed after model validation: a zone-less value is the original's
+    # `invalid_request` problem, not a schema error.
+    event_timestamp: StrictStr
+    event_category: EventCategory
+    event_action: Text(1, 50)
+    event_outcome: EventOutcome
+    correlation_id: Text(1, 255)
+    event_data: dict[str, Any]
+    actor_type: Text(0, 50) | None = None
+    actor_id: Text(0, 255) | None = None
+    resource_type: Text(0, 100) | None = None
+    resource_id: Text(0, 255) | None = None
+    parent_event_id: StrictStr | None = None
+    namespace: Text(0, 253) | None = None
+    cluster_name: Text(0, 255) | None = None
+    severity: Text(0, 20) | None = None
+    duration_ms: Annotated[StrictInt, Field(ge=-2**31, le=2**31 - 1)] | None = None
+
+
+class AuditEventResponse(BaseModel):
+    event_id: str
+    event_timestamp: str
+    message: str
+
+
+class BatchAuditEventResponse(BaseModel):
+    event_ids: list[str]
+    message: str
+
+
+class AsyncAcceptanceResponse(BaseModel):
+    """202 when the database is unreachable and the request was spooled."""
+    status: str
+    message: str
+    event_id: str | None = None
+    event_ids: list[str] | None = None
+
+
+class Pagination(BaseModel):
+    limit: int
+    offset: int
+    total: int
+    has_more: bool
+
+
+class AuditEventsQueryResponse(BaseModel):
+    data: list[dict[str, Any]]
+    pagination: Pagination
+
+
+class AuditEventsQuery(BaseModel):
+    event_type: str | None = None
+    event_category: str | None = None
+    event_outcome: EventOutcome | None = None
+    severity: str | None = None
+    correlation_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+    limit: int = Field(50, ge=1, le=1000)
+    offset: int = Field(0, ge=0)

@@ -1,0 +1,114 @@
+"""Time parsing with the original service's grammar (spec/audit-api.md §4.3, §6.2)."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0,
+                 "m": 60.0, "h": 3600.0}
+
+
+class TimeFormatError(ValueError):
+    pass
+
+
+def parse_rfc3339(value: str, *, require_zone: bool = True) -> datetime:
+    """Aware datetime truncated (not rounded) to whole microseconds.
+
+    Without a zone: error when require_zone, else UTC."""
+    m = _RFC3339.match(value) if isinstance(value, str) else None
+    if not m:
+        raise TimeFormatError(f"invalid date-time: {value!r}")
+    y, mo, d, h, mi, s, frac, zone = m.groups()
+    if zone is None and require_zone:
+        raise TimeFormatError(f"date-time without a time zone: {value!r}")
+    micro = int((frac[1:] + "000000")[:6]) if frac else 0
+    if zone in (None, "Z", "z"):
+        tz = timezone.utc
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        hh, mm = int(zone[1:3]), int(zone[4:6])
+        if hh > 23 or mm > 59:
+            raise TimeFormatError(f"invalid time zone offset: {value!r}")
+        tz = timezone(sign * timedelta(hours=hh, minutes=mm))
+    try:
+        return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=tz)
+    except ValueError as exc:
+        raise TimeFormatError(f"invalid date-time: {value!r} ({exc})") from None
+
+
+def parse_go_duration(value: str) -> timedelta:
+    """Go's time.ParseDuration grammar: `1h30m`, `-90s`, `0`."""
+    text = value
+    sign = 1
+    if text[:1] in "+-":
+        sign = -1 if text[0] == "-" else 1
+        text = text[1:]
+    if text == "0":
+        return timedelta(0)
+    if not text:
+        raise TimeFormatError(value)
+    pos, seconds = 0, 0.0
+    while pos < len(text):
+        m = _DURATION_PART.match(text, pos)
+        if not m:
+            raise TimeFormatError(value)
+        seconds += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        pos = m.end()
+    return timedelta(seconds=sign * seconds)
+
+
+def parse_since(value: str, now: datetime | None = None) -> datetime:
+    """`24h`, `7d`, `1h30m` (relative to now), RFC 3339, zone-less (UTC) or a date."""
+    now = now or datetime.now(timezone.utc)
+    try:
+        if value.endswith("d"):
+            return now - parse_go_duration(value[:-1] + "h") * 24
+        return now - parse_go_duration(value)
+    except (TimeFormatError, OverflowError):
+        pass
+    try:
+        return parse_rfc3339(value, require_zone=False)
+    except TimeFormatError:
+        pass
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc)
+        except ValueError:
+            pass
+    _fail(value)
+
+
+def _fail(value: str):
+    raise TimeFormatError(
+        f"invalid time format: {value} (expected: 24h, 7d, or RFC3339 timestamp)")
+
+
+def utc_micro(ts: datetime) -> str:
+    """Fixed-width UTC rendering sent to SQL (exact to the microsecond)."""
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def rfc3339_seconds(ts: datetime) -> str:
+    """Whole seconds in the offset the client sent; `Z` for UTC."""
+    text = ts.replace(microsecond=0).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def go_duration(td: timedelta) -> str:
+    """Go's Duration.String(), e.g. 192h0m0.5s (used in error texts)."""
+    total = td.total_seconds()
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    h = int(total // 3600)
+    m = int((total - h * 3600) // 60)
+    s = total - h * 3600 - m * 60
+    s_text = f"{s:.9f}".rstrip("0").rstrip(".") or "0"
+    if h:
+        return f"{sign}{h}h{m}m{s_text}s"
+    if m:
+        return f"{sign}{m}m{s_text}s"
+    return f"{sign}{s_text}s"
