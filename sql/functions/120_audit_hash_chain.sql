@@ -53,7 +53,8 @@ $$;
 --   * chains are locked in sorted correlation-id order: concurrent batches
 --     cannot deadlock;
 --   * within a chain, events link in array order;
---   * an event_id already stored is skipped (replays are idempotent);
+--   * an event_id already stored is skipped, whatever its timestamp
+--     (replays are idempotent);
 --   * events of a chain under legal hold are held on arrival;
 --   * parent_event_id must name a stored event (or one earlier in the array).
 -- Returns the number of events inserted (the rest were already stored).
@@ -93,9 +94,9 @@ BEGIN
         END IF;
 
         r.event_date := (r.event_timestamp AT TIME ZONE 'UTC')::date;
+        -- event_id is unique across all partitions (not only the event's month).
         CONTINUE WHEN r.event_id = ANY (seen)
-                   OR EXISTS (SELECT 1 FROM audit_events a
-                              WHERE a.event_id = r.event_id AND a.event_date = r.event_date);
+                   OR EXISTS (SELECT 1 FROM audit_events a WHERE a.event_id = r.event_id);
         seen := seen || r.event_id;
 
         r.event_version := coalesce(r.event_version, '1.0');

@@ -64,9 +64,9 @@ BEGIN
         END IF;
 
         r.event_date := (r.event_timestamp AT TIME ZONE 'UTC')::date;
+        -- event_id is unique across all partitions (not only the event's month).
         CONTINUE WHEN r.event_id = ANY (seen)
-                   OR EXISTS (SELECT 1 FROM audit_events a
-                              WHERE a.event_id = r.event_id AND a.event_date = r.event_date);
+                   OR EXISTS (SELECT 1 FROM audit_events a WHERE a.event_id = r.event_id);
         seen := seen || r.event_id;
 
         r.event_version := coalesce(r.event_version, '1.0');
