@@ -152,7 +152,8 @@ def _time_param(args, name: str):
 @doc("Query audit events, newest first", query=AuditEventsQuery,
      responses={200: AuditEventsQueryResponse, 400: ProblemDetails}, tags=["audit"])
 async def query_events(request):
-    args = request.args
+    # Blank values must be seen to be refused (Sanic drops them by default).
+    args = request.get_args(keep_blank_values=True)
     text = {}
     for name in ("event_type", "event_category", "event_outcome", "severity", "correlation_id"):
         raw = args.get(name)
