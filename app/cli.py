@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import errno
 import logging
 import os
@@ -138,6 +139,7 @@ def cmd_psql(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("DS_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("yoyo").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="datastorage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the HTTP service (embedded PostgreSQL unless "
@@ -153,18 +155,21 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("psql", help="open psql on the service's database")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_psql)
-    for name, module in (("verify", "verifier"), ("spool", "spool_cli")):
+    for module in ("verifier", "spool_cli"):
         try:
-            mod = __import__(f"{__package__}.{module}", fromlist=["register"])
-        except ImportError:
+            mod = importlib.import_module(f"{__package__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module}":
+                raise
             continue
         mod.register(sub)
     args = parser.parse_args(argv)
     from .config import ConfigError
     from .embedded_pg import EmbeddedPgError
+    from .migrate import MigrationError
     try:
         return args.func(args) or 0
-    except (Fatal, ConfigError, EmbeddedPgError) as exc:
+    except (Fatal, ConfigError, EmbeddedPgError, MigrationError) as exc:
         print(f"datastorage: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

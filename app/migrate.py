@@ -47,12 +47,20 @@ def function_files() -> list[Path]:
     return sorted(FUNCTIONS.glob("*.sql"))
 
 
+class MigrationError(RuntimeError):
+    """Names the file that failed; the transaction left the database as it was."""
+
+
 def apply_functions(conn: psycopg.Connection) -> None:
     """All function files in one transaction, as the owning role."""
     with conn.transaction():
         conn.execute("SET LOCAL ROLE datastorage_owner")
         for path in function_files():
-            conn.execute(path.read_text())
+            try:
+                conn.execute(path.read_text())
+            except psycopg.Error as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise MigrationError(f"{path.relative_to(ROOT)}: {first}") from None
 
 
 def migrate(url: str) -> int:
@@ -67,6 +75,9 @@ def migrate(url: str) -> int:
                 pending = backend.to_apply(read_migrations(str(MIGRATIONS)))
                 with backend.lock():
                     backend.apply_migrations(pending)
+            except psycopg.Error as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise MigrationError(f"migration failed: {first}") from None
             finally:
                 backend.connection.close()
             apply_functions(conn)

@@ -93,15 +93,18 @@ def free_port() -> int:
 class Service:
     """`datastorage serve` in a subprocess, as an operator would run it."""
 
-    def __init__(self, database_url: str, env: dict | None = None, workers: int = 1,
+    def __init__(self, database_url: str | None, env: dict | None = None, workers: int = 1,
                  data_dir: Path | None = None):
+        """database_url None: the service runs its own embedded cluster."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.data_dir = data_dir or _scratch_dir("ds-test-svc-")
-        self.env = {**os.environ, "DS_DATABASE_URL": database_url, "DS_PORT": str(self.port),
-                    "DS_DATA_DIR": str(self.data_dir), "DS_WORKERS": str(workers),
-                    "DS_LOG_LEVEL": "WARNING", **(env or {})}
+        base = {k: v for k, v in os.environ.items() if k != "DS_DATABASE_URL"}
+        if database_url:
+            base["DS_DATABASE_URL"] = database_url
+        self.env = {**base, "DS_PORT": str(self.port), "DS_DATA_DIR": str(self.data_dir),
+                    "DS_WORKERS": str(workers), "DS_LOG_LEVEL": "WARNING", **(env or {})}
         self.log = open(self.data_dir / "service.log", "ab")
         self.proc: subprocess.Popen | None = None
 
