@@ -44,7 +44,7 @@ def parse_go_duration(value: str) -> timedelta:
     """Go's time.ParseDuration grammar: `1h30m`, `-90s`, `0`."""
     text = value
     sign = 1
-    if text[:1] in "+-":
+    if text and text[0] in "+-":
         sign = -1 if text[0] == "-" else 1
         text = text[1:]
     if text == "0":

@@ -139,6 +139,8 @@ def _time_param(args, name: str):
     raw = args.get(name)
     if raw is None:
         return None
+    if raw == "":
+        raise _param_error(name, "empty value is not allowed")
     try:
         return parse_since(raw)
     except TimeFormatError:
