@@ -163,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             continue
         mod.register(sub)
-    args = parser.parse_args(argv)
+    # psql's own options (-c, -f, ...) pass through untouched.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "psql":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.rest = [*extra, *args.rest]
     from .config import ConfigError
     from .embedded_pg import EmbeddedPgError
     from .migrate import MigrationError

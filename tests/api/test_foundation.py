@@ -109,12 +109,12 @@ def test_readiness_503_when_database_is_down(pg, module_db):
 
 
 def test_sigterm_turns_readiness_503_before_stopping(module_db):
-    svc = Service(module_db, env={"DS_SHUTDOWN_DELAY": "3"}).start()
+    svc = Service(module_db, env={"DS_SHUTDOWN_DELAY": "8"}).start()
     try:
         with svc.client() as c:
             assert c.get("/health/ready").status_code == 200
             svc.signal(signal.SIGTERM)
-            deadline = time.monotonic() + 2.5
+            deadline = time.monotonic() + 5
             seen = None
             while time.monotonic() < deadline:
                 resp = c.get("/health/ready")
@@ -125,5 +125,21 @@ def test_sigterm_turns_readiness_503_before_stopping(module_db):
             assert seen == {"status": "not_ready", "reason": "shutting_down"}
             assert c.get("/health/live").status_code == 200  # still serving meanwhile
         assert svc.proc.wait(20) == 0
+    finally:
+        svc.stop()
+
+
+def test_metrics_aggregate_across_workers(module_db):
+    svc = Service(module_db, workers=2).start()
+    try:
+        # New connections spread over both workers; the counter must sum them.
+        for _ in range(40):
+            with svc.client() as c:
+                assert c.get("/health/live").status_code == 200
+        with svc.client() as c:
+            text = c.get("/metrics").text
+        line = next(ln for ln in text.splitlines()
+                    if ln.startswith('datastorage_http_requests_total{method="GET",route="health/live"'))
+        assert float(line.rsplit(" ", 1)[1]) >= 40
     finally:
         svc.stop()
