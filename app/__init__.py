@@ -102,18 +102,25 @@ def create_app(settings: Settings | None = None) -> Sanic:
             if app.ctx.shutting_down:
                 return
             app.ctx.shutting_down = True
-            log.info("SIGTERM: readiness now 503, stopping in %.1fs", settings.shutdown_delay)
+            log.info("shutdown signal: readiness now 503, stopping in %.1fs", settings.shutdown_delay)
             loop.call_later(settings.shutdown_delay, app.stop)
 
-        try:
-            loop.add_signal_handler(signal.SIGTERM, begin_shutdown)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
+        # The worker manager relays a SIGTERM to its workers as SIGINT.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, begin_shutdown)
+            except (NotImplementedError, RuntimeError):  # not the main thread
+                pass
 
     @app.before_server_stop
     async def _close(app):
         app.ctx.shutting_down = True
         await app.ctx.db.close()
+
+    # Dead-letter spool (app/spool.py): starts draining once the pool is open,
+    # stops before it closes.
+    from .spool import attach as attach_spool
+    attach_spool(app, settings)
 
     # Registered after the app's own listeners: a blueprint's start-up runs
     # with the pool open, its shutdown (listeners run in reverse) before close.
