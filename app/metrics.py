@@ -27,17 +27,43 @@ LEGAL_HOLD_SUCCESSES = Counter("datastorage_legal_hold_successes_total",
                                "Legal hold operations that succeeded", ["operation"])
 LEGAL_HOLD_FAILURES = Counter("datastorage_legal_hold_failures_total",
                               "Legal hold operations that failed", ["reason"])
+# Every worker computes the spool gauges from the shared spool directory, so
+# the freshest value is the answer (a sum would count the spool once per worker).
 DLQ_DEPTH = Gauge("datastorage_dlq_depth", "Records waiting in the spool", ["stream"],
-                  multiprocess_mode="livesum")
-DLQ_CAPACITY_RATIO = Gauge("datastorage_dlq_capacity_ratio", "Spool bytes / capacity",
-                           ["stream"], multiprocess_mode="livemax")
+                  multiprocess_mode="livemostrecent")
+DLQ_CAPACITY_RATIO = Gauge("datastorage_dlq_capacity_ratio",
+                           "Spool bytes / capacity (the capacity is shared by both streams)",
+                           ["stream"], multiprocess_mode="livemostrecent")
 DLQ_ENQUEUE = Counter("datastorage_dlq_enqueue_total", "Records spooled", ["stream", "type"])
+DLQ_WARNING = Gauge("datastorage_dlq_warning", "1 when the spool is 80-90% full", ["stream"],
+                    multiprocess_mode="livemostrecent")
+DLQ_CRITICAL = Gauge("datastorage_dlq_critical", "1 when the spool is 90-95% full", ["stream"],
+                     multiprocess_mode="livemostrecent")
+DLQ_OVERFLOW_IMMINENT = Gauge("datastorage_dlq_overflow_imminent",
+                              "1 when the spool is at least 95% full", ["stream"],
+                              multiprocess_mode="livemostrecent")
 
 # --- ours -----------------------------------------------------------------
 HTTP_REQUESTS = Counter("datastorage_http_requests_total", "HTTP requests",
                         ["method", "route", "status"])
 HTTP_DURATION = Histogram("datastorage_http_request_duration_seconds",
                           "HTTP request latency", ["method", "route"])
+SPOOL_BYTES = Gauge("datastorage_spool_bytes", "Bytes of spool segment files on disk",
+                    multiprocess_mode="livemostrecent")
+SPOOL_OLDEST_AGE = Gauge("datastorage_spool_oldest_record_age_seconds",
+                         "Age of the oldest record waiting in the spool (0 when empty)",
+                         multiprocess_mode="livemostrecent")
+SPOOL_DAMAGED = Gauge("datastorage_spool_damaged_records",
+                      "Torn or corrupt records found and not yet moved to quarantine",
+                      multiprocess_mode="livemostrecent")
+SPOOL_REPLAYED = Counter("datastorage_spool_replayed_total",
+                         "Spool records stored by the drainer (transaction committed)", ["stream"])
+SPOOL_QUARANTINED = Counter("datastorage_spool_quarantined_total",
+                            "Spool records moved to the quarantine file", ["stream", "reason"])
+SPOOL_REJECTED = Counter("datastorage_spool_rejected_total",
+                         "Writes the spool refused (full -> 503, write_error -> 500)", ["reason"])
+SPOOL_REPLAY_RETRIES = Counter("datastorage_spool_replay_retries_total",
+                               "Drain passes interrupted (database unavailable, transient error)")
 GO_GOROUTINES = Gauge("go_goroutines", "Asyncio tasks in this worker (name kept for clients "
                       "that check for the Go series)", multiprocess_mode="livesum")
 

@@ -4,208 +4,27 @@
 # Regenerate from the repository root with:
 #     python -m app.models.generate [PATH_TO_CONTRACT]
 # (default contract: ../shared/reference/data-storage-v1.yaml)
-"""Pydantic v2 models for every schema of the wire contract."""
+"""Pydantic v2 models for every schema of the wire contract.
 
-import math
-import re
-from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+The shared scalar types, the ContractModel base and the event_data validator
+are hand-written in app/models/contract_base.py and re-exported here.
+"""
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    StrictBool,
-    StrictInt,
-    StrictStr,
-    ValidationError,
-    WithJsonSchema,
-    create_model,
-    model_validator,
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from .contract_base import (
+    ContractModel,
+    DateStr,
+    DateTimeStr,
+    NumberRange,
+    StrictInt32,
+    StrictInt64,
+    StrictNumber,
+    UuidStr,
+    make_event_data_validator,
 )
-from pydantic_core import PydanticCustomError, PydanticKnownError, core_schema
-
-# ---------------------------------------------------------------------------
-# Scalar types shared by the models
-# ---------------------------------------------------------------------------
-
-_DATE_TIME = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
-    r"(?:Z|[+-]([0-9]{2}):([0-9]{2}))"
-)
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def _check_date_time(value: str) -> str:
-    """RFC 3339 date-time with a mandatory zone; the original text is kept."""
-    m = _DATE_TIME.fullmatch(value)
-    try:
-        if m is None:
-            raise ValueError
-        datetime(*(int(g) for g in m.group(1, 2, 3, 4, 5, 6)))
-        if m.group(7) is not None and (int(m.group(7)) > 23 or int(m.group(8)) > 59):
-            raise ValueError
-    except ValueError:
-        raise PydanticCustomError(
-            "date_time_format",
-            "Input should be an RFC 3339 date-time with a time zone, e.g. 2025-01-02T03:04:05Z",
-        ) from None
-    return value
-
-
-def _check_date(value: str) -> str:
-    m = _DATE.fullmatch(value)
-    try:
-        if m is None:
-            raise ValueError
-        date(*(int(g) for g in m.groups()))
-    except ValueError:
-        raise PydanticCustomError(
-            "date_format", "Input should be an RFC 3339 full-date, e.g. 2025-01-02"
-        ) from None
-    return value
-
-
-def _check_uuid(value: str) -> str:
-    if _UUID.fullmatch(value) is None:
-        raise PydanticCustomError(
-            "uuid_format", "Input should be a UUID in 8-4-4-4-12 hexadecimal form"
-        )
-    return value
-
-
-def _check_number(value: Any) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PydanticCustomError("number_type", "Input should be a valid number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise PydanticCustomError("finite_number", "Input should be a finite number")
-    return value
-
-
-#: string, format: date-time -- validated, but the client's text is kept verbatim.
-DateTimeStr = Annotated[
-    StrictStr,
-    AfterValidator(_check_date_time),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
-#: string, format: date -- validated, kept verbatim.
-DateStr = Annotated[
-    StrictStr, AfterValidator(_check_date), WithJsonSchema({"type": "string", "format": "date"})
-]
-#: string, format: uuid -- canonical 8-4-4-4-12 form (either case), kept verbatim.
-UuidStr = Annotated[
-    StrictStr, AfterValidator(_check_uuid), WithJsonSchema({"type": "string", "format": "uuid"})
-]
-#: number -- int or float as sent; no bool, no string, finite.
-StrictNumber = Annotated[
-    int | float,
-    PlainValidator(_check_number, json_schema_input_type=int | float),
-    WithJsonSchema({"type": "number"}),
-]
-
-
-class NumberRange:
-    """minimum / maximum (inclusive or exclusive) of a StrictNumber."""
-
-    __slots__ = ("ge", "gt", "le", "lt")
-    _CHECKS = (
-        ("ge", "greater_than_equal", "minimum", lambda v, b: v >= b),
-        ("gt", "greater_than", "exclusiveMinimum", lambda v, b: v > b),
-        ("le", "less_than_equal", "maximum", lambda v, b: v <= b),
-        ("lt", "less_than", "exclusiveMaximum", lambda v, b: v < b),
-    )
-
-    def __init__(self, *, ge: float | None = None, gt: float | None = None,
-                 le: float | None = None, lt: float | None = None) -> None:
-        self.ge, self.gt, self.le, self.lt = ge, gt, le, lt
-
-    def __repr__(self) -> str:
-        bounds = [(k, getattr(self, k)) for k in self.__slots__ if getattr(self, k) is not None]
-        return "NumberRange(" + ", ".join(f"{k}={v!r}" for k, v in bounds) + ")"
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
-        return core_schema.no_info_after_validator_function(self._check, handler(source))
-
-    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> Any:
-        out = dict(handler(schema))
-        for attr, _, keyword, _ in self._CHECKS:
-            if getattr(self, attr) is not None:
-                out[keyword] = getattr(self, attr)
-        return out
-
-    def _check(self, value: int | float) -> int | float:
-        for attr, error_type, _, ok in self._CHECKS:
-            bound = getattr(self, attr)
-            if bound is not None and not ok(value, bound):
-                raise PydanticKnownError(error_type, {attr: bound})
-        return value
-
-
-#: integer, format: int32 / int64 -- strict int within the format's range.
-StrictInt32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
-StrictInt64 = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
-
-
-def _drop_null_defaults(schema: dict[str, Any]) -> None:
-    # Optional members default to None in Python, but the contract declares no
-    # null defaults: keep "default": null out of generated JSON schemas.
-    for member in schema.get("properties", {}).values():
-        if "default" in member and member["default"] is None:
-            del member["default"]
-
-
-class ContractModel(BaseModel):
-    """Base of every generated model.
-
-    Unknown members are kept (``extra="allow"``) unless a model forbids them.
-    Members with a contract default count as sent, so
-    ``model_dump(exclude_unset=True)`` yields what the client sent plus the
-    contract's defaults, and no ``None`` for members nobody sent.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        json_schema_extra=_drop_null_defaults,
-    )
-
-    #: Members with a contract default.
-    __contract_defaults__: ClassVar[tuple[str, ...]] = ()
-    #: (attribute name, wire name) of members whose names differ.
-    __contract_aliases__: ClassVar[tuple[tuple[str, str], ...]] = ()
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        fields = cls.model_fields
-        cls.__contract_defaults__ = tuple(
-            name
-            for name, info in fields.items()
-            if not info.is_required() and info.default is not None
-        )
-        cls.__contract_aliases__ = tuple(
-            (name, info.alias) for name, info in fields.items() if info.alias not in (None, name)
-        )
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _track_sent_members(cls, data: Any, handler: Any) -> "ContractModel":
-        model = handler(data)
-        fields_set = model.__pydantic_fields_set__
-        extra = model.__pydantic_extra__
-        if extra and isinstance(data, dict):
-            # An unknown member spelled like an aliased attribute (e.g. "global_")
-            # stays an unknown member; pydantic would also mark the attribute set.
-            for name, alias in type(model).__contract_aliases__:
-                if name in extra and alias not in data:
-                    fields_set.discard(name)
-        fields_set.update(type(model).__contract_defaults__)
-        return model
 
 
 # ---------------------------------------------------------------------------
@@ -1306,64 +1125,7 @@ EVENT_DATA_SCHEMAS: dict[str, type[BaseModel]] = {
     "workflow_validation_attempt": WorkflowValidationPayload,
 }
 
-
-def _event_data_error(error_type: str, message: str, loc: tuple[str, ...], value: Any,
-                      ctx: dict[str, Any] | None = None) -> ValidationError:
-    return ValidationError.from_exception_data(
-        "AuditEventRequest",
-        [{"type": PydanticCustomError(error_type, message, ctx), "loc": loc, "input": value}],
-    )
-
-
-# One envelope per payload class so that errors are located under "event_data".
-_EVENT_DATA_ENVELOPES: dict[type[BaseModel], type[BaseModel]] = {
-    payload: create_model(
-        f"{payload.__name__}EventData",
-        __config__=ConfigDict(title="AuditEventRequest"),
-        event_data=(payload, ...),
-    )
-    for payload in dict.fromkeys(EVENT_DATA_SCHEMAS.values())
-}
-
-
-def validate_event_data(data: Any) -> dict[str, Any]:
-    """Validate an ``AuditEventRequest.event_data`` object against its payload schema.
-
-    Returns the members as sent (unknown members kept verbatim) plus the
-    contract's defaults. Raises ``pydantic.ValidationError`` with locations
-    starting at ``event_data``.
-    """
-    if not isinstance(data, dict):
-        raise _event_data_error(
-            "model_type",
-            "value doesn't match any schema from \"oneOf\": event_data must be an object",
-            ("event_data",),
-            data,
-        )
-    tag = data.get(EVENT_DATA_DISCRIMINATOR)
-    if not isinstance(tag, str):
-        raise _event_data_error(
-            "union_tag_not_found",
-            'input does not contain the discriminator property "{discriminator}"',
-            ("event_data",),
-            data,
-            {"discriminator": EVENT_DATA_DISCRIMINATOR},
-        )
-    payload = EVENT_DATA_SCHEMAS.get(tag)
-    if payload is None:
-        raise _event_data_error(
-            "union_tag_invalid",
-            'discriminator property "{discriminator}" has invalid value "{tag}"',
-            ("event_data", EVENT_DATA_DISCRIMINATOR),
-            tag,
-            {"discriminator": EVENT_DATA_DISCRIMINATOR, "tag": tag},
-        )
-    envelope = _EVENT_DATA_ENVELOPES[payload].model_validate(
-        {"event_data": data}, by_alias=True, by_name=False
-    )
-    out = envelope.event_data.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    out.setdefault(EVENT_DATA_DISCRIMINATOR, tag)
-    return out
+validate_event_data = make_event_data_validator(EVENT_DATA_SCHEMAS, EVENT_DATA_DISCRIMINATOR)
 
 
 __all__ = [

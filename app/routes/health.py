@@ -17,9 +17,10 @@ async def _database_error(app) -> str | None:
         return str(exc)
 
 
-def _spool_depth(app) -> int:
+def _spool(app) -> dict | None:
+    """Spool state for /health: records waiting, bytes, oldest age, writability."""
     spool = getattr(app.ctx, "spool", None)
-    return spool.depth_records() if spool is not None else 0
+    return spool.health() if spool is not None else None
 
 
 @bp.get("/health/live")
@@ -47,11 +48,19 @@ async def ready(request):
 async def health(request):
     app = request.app
     error = await _database_error(app)
-    depth = _spool_depth(app)
+    spool = _spool(app)
+    depth = spool["records"] if spool else 0
     if error is not None:
-        return json_response({"status": "unhealthy", "database": "unreachable", "error": error,
-                              "spool_records": depth}, 503)
+        body = {"status": "unhealthy", "database": "unreachable", "error": error,
+                "spool_records": depth}
+        if spool:
+            body["spool"] = spool
+        return json_response(body, 503)
     body = {"status": "healthy", "database": "connected", "spool_records": depth}
-    if depth:
-        body["status"] = "degraded"
+    if spool:
+        body["spool"] = spool
+        # Records still waiting for the drainer, or a spool that cannot take
+        # the next outage's writes: serving, but not all is well.
+        if depth or spool["damaged_records"] or not spool["writable"]:
+            body["status"] = "degraded"
     return json_response(body)

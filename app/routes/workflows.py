@@ -1,4 +1,258 @@
-"""Placeholder: this area's routes arrive with its issue."""
+"""Workflow catalog: create, list, get, status changes, versions, label search
+(spec/workflow-catalog.md). The rules live in sql/functions/200_workflow_*.sql;
+this module validates input, calls one function and shapes the answer."""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from decimal import Decimal
+from urllib.parse import unquote
+
+import asyncpg
+import orjson
 from sanic import Blueprint
 
+from .. import events
+from ..events import _has_nul
+from ..http import json_response, parse_model, read_json
+from ..identity import user_of
+from ..models.common import ProblemDetails
+from ..models.workflows import (STATUSES, RemediationWorkflow, SearchRequest, WorkflowCreate,
+                                WorkflowDisable, WorkflowListQuery, WorkflowListResponse,
+                                WorkflowPatch, WorkflowSearchResponse, WorkflowVersions,
+                                detected_labels_echo)
+from ..openapi import doc
+from ..problems import Problem, validation
+from ..workflows import AuditWriter, created_event, search_event, updated_event
+from .audit import _param_error, _query_int
+
 bp = Blueprint("workflows")
+TAGS = ["Workflow Catalog API"]
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_CUSTOM_LABEL_PARAM = re.compile(r"custom_labels\[(.+)\]")
+# PATCH may not touch these (DD-WORKFLOW-012); the detail text is the original's.
+IMMUTABLE = ("description", "content", "labels")
+IMMUTABLE_DETAIL = ("Cannot update immutable fields (description, content, labels). "
+                    "Create a new version instead. See DD-WORKFLOW-012.")
+# SQL functions name these problem types in HINT; status comes from DSnnn.
+_HINTED_TITLES = {"bad-request": "Bad Request", "conflict": "Workflow Already Exists"}
+
+
+async def _call(request, function: str, *args, many: bool = False):
+    try:
+        return await request.app.ctx.db.call(function, *args, many=many)
+    except asyncpg.PostgresError as exc:
+        state, hint = exc.sqlstate or "", getattr(exc, "hint", None) or ""
+        if state.startswith("DS") and state[2:].isdigit() and hint in _HINTED_TITLES:
+            raise Problem(int(state[2:]), hint, exc.message, title=_HINTED_TITLES[hint]) from None
+        raise
+
+
+def _workflow_id(raw: str) -> str:
+    if _UUID.fullmatch(raw) is None:
+        reason = "must be a UUID (8-4-4-4-12 hexadecimal digits)"
+        raise validation(f'parameter "workflow_id" in path has an error: {reason}',
+                         {"workflow_id": reason})
+    return raw.lower()
+
+
+def _object_body(body, *, what: str = "request body") -> dict:
+    if not isinstance(body, dict):
+        raise validation(f"{what} has an error: value must be an object", {"body": "must be an object"})
+    if _has_nul(body):
+        raise validation(f"{what} has an error: strings must not contain NUL (\\u0000)",
+                         {"body": "NUL character not allowed"})
+    return body
+
+
+def _dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+@bp.post("/api/v1/workflows")
+@doc("Create a workflow version (it becomes the latest of its name)", body=WorkflowCreate,
+     responses={201: RemediationWorkflow, 400: ProblemDetails, 409: ProblemDetails}, tags=TAGS)
+async def create_workflow(request):
+    settings = request.app.ctx.settings
+    wf = parse_model(WorkflowCreate, _object_body(read_json(request)))
+    if wf.status == "deprecated":
+        # The created event's payload schema has no `deprecated`: such an
+        # event would be unreadable for strict clients. Create, then PATCH.
+        raise validation('request body has an error: Error at "/status": a workflow cannot be '
+                         'created deprecated; create it active, then PATCH its status',
+                         {"status": "cannot be created deprecated"})
+    workflow_id = str(uuid.uuid4())
+    event = created_event(workflow_id, wf, max_bytes=settings.max_body_bytes)
+    body = await _call(request, "datastorage.create_workflow", _dumps(wf.stored(user_of(request))),
+                       workflow_id, events.payload([event]))
+    return json_response(body, 201)
+
+
+@bp.get("/api/v1/workflows")
+@doc("List workflows, newest first", query=WorkflowListQuery,
+     responses={200: WorkflowListResponse, 400: ProblemDetails}, tags=TAGS)
+async def list_workflows(request):
+    args = request.args
+    custom: dict[str, list[str]] = {}
+    for name, values in args.items():
+        if any("\x00" in v for v in values) or "\x00" in name:
+            raise _param_error(name.replace("\x00", ""), "NUL character not allowed")
+        m = _CUSTOM_LABEL_PARAM.fullmatch(name)
+        if m:
+            wanted = [v for v in values[0].split(",") if v]
+            if wanted:
+                custom[m.group(1)] = wanted
+    status = args.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise _param_error("status", "value is not one of the allowed values "
+                                     "[active disabled deprecated archived]")
+    limit = _query_int(args, "limit", 100, 1, 1000)
+    offset = _query_int(args, "offset", 0, 0, 2**62)
+    body = await _call(request, "datastorage.list_workflows", status,
+                       args.get("environment") or None, args.get("priority") or None,
+                       args.get("component") or None, args.get("workflow_name") or None,
+                       _dumps(custom) if custom else None, limit, offset)
+    return json_response(body)
+
+
+@bp.get("/api/v1/workflows/<workflow_id>")
+@doc("Get one workflow version", responses={200: RemediationWorkflow, 400: ProblemDetails,
+                                           404: ProblemDetails}, tags=TAGS)
+async def get_workflow(request, workflow_id: str):
+    return json_response(await _call(request, "datastorage.get_workflow",
+                                     _workflow_id(workflow_id)))
+
+
+@bp.patch("/api/v1/workflows/<workflow_id>")
+@doc("Update a workflow's mutable fields (status)", body=WorkflowPatch,
+     responses={200: RemediationWorkflow, 400: ProblemDetails, 404: ProblemDetails}, tags=TAGS)
+async def update_workflow(request, workflow_id: str):
+    settings = request.app.ctx.settings
+    wid = _workflow_id(workflow_id)
+    raw = _object_body(read_json(request))
+    patch = parse_model(WorkflowPatch, raw)
+    if any(raw.get(k) is not None for k in IMMUTABLE):
+        raise Problem(400, "immutable-field-violation", IMMUTABLE_DETAIL, title="Bad Request")
+    user = user_of(request)
+    by = reason = None
+    fields: dict[str, str] = {}
+    if patch.status == "disabled":
+        by = patch.disabled_by if patch.disabled_by is not None else (user or "")
+        reason = patch.disabled_reason or ""
+        fields = {"status": "disabled", "disabled_by": by, "disabled_reason": reason}
+        fields = {k: v for k, v in fields.items() if v}
+    elif patch.status is not None:
+        fields = {"status": patch.status}
+    event = updated_event(wid, fields, max_bytes=settings.max_body_bytes)
+    body = await _call(request, "datastorage.set_workflow_status", wid, patch.status, by, reason,
+                       user, events.payload([event]))
+    return json_response(body)
+
+
+@bp.patch("/api/v1/workflows/<workflow_id>/disable")
+@doc("Disable a workflow version (body optional)", body=WorkflowDisable,
+     responses={200: RemediationWorkflow, 400: ProblemDetails, 404: ProblemDetails}, tags=TAGS)
+async def disable_workflow(request, workflow_id: str):
+    settings = request.app.ctx.settings
+    wid = _workflow_id(workflow_id)
+    # The body is optional (the original required one): no body means {}.
+    raw = read_json(request) if request.body else {}
+    req = parse_model(WorkflowDisable, _object_body(raw))
+    user = user_of(request)
+    by = req.updated_by if req.updated_by is not None else (user or "")
+    reason = req.reason or ""
+    event = updated_event(wid, {"status": "disabled", "disabled_by": by, "disabled_reason": reason},
+                          max_bytes=settings.max_body_bytes)
+    body = await _call(request, "datastorage.set_workflow_status", wid, "disabled", by, reason,
+                       user, events.payload([event]))
+    return json_response(body)
+
+
+@bp.get("/api/v1/workflows/by-name/<workflow_name>/versions")
+@doc("Every version of one workflow name, newest first",
+     responses={200: WorkflowVersions, 400: ProblemDetails}, tags=TAGS)
+async def workflow_versions(request, workflow_name: str):
+    # The router hands over the segment still percent-encoded.
+    try:
+        name = unquote(workflow_name, errors="strict")
+    except UnicodeDecodeError:
+        name = None
+    if name is None or "\x00" in name:
+        reason = "must be percent-encoded UTF-8 without NUL characters"
+        raise validation(f'parameter "workflow_name" in path has an error: {reason}',
+                         {"workflow_name": reason})
+    return json_response(await _call(request, "datastorage.workflow_versions", name))
+
+
+@bp.post("/api/v1/workflows/search")
+@doc("Label-based workflow search with weighted scoring", body=SearchRequest,
+     responses={200: WorkflowSearchResponse, 400: ProblemDetails}, tags=TAGS)
+async def search_workflows(request):
+    app = request.app
+    raw = _object_body(read_json(request))
+    req = parse_model(SearchRequest, raw)
+    started = time.perf_counter()
+    rows = await _call(request, "datastorage.search_workflows", _dumps(raw["filters"]), req.top_k,
+                       Decimal(str(req.min_score)), req.include_disabled, many=True)
+    searched = time.perf_counter()
+    total = rows[0]["total_matches"] if rows else 0
+    response = {"workflows": [_result(r) for r in rows], "total_results": total,
+                "filters": _filters_echo(req.filters)}
+    event = search_event(req, rows, total, int((searched - started) * 1000),
+                         max_bytes=app.ctx.settings.max_body_bytes)
+    # Queued for the group-commit writer; waits only when its backlog is full.
+    await app.ctx.workflow_audit.submit(event)
+    done = time.perf_counter()
+    timing = f"search;dur={(searched - started) * 1000:.3f}, audit;dur={(done - searched) * 1000:.3f}"
+    return json_response(response, headers={"Server-Timing": timing})
+
+
+def _result(r) -> dict:
+    item = {"workflow_id": str(r["workflow_id"]), "title": r["title"],
+            "description": r["description"], "signal_type": r["signal_type"]}
+    if r["container_image"]:
+        item["container_image"] = r["container_image"]
+    if r["container_digest"]:
+        item["container_digest"] = r["container_digest"]
+    item["confidence"] = _number(r["confidence"])
+    item["label_boost"] = _number(r["label_boost"])
+    item["label_penalty"] = _number(r["label_penalty"])
+    item["final_score"] = _number(r["final_score"])
+    item["rank"] = r["rank"]
+    if r["custom_labels"] != "{}":
+        item["custom_labels"] = orjson.Fragment(r["custom_labels"])
+    item["detected_labels"] = orjson.Fragment(r["detected_labels"])
+    return item
+
+
+def _number(d: Decimal) -> int | float:
+    """Exact decimal to the shortest JSON number: 0.51, 0.5, and 0 (not 0.0)."""
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _filters_echo(f) -> dict:
+    echo = {"signal_type": f.signal_type, "severity": f.severity, "component": f.component,
+            "environment": f.environment, "priority": f.priority,
+            "detected_labels": detected_labels_echo(f.detected_labels)}
+    custom = f.custom_labels.model_dump() if f.custom_labels is not None else {}
+    if custom:
+        echo["custom_labels"] = custom
+    if f.status:
+        echo["status"] = f.status
+    if f.workflow_name:
+        echo["workflow_name"] = f.workflow_name
+    return echo
+
+
+@bp.before_server_start
+async def _start_audit_writer(app):
+    app.ctx.workflow_audit = AuditWriter(app)
+
+
+@bp.before_server_stop
+async def _stop_audit_writer(app):
+    writer = getattr(app.ctx, "workflow_audit", None)
+    if writer is not None:
+        await writer.close()

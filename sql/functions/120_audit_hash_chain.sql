@@ -8,44 +8,60 @@
 -- stored field except the hash columns themselves and the mutable legal-hold
 -- columns; docs/hash-chain.md specifies its bytes for independent verifiers.
 
+-- The canonical text is exactly what jsonb_build_object(<the 30 members>)::text
+-- renders: members sorted by key (byte length, then bytes), ", " and ": "
+-- separators, strings escaped as PostgreSQL's escape_json does, numbers and
+-- nested jsonb as jsonb prints them, NULL as null. It is assembled by
+-- concatenation in that fixed order because jsonb_build_object costs ~3x as
+-- much per event; tests/db/test_canonical_property.py holds both renderings
+-- (and the Python one in app/canonical.py) to the same bytes.
 CREATE OR REPLACE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object(
-        'event_id',          e.event_id::text,
-        'chain_seq',         e.chain_seq,
-        'correlation_id',    e.correlation_id,
-        'event_timestamp',   datastorage.rfc3339_micro(e.event_timestamp),
-        'event_date',        to_char(e.event_date, 'YYYY-MM-DD'),
-        'version',           e.event_version,
-        'event_type',        e.event_type,
-        'event_category',    e.event_category,
-        'event_action',      e.event_action,
-        'event_outcome',     e.event_outcome,
-        'actor_type',        e.actor_type,
-        'actor_id',          e.actor_id,
-        'actor_ip',          host(e.actor_ip),
-        'resource_type',     e.resource_type,
-        'resource_id',       e.resource_id,
-        'resource_name',     e.resource_name,
-        'parent_event_id',   e.parent_event_id::text,
-        'parent_event_date', to_char(e.parent_event_date, 'YYYY-MM-DD'),
-        'trace_id',          e.trace_id,
-        'span_id',           e.span_id,
-        'namespace',         e.namespace,
-        'cluster_name',      e.cluster_name,
-        'severity',          e.severity,
-        'duration_ms',       e.duration_ms,
-        'error_code',        e.error_code,
-        'error_message',     e.error_message,
-        'retention_days',    e.retention_days,
-        'is_sensitive',      e.is_sensitive,
-        'event_metadata',    e.event_metadata,
-        'event_data',        e.event_data)::text
+    SELECT '{"span_id": '          || coalesce(to_json(e.span_id)::text, 'null')
+        || ', "version": '         || coalesce(to_json(e.event_version)::text, 'null')
+        || ', "actor_id": '        || coalesce(to_json(e.actor_id)::text, 'null')
+        || ', "actor_ip": '        || coalesce(to_json(host(e.actor_ip))::text, 'null')
+        || ', "event_id": '        || coalesce('"' || e.event_id::text || '"', 'null')
+        || ', "severity": '        || coalesce(to_json(e.severity)::text, 'null')
+        || ', "trace_id": '        || coalesce(to_json(e.trace_id)::text, 'null')
+        || ', "chain_seq": '       || coalesce(e.chain_seq::text, 'null')
+        || ', "namespace": '       || coalesce(to_json(e.namespace)::text, 'null')
+        || ', "actor_type": '      || coalesce(to_json(e.actor_type)::text, 'null')
+        || ', "error_code": '      || coalesce(to_json(e.error_code)::text, 'null')
+        || ', "event_data": '      || coalesce(e.event_data::text, 'null')
+        || ', "event_date": '      || coalesce('"' || to_char(e.event_date, 'YYYY-MM-DD') || '"', 'null')
+        || ', "event_type": '      || coalesce(to_json(e.event_type)::text, 'null')
+        || ', "duration_ms": '     || coalesce(e.duration_ms::text, 'null')
+        || ', "resource_id": '     || coalesce(to_json(e.resource_id)::text, 'null')
+        || ', "cluster_name": '    || coalesce(to_json(e.cluster_name)::text, 'null')
+        || ', "event_action": '    || coalesce(to_json(e.event_action)::text, 'null')
+        || ', "is_sensitive": '    || coalesce(e.is_sensitive::text, 'null')
+        || ', "error_message": '   || coalesce(to_json(e.error_message)::text, 'null')
+        || ', "event_outcome": '   || coalesce(to_json(e.event_outcome)::text, 'null')
+        || ', "resource_name": '   || coalesce(to_json(e.resource_name)::text, 'null')
+        || ', "resource_type": '   || coalesce(to_json(e.resource_type)::text, 'null')
+        || ', "correlation_id": '  || coalesce(to_json(e.correlation_id)::text, 'null')
+        || ', "event_category": '  || coalesce(to_json(e.event_category)::text, 'null')
+        || ', "event_metadata": '  || coalesce(e.event_metadata::text, 'null')
+        || ', "retention_days": '  || coalesce(e.retention_days::text, 'null')
+        -- Same text as datastorage.rfc3339_micro(), written inline: that
+        -- function cannot be inlined and would cost a function call per event.
+        || ', "event_timestamp": ' || coalesce('"' || to_char(e.event_timestamp AT TIME ZONE 'UTC',
+                                                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
+        || ', "parent_event_id": ' || coalesce('"' || e.parent_event_id::text || '"', 'null')
+        || ', "parent_event_date": ' || coalesce('"' || to_char(e.parent_event_date, 'YYYY-MM-DD') || '"', 'null')
+        || '}'
+$$;
+
+-- One link of the chain: hex(sha256(previous hash || canonical text)).
+CREATE OR REPLACE FUNCTION datastorage.link_hash(previous_hash text, canonical text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT encode(sha256(convert_to(previous_hash || canonical, 'UTF8')), 'hex')
 $$;
 
 CREATE OR REPLACE FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events)
 RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT encode(sha256(convert_to(previous_hash || datastorage.canonical_event(e), 'UTF8')), 'hex')
+    SELECT datastorage.link_hash(previous_hash, datastorage.canonical_event(e))
 $$;
 
 -- Append events (a JSON array of objects keyed by column name, ids and
@@ -140,74 +156,165 @@ BEGIN
 END
 $$;
 
--- Verdict for every event of one chain, in chain order. An event is broken when
+-- Verdict for every event of the given chains, in chain order. An event is
+-- broken when
+--   unhashed:         it carries no hash at all;
 --   content_mismatch: its hash does not recompute from its own content and
 --                     stored previous_event_hash (content or hash altered);
---   link_mismatch:    its previous_event_hash is not its predecessor's hash;
 --   sequence_gap:     its chain_seq does not follow its predecessor's
 --                     (an event before it was deleted or renumbered);
---   unhashed:         it carries no hash at all.
--- The chain head (the tail recorded at append time) reveals deleted tails:
--- datastorage.verify_chain_summary() reports it.
+--   link_mismatch:    its previous_event_hash is not its predecessor's hash
+--                     (predecessor = the stored event before it in chain
+--                     order, over the WHOLE chain; never a page).
+-- The first reason that applies, in this order, is the verdict.
+-- Every row also carries its chain's totals (chain_*), so one pass over a
+-- chain yields both the per-event and the per-chain picture, and its
+-- canonical text for exports.
+-- Internal and inlinable (no SECURITY DEFINER, not granted): the verify and
+-- export functions call it. The hashing happens in a subquery kept apart from
+-- the windows (OFFSET 0) so that the scan, not the sort, does it and can run
+-- in parallel workers.
+CREATE OR REPLACE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[])
+RETURNS TABLE (correlation_id text, chain_seq bigint, event_id uuid, event_date date,
+               event_timestamp timestamptz, event_hash text, previous_event_hash text,
+               expected_hash text, expected_previous_hash text, valid boolean, verdict text,
+               canonical text, legal_hold boolean, chain_total bigint, chain_valid bigint,
+               chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
+           v.event_hash, v.previous_event_hash, v.recomputed, coalesce(v.pred_hash, ''),
+           v.verdict = 'ok', v.verdict, v.canonical, v.legal_hold,
+           count(*) OVER chain,
+           count(*) FILTER (WHERE v.verdict = 'ok') OVER chain,
+           min(v.chain_seq) FILTER (WHERE v.verdict <> 'ok') OVER chain,
+           last_value(v.chain_seq) OVER chain,
+           last_value(v.event_hash) OVER chain
+    FROM (
+        SELECT c.*, CASE
+                   WHEN c.event_hash IS NULL OR c.previous_event_hash IS NULL THEN 'unhashed'
+                   WHEN c.recomputed <> c.event_hash THEN 'content_mismatch'
+                   WHEN c.chain_seq <> c.pred_seq + 1 THEN 'sequence_gap'
+                   WHEN c.previous_event_hash <> coalesce(c.pred_hash, '') THEN 'link_mismatch'
+                   ELSE 'ok' END AS verdict
+        FROM (
+            SELECT h.*,
+                   lag(h.event_hash) OVER w AS pred_hash,
+                   coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
+            FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
+                         e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
+                         e.legal_hold,
+                         datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e) AS recomputed,
+                         -- Rendered again only when a caller selects it (exports).
+                         datastorage.canonical_event(e) AS canonical
+                  FROM public.audit_events e
+                  WHERE e.correlation_id = ANY (p_correlation_ids)
+                  OFFSET 0) h
+            WINDOW w AS (PARTITION BY h.correlation_id ORDER BY h.chain_seq, h.event_id)
+        ) c
+    ) v
+    WINDOW chain AS (PARTITION BY v.correlation_id ORDER BY v.chain_seq, v.event_id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+$$;
+
+-- Does the chain head (the tail recorded at append time) name the last event
+-- present? A deleted tail leaves every remaining event valid but the head
+-- pointing past them. No head and no events: nothing to compare (true).
+CREATE OR REPLACE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint,
+                                                          p_last_hash text)
+RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, 0)
+                            AND h.last_hash = coalesce(p_last_hash, '')
+                     FROM public.audit_chain_heads h WHERE h.correlation_id = p_correlation_id),
+                    coalesce(p_last_seq, 0) = 0)
+$$;
+
+-- A row per event of one chain with its verdict (see chain_verdicts), for DBAs:
+--   SELECT * FROM datastorage.verify_chain('rr-2026-001') WHERE NOT valid;
+-- Settings: hashing thousands of events is CPU work worth parallel workers;
+-- JIT compilation would cost more than it saves at these sizes.
 CREATE OR REPLACE FUNCTION datastorage.verify_chain(p_correlation_id text)
 RETURNS TABLE (chain_seq bigint, event_id uuid, event_timestamp timestamptz,
                event_hash text, previous_event_hash text, expected_hash text,
                expected_previous_hash text, valid boolean, verdict text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT c.chain_seq, c.event_id, c.event_timestamp, c.event_hash, c.previous_event_hash,
-           c.recomputed, coalesce(c.pred_hash, ''), v.verdict = 'ok', v.verdict
-    FROM (
-        SELECT e.chain_seq, e.event_id, e.event_timestamp, e.event_hash, e.previous_event_hash,
-               datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e) AS recomputed,
-               lag(e.event_hash) OVER w AS pred_hash,
-               coalesce(lag(e.chain_seq) OVER w, 0) AS pred_seq
-        FROM audit_events e
-        WHERE e.correlation_id = p_correlation_id
-        WINDOW w AS (ORDER BY e.chain_seq, e.event_id)
-    ) c
-    CROSS JOIN LATERAL (SELECT CASE
-        WHEN c.event_hash IS NULL OR c.previous_event_hash IS NULL THEN 'unhashed'
-        WHEN c.recomputed <> c.event_hash THEN 'content_mismatch'
-        WHEN c.previous_event_hash <> coalesce(c.pred_hash, '') THEN 'link_mismatch'
-        WHEN c.chain_seq <> c.pred_seq + 1 THEN 'sequence_gap'
-        ELSE 'ok' END AS verdict) v
-    ORDER BY c.chain_seq, c.event_id
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+SET jit = off SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
+SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
+    SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
+           v.expected_hash, v.expected_previous_hash, v.valid, v.verdict
+    FROM datastorage.chain_verdicts(ARRAY[p_correlation_id]) v
+    ORDER BY v.chain_seq, v.event_id
 $$;
 
+-- One summary row per requested chain (in request order, duplicates removed):
+-- counts, the first broken event, every broken event with its verdict and
+-- the hashes involved (`broken`, a jsonb array in chain order), and whether
+-- the chain head matches (chain_head_matches). A chain nobody ever wrote has
+-- total_events = 0 and head_seq NULL.
+--   SELECT * FROM datastorage.verify_chains(ARRAY['rr-1', 'rr-2']);
+CREATE OR REPLACE FUNCTION datastorage.verify_chains(p_correlation_ids text[])
+RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
+               broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
+               head_seq bigint, head_hash text, head_matches boolean, is_valid boolean,
+               broken jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+SET jit = off SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
+SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
+    WITH wanted AS (
+        SELECT w.cid, min(w.ord) AS ord
+        FROM unnest(p_correlation_ids) WITH ORDINALITY AS w(cid, ord)
+        WHERE w.cid IS NOT NULL
+        GROUP BY w.cid),
+    v AS (
+        SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_timestamp, v.event_hash,
+               v.previous_event_hash, v.expected_hash, v.expected_previous_hash, v.valid,
+               v.verdict, v.chain_total, v.chain_valid, v.chain_first_broken_seq,
+               v.chain_last_seq, v.chain_last_hash
+        FROM datastorage.chain_verdicts(ARRAY(SELECT cid FROM wanted)) v),
+    chains AS (
+        SELECT v.correlation_id, max(v.chain_total) AS total, max(v.chain_valid) AS ok,
+               max(v.chain_first_broken_seq) AS first_bad_seq,
+               max(v.chain_last_seq) AS last_seq, max(v.chain_last_hash) AS last_hash,
+               jsonb_agg(jsonb_build_object(
+                   'chain_seq', v.chain_seq, 'event_id', v.event_id,
+                   'event_timestamp', datastorage.rfc3339_micro(v.event_timestamp),
+                   'verdict', v.verdict, 'event_hash', v.event_hash,
+                   'expected_hash', v.expected_hash,
+                   'previous_event_hash', v.previous_event_hash,
+                   'expected_previous_hash', v.expected_previous_hash)
+                   ORDER BY v.chain_seq, v.event_id) FILTER (WHERE NOT v.valid) AS broken
+        FROM v
+        GROUP BY v.correlation_id)
+    SELECT w.cid, coalesce(c.total, 0), coalesce(c.ok, 0), coalesce(c.total - c.ok, 0),
+           c.first_bad_seq, (c.broken -> 0 ->> 'event_id')::uuid, h.last_seq, h.last_hash,
+           m.head_matches, coalesce(c.total = c.ok, true) AND m.head_matches,
+           coalesce(c.broken, '[]')
+    FROM wanted w
+    LEFT JOIN chains c ON c.correlation_id = w.cid
+    LEFT JOIN audit_chain_heads h ON h.correlation_id = w.cid
+    CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
+                               AS head_matches) m
+    ORDER BY w.ord
+$$;
+
+-- The one-chain summary (kept with its original columns for existing callers).
 CREATE OR REPLACE FUNCTION datastorage.verify_chain_summary(p_correlation_id text)
 RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
                broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
                tampered_event_ids uuid[], head_matches boolean, is_valid boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    WITH v AS (SELECT * FROM datastorage.verify_chain(p_correlation_id)),
-    agg AS (
-        SELECT count(*) AS total,
-               count(*) FILTER (WHERE v.valid) AS ok,
-               array_agg(v.event_id ORDER BY v.chain_seq) FILTER (WHERE NOT v.valid) AS bad,
-               max(v.chain_seq) AS last_seq,
-               (array_agg(v.event_hash ORDER BY v.chain_seq DESC))[1] AS last_hash
-        FROM v),
-    head AS (SELECT h.last_seq, h.last_hash FROM audit_chain_heads h
-             WHERE h.correlation_id = p_correlation_id)
-    SELECT p_correlation_id, agg.total, agg.ok, agg.total - agg.ok,
-           (SELECT min(v.chain_seq) FROM v WHERE NOT v.valid),
-           (SELECT v.event_id FROM v WHERE NOT v.valid ORDER BY v.chain_seq LIMIT 1),
-           coalesce(agg.bad, '{}'),
-           -- No head and no events: nothing to compare. Otherwise the stored
-           -- tail must be the last event actually present.
-           coalesce((SELECT head.last_seq = coalesce(agg.last_seq, 0)
-                            AND head.last_hash = coalesce(agg.last_hash, '') FROM head),
-                    agg.total = 0),
-           agg.total - agg.ok = 0
-             AND coalesce((SELECT head.last_seq = coalesce(agg.last_seq, 0)
-                                  AND head.last_hash = coalesce(agg.last_hash, '') FROM head),
-                          agg.total = 0)
-    FROM agg
+    SELECT s.correlation_id, s.total_events, s.valid_events, s.broken_events, s.first_broken_seq,
+           s.first_broken_event_id,
+           ARRAY(SELECT (b ->> 'event_id')::uuid FROM jsonb_array_elements(s.broken) b),
+           s.head_matches, s.is_valid
+    FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s
 $$;
 
 GRANT EXECUTE ON FUNCTION datastorage.append_audit_events(jsonb) TO datastorage_app;
-GRANT EXECUTE ON FUNCTION datastorage.verify_chain(text), datastorage.verify_chain_summary(text)
+GRANT EXECUTE ON FUNCTION datastorage.verify_chain(text), datastorage.verify_chain_summary(text),
+                          datastorage.verify_chains(text[])
     TO datastorage_app, datastorage_auditor;
 GRANT EXECUTE ON FUNCTION datastorage.canonical_event(public.audit_events),
-                          datastorage.chain_hash(text, public.audit_events)
+                          datastorage.chain_hash(text, public.audit_events),
+                          datastorage.link_hash(text, text),
+                          datastorage.chain_head_matches(text, bigint, text)
     TO datastorage_app, datastorage_auditor;

@@ -1,0 +1,111 @@
+"""Export and chain-verification shapes (contract: AuditExportResponse; the
+verify-chain route is ours, spec/audit-api.md §9). Used for /openapi.json;
+the export body itself is written by app/export.py, not serialised from
+these models."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .contract import (AuditExportResponseEventsItem, AuditExportResponseExportMetadata,
+                       AuditExportResponseHashChainVerification)
+
+
+class ExportQuery(BaseModel):
+    start_time: str | None = Field(None, json_schema_extra={"format": "date-time"},
+                                   description="event_timestamp >= start_time (RFC 3339 with zone)")
+    end_time: str | None = Field(None, json_schema_extra={"format": "date-time"},
+                                 description="event_timestamp <= end_time (RFC 3339 with zone)")
+    correlation_id: str | None = None
+    event_category: str | None = None
+    format: Literal["json", "csv"] = "json"
+    include_detached_signature: bool = False
+    offset: int = Field(0, ge=0)
+    limit: int = Field(1000, ge=1, le=10000)
+    redact_pii: bool = False
+
+
+class ExportEvent(AuditExportResponseEventsItem):
+    """Every member the hash covers (docs/hash-chain.md), plus the verdict."""
+    chain_seq: int
+    chain_verdict: Literal["ok", "content_mismatch", "link_mismatch", "sequence_gap", "unhashed"]
+    pii_redacted: bool | None = None
+
+
+class ChainSummary(BaseModel):
+    correlation_id: str
+    total_events: int
+    valid_events: int
+    broken_events: int
+    first_broken_seq: int | None = None
+    first_broken_event_id: str | None = None
+    head_matches: bool
+    is_valid: bool
+
+
+class ExportVerification(AuditExportResponseHashChainVerification):
+    chains_verified: int
+    chains: list[ChainSummary]
+
+
+class ExportMetadata(AuditExportResponseExportMetadata):
+    pii_redacted: bool
+    signature_scheme: Literal["datastorage-export-v1"]
+    certificate: str = Field(description="PEM of the signing certificate")
+
+
+class AuditExport(BaseModel):
+    """Signed export; see docs/export.md for the signed bytes."""
+    model_config = ConfigDict(extra="allow")
+
+    events: list[ExportEvent]
+    hash_chain_verification: ExportVerification
+    export_metadata: ExportMetadata
+    detached_signature: str | None = None
+
+
+class VerifyChainRequest(BaseModel):
+    """`correlation_id`: one id or a list; `correlation_ids`: a list."""
+    model_config = ConfigDict(extra="ignore")
+
+    correlation_id: str | list[str] | None = None
+    correlation_ids: list[str] | None = None
+
+
+class TamperedEvent(BaseModel):
+    event_id: str
+    chain_seq: int
+    event_timestamp: str
+    verdict: str
+    expected_hash: str | None
+    actual_hash: str | None
+    previous_hash: str | None
+    expected_previous_hash: str
+    message: str
+
+
+class ChainVerification(BaseModel):
+    correlation_id: str
+    is_valid: bool
+    total_events: int
+    verified_events: int
+    valid_events: int
+    broken_events: int
+    first_broken_seq: int | None
+    first_broken_event_id: str | None
+    tampered_event_ids: list[str]
+    head_matches: bool
+    tampered_events: list[TamperedEvent] | None = None
+    verification_time: str
+    message: str
+
+
+class ChainsVerification(BaseModel):
+    is_valid: bool
+    total_chains: int
+    verification_time: str
+    chains: list[ChainVerification]
+
+
+VerifyChainResponse = ChainVerification | ChainsVerification

@@ -1,0 +1,208 @@
+"""The workflow catalog's own audit events (spec/workflow-catalog.md §4.6, §7,
+§9, §10.7) and the writer that appends them.
+
+Every event is built by `events.prepare` (the validation and row building of
+client events) and stored by `datastorage.append_audit_events`, so it is
+hash-chained like any other. Creates and status changes hand their event to
+the catalog function, which appends it in the catalog change's own
+transaction: the change and its record commit together. Search events go
+through `AuditWriter`, off the request path: concurrent searches share one
+append call (group commit), and nothing is ever dropped (see the class).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import asyncpg
+
+from . import events, metrics
+from .writes import persist
+
+log = logging.getLogger("datastorage.workflows")
+
+# Fixed legacy values of the search event (the original had embeddings once).
+EMBEDDING_DIMENSIONS = 768
+EMBEDDING_MODEL = "all-mpnet-base-v2"
+# Service events are kept 90 days (spec §9), not the client default.
+RETENTION_DAYS = 90
+# A search event names up to 100 workflows; their descriptions are cut here
+# so that one pathological catalog entry cannot make the event unstorable.
+MAX_AUDIT_DESCRIPTION = 2048
+_LABEL_KEYS = ("signal_type", "severity", "component", "environment", "priority")
+
+
+def service_event(event_type: str, action: str, resource_type: str, resource_id: str,
+                  correlation_id: str, event_data: dict[str, Any], *, max_bytes: int,
+                  duration_ms: int | None = None) -> dict[str, Any]:
+    """One audit row emitted by the service itself (envelope per spec §9)."""
+    envelope = {
+        "version": "1.0",
+        "event_type": event_type,
+        "event_timestamp": datetime.now(timezone.utc).isoformat(),
+        "event_category": "workflow",
+        "event_action": action,
+        "event_outcome": "success",
+        "correlation_id": correlation_id,
+        "actor_type": "service",
+        "actor_id": "datastorage",
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "event_data": event_data,
+    }
+    if duration_ms is not None:
+        envelope["duration_ms"] = duration_ms
+    row = events.prepare(envelope, max_event_data_bytes=max_bytes, check_window=False).row
+    row["retention_days"] = RETENTION_DAYS
+    row["severity"] = None
+    return row
+
+
+def created_event(workflow_id: str, wf, *, max_bytes: int) -> dict[str, Any]:
+    labels = wf.labels.model_dump(include=set(_LABEL_KEYS))
+    data = {
+        "event_type": "datastorage.workflow.created",
+        "workflow_id": workflow_id,
+        "workflow_name": wf.workflow_name,
+        "version": wf.version,
+        "status": wf.status,
+        "is_latest_version": True,
+        "execution_engine": wf.execution_engine,
+        "name": wf.name,
+        "description": wf.description or None,
+        "labels": {k: labels[k] for k in _LABEL_KEYS if labels.get(k)},
+    }
+    data = {k: v for k, v in data.items() if v is not None}
+    return service_event("datastorage.workflow.created", "create", "Workflow", workflow_id,
+                         workflow_id, data, max_bytes=max_bytes)
+
+
+def updated_event(workflow_id: str, updated_fields: dict[str, Any], *,
+                  max_bytes: int) -> dict[str, Any]:
+    """`updated_fields` without `status` gets the effective status filled in
+    by datastorage.set_workflow_status (it knows the row's current status)."""
+    data = {"event_type": "datastorage.workflow.updated", "workflow_id": workflow_id,
+            "updated_fields": updated_fields}
+    return service_event("datastorage.workflow.updated", "update", "Workflow", workflow_id,
+                         workflow_id, data, max_bytes=max_bytes)
+
+
+def query_hash(filters) -> str:
+    """First 16 hex digits of SHA-256 of "<signal>-<severity>-<component>-<env>-<priority>"."""
+    key = "-".join(str(getattr(filters, k)) for k in _LABEL_KEYS)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def search_event(req, rows, total: int, duration_ms: int, *, max_bytes: int) -> dict[str, Any]:
+    f = req.filters
+    query: dict[str, Any] = {"top_k": req.top_k}
+    if req.min_score > 0:
+        query["min_score"] = req.min_score
+    query["filters"] = {k: getattr(f, k) for k in _LABEL_KEYS}
+    results = []
+    for r in rows:
+        item = {"workflow_id": str(r["workflow_id"]), "title": r["title"], "rank": r["rank"],
+                "scoring": {"confidence": float(r["confidence"])}}
+        if r["description"]:
+            item["description"] = r["description"][:MAX_AUDIT_DESCRIPTION]
+        results.append(item)
+    data = {
+        "event_type": "workflow.catalog.search_completed",
+        "query": query,
+        "results": {"total_found": total, "returned": len(results), "workflows": results},
+        "search_metadata": {"duration_ms": duration_ms,
+                            "embedding_dimensions": EMBEDDING_DIMENSIONS,
+                            "embedding_model": EMBEDDING_MODEL},
+    }
+    digest = query_hash(f)
+    return service_event("workflow.catalog.search_completed", "search_completed",
+                         "workflow_catalog", digest, req.remediation_id or digest, data,
+                         max_bytes=max_bytes, duration_ms=duration_ms)
+
+
+class AuditWriter:
+    """Appends the service's own audit rows off the request path.
+
+    `submit` queues a row and returns at once; one background task stores
+    everything queued so far with a single append call (group commit), so
+    under load many searches share one transaction. Nothing is dropped:
+      * a full backlog (`max_backlog` rows) makes `submit` wait for room
+        instead of discarding (back-pressure reaches the clients);
+      * an unreachable database sends the batch to the spool through
+        `writes.persist`; without a spool the batch is retried with back-off;
+      * a row the database refuses (it cannot be: rows are built by
+        events.prepare) is split from its batch, logged in full and counted;
+      * shutdown waits for the backlog (`close`).
+    A crash loses at most the rows not yet committed: those of the last
+    flush, normally a few milliseconds of searches."""
+
+    def __init__(self, app, *, max_batch: int = 500, max_backlog: int = 10_000):
+        self.app = app
+        self.max_batch = max_batch
+        self.max_backlog = max_backlog
+        self.pending: list[dict] = []
+        self.task: asyncio.Task | None = None
+        self.room = asyncio.Event()
+        self.room.set()
+        self.stored = 0
+        self.failed = 0
+
+    async def submit(self, row: dict) -> None:
+        while len(self.pending) >= self.max_backlog:
+            self.room.clear()
+            await self.room.wait()
+        self.pending.append(row)
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def close(self, timeout: float = 30.0) -> None:
+        task = self.task
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except asyncio.TimeoutError:
+            log.error("audit writer: %d service audit events not stored at shutdown: %s",
+                      len(self.pending), events.payload(self.pending))
+
+    async def _drain(self) -> None:
+        try:
+            while self.pending:
+                batch = self.pending[:self.max_batch]
+                del self.pending[:self.max_batch]
+                self.room.set()
+                await self._store(batch)
+        finally:
+            self.task = None
+            self.room.set()
+
+    async def _store(self, batch: list[dict]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                outcome, _ = await persist(self.app, "audit_events", events.payload(batch))
+            except asyncpg.PostgresError as exc:
+                if len(batch) > 1:
+                    for row in batch:  # isolate the row the database refuses
+                        await self._store([row])
+                    return
+                self.failed += 1
+                log.error("audit writer: the database refused service audit event %s (%s): %s",
+                          batch[0]["event_id"], exc, events.payload(batch))
+                return
+            except Exception as exc:  # noqa: BLE001 - unreachable and no spool, spool full: retry
+                log.warning("audit writer: %d events not stored yet (%s); retrying in %.2fs",
+                            len(batch), exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.stored += len(batch)
+            if outcome == "stored":
+                now = datetime.now(timezone.utc)
+                for row in batch:
+                    metrics.observe_lag(row["event_category"], (
+                        now - datetime.fromisoformat(row["event_timestamp"])).total_seconds())
+            return

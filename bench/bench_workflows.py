@@ -1,0 +1,339 @@
+"""Workflow catalog benchmark (issue 6, "Performance"): `python -m bench.bench_workflows`.
+
+One private cluster, one run, every HTTP number beside its SQL ceiling:
+
+  create    POST /api/v1/workflows, 16 keep-alive clients, every body a new
+            workflow (its created audit event is appended in the same
+            transaction); ceilings: datastorage.create_workflow from 16 direct
+            asyncpg connections with the audit event and without it (the
+            difference is what auditing a create costs).
+  catalog   topped up to 10,000 rows (the rest: 4 rows per 3 names)
+            with a realistic spread: Zipf-distributed signal types, 4
+            severities, priorities and components with ~5% wildcards,
+            environment sets, detected labels on ~30% of workflows, 0-3
+            custom labels.
+  search    POST /api/v1/workflows/search, 32 clients, closed loop, queries
+            drawn from the same spread (with detected and custom labels), each
+            with its own remediation_id; ceiling: datastorage.search_workflows
+            from 32 asyncpg connections. The service reports in Server-Timing
+            how long each request spent searching and how long storing its
+            audit event; both are summarised. Then an open-loop run at half the
+            closed-loop maximum (latency counted from when a request was due).
+
+Target (issue 6): search p99 < 20 ms at 32 concurrent clients.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import time
+import uuid
+from decimal import Decimal
+
+import orjson
+import psycopg
+
+from app import events
+from app.migrate import libpq_url
+from app.workflows import service_event
+from bench.common import (BenchCluster, HttpClient, asyncpg_load, drive, http_load,
+                          http_request, latency_summary, log, markdown_table, quick_mode, run_async,
+                          start_service, stop_service, target, write_results)
+
+NAME = "bench_workflows"
+CATALOG_ROWS = 10_000
+SIGNALS = ["OOMKilled", "CrashLoopBackOff", "ImagePullBackOff", "NodeNotReady", "HighCPUUsage",
+           "HighMemoryUsage", "DiskPressure", "PodEvicted", "Evicted", "FailedScheduling",
+           "LivenessProbeFailed", "ReadinessProbeFailed", "CertificateExpiring",
+           "PVCPending", "HPAMaxedOut", "DeploymentReplicasMismatch", "JobFailed",
+           "NetworkPolicyDenied", "DNSResolutionFailure", "APIServerLatency", "EtcdLeaderChange",
+           "KubeletDown", "ContainerCreating", "ConfigMapMissing", "SecretMissing",
+           "ErrImageNeverPull", "InsufficientCPU", "InsufficientMemory", "NodeDiskFull",
+           "IngressErrors"]
+SIGNAL_WEIGHTS = [1 / (i + 1) for i in range(len(SIGNALS))]  # Zipf: OOMKilled is common
+SEVERITIES = ["critical", "high", "medium", "low"]
+PRIORITIES = ["P0", "P1", "P2", "P3"]
+COMPONENTS = ["pod", "deployment", "statefulset", "daemonset", "node", "service", "ingress",
+              "job", "cronjob", "pvc"]
+ENVS = ["production", "staging", "development", "test"]
+CUSTOM_KEYS = {"team": ["payments", "checkout", "platform", "search", "identity"],
+               "constraint": ["cost-constrained", "stateful-safe", "no-restart", "pci"],
+               "tier": ["gold", "silver", "bronze"],
+               "kubernaut.io/region": ["eu-west-1", "us-east-1", "ap-south-1"]}
+CREATE_SQL = "SELECT * FROM datastorage.create_workflow($1, $2, $3)"
+SEARCH_SQL = "SELECT * FROM datastorage.search_workflows($1, $2, $3, $4)"
+
+
+# ---- the realistic spread ------------------------------------------------------
+
+def _labels(rng: random.Random) -> dict:
+    envs = ["*"] if rng.random() < 0.05 else sorted(rng.sample(ENVS, rng.choice([1, 1, 2, 3])))
+    return {"signal_type": rng.choices(SIGNALS, SIGNAL_WEIGHTS)[0],
+            "severity": rng.choice(SEVERITIES),
+            "component": "*" if rng.random() < 0.05 else rng.choice(COMPONENTS),
+            "environment": envs,
+            "priority": "*" if rng.random() < 0.05 else rng.choice(PRIORITIES)}
+
+
+def _detected(rng: random.Random, p: float) -> dict:
+    d: dict = {}
+    if rng.random() < p:
+        d["gitOpsManaged"] = True
+        d["gitOpsTool"] = rng.choice(["argocd", "flux", "*"])
+    for key in ("pdbProtected", "hpaEnabled", "stateful", "helmManaged", "networkIsolated"):
+        if rng.random() < p:
+            d[key] = True
+    if rng.random() < p:
+        d["serviceMesh"] = rng.choice(["istio", "linkerd", "*"])
+    return d
+
+
+def _custom(rng: random.Random, allow_star: bool) -> dict:
+    out = {}
+    for key in rng.sample(list(CUSTOM_KEYS), rng.choice([0, 1, 1, 2, 3])):
+        pool = CUSTOM_KEYS[key] + (["*"] if allow_star else [])
+        out[key] = rng.sample(pool, rng.choice([1, 1, 2]))
+    return out
+
+
+def workflow_body(rng: random.Random, name: str, version: str) -> dict:
+    content = f"apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {{name: {name}}}\n" * 8
+    return {"workflow_name": name, "version": version, "name": f"Remediate {name}",
+            "description": f"Remediation workflow {name} {version}: restarts, scales or rolls back.",
+            "owner": "platform-team", "maintainer": "sre@example.com", "content": content,
+            "content_hash": "%064x" % rng.getrandbits(256), "execution_engine": "tekton",
+            "container_image": f"ghcr.io/kubernaut/workflows/{name}:{version}",
+            "status": "active" if rng.random() < 0.9 else "disabled",
+            "labels": _labels(rng), "detected_labels": _detected(rng, 0.3),
+            "custom_labels": _custom(rng, True), "parameters": {"timeout": "5m", "replicas": 2}}
+
+
+def catalog_bodies(rng: random.Random, prefix: str, count: int, names: int) -> list[dict]:
+    """`count` bodies over `names` names, versions of a name in creation order."""
+    per_name = [1] * names
+    for _ in range(count - names):
+        per_name[rng.randrange(names)] += 1
+    out = []
+    for n, versions in enumerate(per_name):
+        out += [workflow_body(rng, f"{prefix}-{n}", f"v{v + 1}.0.0") for v in range(versions)]
+    rng.shuffle(out)  # creates of one name stay in order below
+    out.sort(key=lambda b: (int(b["version"][1:].split(".")[0])))
+    return out
+
+
+def search_body(rng: random.Random, n: int) -> dict:
+    lab = _labels(rng)
+    filters = {"signal_type": lab["signal_type"], "severity": lab["severity"],
+               "component": rng.choice(COMPONENTS), "environment": rng.choice(ENVS[:2] * 3 + ENVS),
+               "priority": rng.choice(PRIORITIES), "detected_labels": _detected(rng, 0.4)}
+    custom = _custom(rng, False)
+    if custom:
+        filters["custom_labels"] = custom
+    return {"remediation_id": f"rem-{n}-{uuid.uuid4().hex[:8]}", "filters": filters, "top_k": 10}
+
+
+# ---- create ----------------------------------------------------------------------
+
+def create_args(rng: random.Random, prefix: str, with_event: bool):
+    """args(i) for the direct ceiling: what the service passes for a new workflow."""
+    def args(i: int) -> tuple:
+        body = workflow_body(rng, f"{prefix}-{i}", "v1.0.0")
+        wid = str(uuid.uuid4())
+        event = None
+        if with_event:
+            data = {"event_type": "datastorage.workflow.created", "workflow_id": wid,
+                    "workflow_name": body["workflow_name"], "version": body["version"],
+                    "status": body["status"], "is_latest_version": True,
+                    "execution_engine": body["execution_engine"], "name": body["name"],
+                    "description": body["description"], "labels": body["labels"]}
+            event = events.payload([service_event("datastorage.workflow.created", "create",
+                                                  "Workflow", wid, wid, data,
+                                                  max_bytes=1 << 24)])
+        return orjson.dumps(body).decode(), wid, event
+    return args
+
+
+def top_up(url: str, bodies: list[dict]) -> None:
+    """Direct SQL inserts through create_workflow (same rules, no HTTP)."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        with conn.cursor() as cur:
+            cur.executemany("SELECT datastorage.create_workflow(%s::jsonb)",
+                            [(orjson.dumps(b).decode(),) for b in bodies])
+
+
+# ---- search with Server-Timing --------------------------------------------------
+
+class TimedClient(HttpClient):
+    """HttpClient that also records the Server-Timing header of each answer."""
+
+    def __init__(self, *a, timings: list, **kw):
+        super().__init__(*a, **kw)
+        self.timings = timings
+        self.head = b""
+
+    async def open(self) -> None:
+        await super().open()
+        read = self.reader.readuntil
+
+        async def readuntil(separator=b"\n"):
+            self.head = await read(separator)
+            return self.head
+        self.reader.readuntil = readuntil
+
+    async def call(self, i: int) -> int:
+        status = await super().call(i)
+        for line in self.head.split(b"\r\n"):
+            if line.lower().startswith(b"server-timing:"):
+                parts = dict(p.strip().split(";dur=") for p in line[14:].decode().split(","))
+                self.timings.append((time.perf_counter(), float(parts["search"]),
+                                     float(parts["audit"])))
+        return status
+
+
+def timed_search(base_url: str, requests: list[bytes], *, clients: int, duration: float,
+                 warmup: float, rate: float | None = None):
+    from urllib.parse import urlsplit
+    parts = urlsplit(base_url)
+    timings: list = []
+    started = time.perf_counter()
+    res = run_async(drive(lambda: TimedClient(parts.hostname, parts.port, requests,
+                                              timings=timings),
+                          clients=clients, duration=duration, warmup=warmup, rate=rate))
+    measured = [t for t in timings if t[0] >= started + warmup]
+    server = {"search_ms": latency_summary([t[1] / 1000 for t in measured]),
+              "audit_ms": latency_summary([t[2] / 1000 for t in measured])}
+    return res, server
+
+
+def row(label: str, res, *, ceiling: float | None = None, note: str = "") -> dict:
+    d = res.to_dict()
+    return {"phase": label, **d, "ceiling_per_s": None if ceiling is None else round(ceiling, 1),
+            "ratio_to_ceiling": None if not ceiling else round(res.rate / ceiling, 3),
+            "note": note}
+
+
+def check(label: str, res, *ok: int) -> None:
+    other = {s: n for s, n in res.statuses.items() if s not in ok}
+    if other or res.errors or not res.completed:
+        log(f"WARNING {label}: statuses {res.statuses}, errors {res.errors}")
+
+
+def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
+         create_clients: int = 16, duration: float | None = None,
+         warmup: float | None = None) -> dict:
+    duration = duration or (3.0 if quick else 15.0)
+    warmup = warmup if warmup is not None else (0.5 if quick else 2.0)
+    rng = random.Random(6)
+    phases: list[dict] = []
+    server_timing: dict = {}
+    with BenchCluster() as pg:
+        url = pg.database("bench_workflows")
+        log(f"cluster ready ({pg.settings})")
+
+        # ---- create: ceilings first, in a scratch database ----------------------
+        scratch = pg.database("bench_workflows_scratch")
+        log(f"create ceiling: create_workflow + audit event, {create_clients} asyncpg clients")
+        c_ev = asyncpg_load(scratch, CREATE_SQL, create_args(rng, "ce", True),
+                            clients=create_clients, duration=duration, warmup=warmup)
+        log(f"    {c_ev.rate:,.0f}/s")
+        log("create ceiling: create_workflow without the audit event")
+        c_no = asyncpg_load(scratch, CREATE_SQL, create_args(rng, "cn", False),
+                            clients=create_clients, duration=duration, warmup=warmup)
+        log(f"    {c_no.rate:,.0f}/s")
+        phases.append(row("SQL create_workflow without audit event", c_no))
+        phases.append(row("SQL create_workflow with audit event", c_ev, ceiling=c_no.rate,
+                          note="vs without the event"))
+
+        svc = start_service(url, workers=workers)
+        try:
+            # ---- create over HTTP: new names only, so every request is a 201 --------
+            fresh = [http_request("POST", "/api/v1/workflows",
+                                  orjson.dumps(workflow_body(rng, f"http-{i}", "v1.0.0")))
+                     for i in range(40_000 if not quick else 8_000)]
+            log(f"HTTP create, {create_clients} clients")
+            hc = http_load(svc.base_url, fresh, clients=create_clients, duration=duration,
+                           warmup=warmup)
+            check("create", hc, 201)
+            phases.append(row("HTTP POST /api/v1/workflows", hc, ceiling=c_ev.rate,
+                              note="vs SQL with event"))
+            log(f"    {hc.rate:,.0f}/s, p99 {hc.to_dict()['p99_ms']} ms")
+            with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+                have = conn.execute("SELECT count(*) FROM remediation_workflow_catalog").fetchone()[0]
+            need = max(0, CATALOG_ROWS - have)
+            log(f"catalog: {have} rows from the create phase, topping up {need}")
+            top_up(url, catalog_bodies(rng, "wf", need, need * 3 // 4))
+            with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+                conn.execute("ANALYZE remediation_workflow_catalog")
+                stats = conn.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE is_latest_version), "
+                    "count(DISTINCT labels->>'signal_type') FROM remediation_workflow_catalog"
+                ).fetchone()
+            log(f"catalog: {stats[0]} rows, {stats[1]} latest, {stats[2]} signal types")
+
+            # ---- search ------------------------------------------------------------
+            queries = [search_body(rng, n) for n in range(5_000)]
+            sql_args = [(orjson.dumps(q["filters"]).decode(), 10, Decimal(0), False) for q in queries]
+            log(f"search ceiling: search_workflows, {search_clients} asyncpg clients")
+            s_sql = asyncpg_load(url, SEARCH_SQL, lambda i: sql_args[i % len(sql_args)],
+                                 clients=search_clients, duration=duration, warmup=warmup)
+            log(f"    {s_sql.rate:,.0f}/s p99 {s_sql.to_dict()['p99_ms']} ms")
+            phases.append(row("SQL search_workflows", s_sql))
+            reqs = [http_request("POST", "/api/v1/workflows/search", orjson.dumps(q))
+                    for q in queries]
+            log(f"HTTP search, {search_clients} clients, closed loop")
+            hs, server_timing["closed"] = timed_search(svc.base_url, reqs, clients=search_clients,
+                                                       duration=duration, warmup=warmup)
+            check("search", hs, 200)
+            phases.append(row(f"HTTP search, {search_clients} clients, closed loop", hs,
+                              ceiling=s_sql.rate, note="vs SQL search"))
+            log(f"    {hs.rate:,.0f}/s p50 {hs.to_dict()['p50_ms']} p99 {hs.to_dict()['p99_ms']} ms")
+            half = hs.rate / 2
+            log(f"HTTP search, open loop at {half:,.0f}/s")
+            ho, server_timing["open"] = timed_search(svc.base_url, reqs, clients=search_clients,
+                                                     duration=duration, warmup=warmup, rate=half)
+            check("search open", ho, 200)
+            phases.append(row(f"HTTP search, open loop at half max, {search_clients} conns", ho))
+            log(f"    p50 {ho.to_dict()['p50_ms']} p99 {ho.to_dict()['p99_ms']} ms")
+        finally:
+            stop_service(svc)
+
+    closed = phases[-2]
+    targets = [target("search p99 at 32 clients, closed loop (ms)", closed["p99_ms"], "<", 20.0),
+               target("search p99 at half max rate, open loop (ms)", phases[-1]["p99_ms"], "<", 20.0)]
+    doc = {"config": {"workers": workers, "search_clients": search_clients,
+                      "create_clients": create_clients, "duration_s": duration,
+                      "warmup_s": warmup, "catalog_rows": CATALOG_ROWS, "quick": quick,
+                      "catalog": {"rows": stats[0], "latest": stats[1], "signal_types": stats[2]}},
+           "phases": phases, "server_timing": server_timing, "targets": targets,
+           "command": "python -m bench.bench_workflows" + (" --quick" if quick else "")}
+    md = (f"### Workflow catalog (catalog {stats[0]:,} rows, {stats[1]:,} latest; "
+          f"service workers: {workers})\n\n"
+          + markdown_table(["phase", "clients", "req/s", "p50 ms", "p99 ms", "ratio to ceiling",
+                            "statuses"],
+                           [[p["phase"], p["clients"], p["requests_per_s"], p["p50_ms"],
+                             p["p99_ms"], p["ratio_to_ceiling"], p["statuses"]] for p in phases])
+          + "\nInside the service (Server-Timing), ms:\n\n"
+          + markdown_table(["run", "search p50", "search p99", "audit write p50", "audit write p99"],
+                           [[k, v["search_ms"]["p50_ms"], v["search_ms"]["p99_ms"],
+                             v["audit_ms"]["p50_ms"], v["audit_ms"]["p99_ms"]]
+                            for k, v in server_timing.items()])
+          + "\n" + markdown_table(["target", "value", "limit", "met"],
+                                  [[t["target"], t["value"], f"{t['op']} {t['limit']}", t["met"]]
+                                   for t in targets]))
+    path = write_results(NAME, doc, md)
+    print(md)
+    log(f"results: {path}")
+    return doc
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_workflows",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="3 s phases: a smoke run")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--search-clients", type=int, default=32)
+    ap.add_argument("--create-clients", type=int, default=16)
+    ap.add_argument("--duration", type=float)
+    a = ap.parse_args()
+    main(quick=a.quick or quick_mode([]), workers=a.workers, search_clients=a.search_clients,
+         create_clients=a.create_clients, duration=a.duration)
