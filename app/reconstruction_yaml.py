@@ -129,13 +129,21 @@ def _number(value: int | float) -> str:
 
 # -- scalars ---------------------------------------------------------------
 
-@functools.lru_cache(maxsize=16384)
 def scalar(text: str) -> str:
     """`text` as a plain scalar when that reads back as the same string,
     otherwise double-quoted."""
+    # Short strings (keys, names, label values) repeat across requests and
+    # are cached; long ones (base64 payloads) are not kept.
+    return _scalar_cached(text) if len(text) <= 200 else _scalar(text)
+
+
+def _scalar(text: str) -> str:
     if _SIMPLE.fullmatch(text) and text.lower() not in _WORDS:
         return text
     return text if _plain_ok(text) else _double_quoted(text)
+
+
+_scalar_cached = functools.lru_cache(maxsize=16384)(_scalar)
 
 
 def _plain_ok(s: str) -> bool:
@@ -225,15 +233,22 @@ _GO_KEY_ORDER = functools.cmp_to_key(lambda a, b: _go_key_cmp(str(a), str(b)))
 _HAS_DIGIT = re.compile(r"\d")
 
 
-@functools.lru_cache(maxsize=8192)
 def _digit_free_key(key: str) -> tuple:
     # Without digits go-yaml's order is: per character, non-letters before
     # letters, otherwise code point order; a prefix sorts first.
     return tuple((_is_letter(ch), ch) for ch in key)
 
 
+_digit_free_key_cached = functools.lru_cache(maxsize=8192)(_digit_free_key)
+
+
+def _sort_key(key) -> tuple:
+    key = str(key)
+    return _digit_free_key_cached(key) if len(key) <= 200 else _digit_free_key(key)
+
+
 def _sorted_keys(obj: dict) -> list:
     keys = list(obj)
     if any(_HAS_DIGIT.search(str(k)) for k in keys):
         return sorted(keys, key=_GO_KEY_ORDER)
-    return sorted(keys, key=lambda k: _digit_free_key(str(k)))
+    return sorted(keys, key=_sort_key)

@@ -220,7 +220,9 @@ def rfc3339_ns(ts_ns: int) -> str:
 # --- file helpers ------------------------------------------------------------
 
 def _segment_name() -> str:
-    return f"{SEGMENT_PREFIX}{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}{SEGMENT_SUFFIX}"
+    # Names sort by creation time; pid and random part keep them unique.
+    return (f"{SEGMENT_PREFIX}{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}"
+            f"{SEGMENT_SUFFIX}")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -231,7 +233,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _writer_alive(fd: int) -> bool:
+def writer_alive(fd: int) -> bool:
     """A segment's writer holds LOCK_EX until it seals it (or dies)."""
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -551,9 +553,11 @@ class Spool:
             except FileNotFoundError:
                 continue
             try:
-                alive = _writer_alive(fd)
+                alive = writer_alive(fd)
                 active += alive
                 size = os.fstat(fd).st_size
+                if size < idx.scanned:      # cut back after a failed write: index again
+                    idx = self._index[name] = _SegmentIndex(st.st_ino)
                 if size > idx.scanned and not idx.unreadable:
                     self._extend_index(idx, fd, size, sealed=not alive)
             finally:
@@ -563,13 +567,12 @@ class Spool:
                 continue
             ack = read_ack(self.dir / (name[:-len(SEGMENT_SUFFIX)] + ACK_SUFFIX))
             first = bisect_right(idx.ends, ack)
-            for i in range(first, len(idx.ends)):
-                kind = idx.kinds[i]
-                if kind == 0:
-                    damaged += 1
-                    continue
-                records += 1
-                by_stream[STREAMS.get(KIND_NAMES.get(kind, ""), "events")] += 1
+            pending = idx.kinds[first:]
+            notifications, broken = pending.count(KINDS["notification"]), pending.count(0)
+            damaged += broken
+            records += len(pending) - broken
+            by_stream["notifications"] += notifications
+            by_stream["events"] += len(pending) - broken - notifications
             if first < len(idx.ends):
                 if oldest is None or idx.ts[first] < oldest:
                     oldest = idx.ts[first] or oldest
@@ -671,7 +674,7 @@ class Spool:
         except OSError:
             return None
         try:
-            if not _writer_alive(fd):
+            if not writer_alive(fd):
                 return None
             text = os.pread(fd, 32, 0).decode(errors="replace").strip()
             return int(text) if text.isdigit() else None
@@ -742,6 +745,10 @@ class Spool:
                     continue
                 drainer = Drainer(self, db)
                 handled = await drainer.drain_pass()
+                if handled:
+                    st = drainer.stats
+                    log.info("spool: %d records replayed (%d events inserted), %d quarantined",
+                             st.records, st.events, st.quarantined)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - nothing is lost; retried with backoff
@@ -761,10 +768,10 @@ class Spool:
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.max_backoff)
                 continue
-            if failing_since is not None and handled:
+            if failing_since is not None:
                 log.info("spool drain resumed after %.1fs", time.monotonic() - failing_since)
-            if handled:
                 failing_since = None
+            if handled:
                 self.publish()
             delay = self.min_backoff
             if not handled:
@@ -781,7 +788,7 @@ class _Source:
         self.path = spool.dir / name
         self.ack_path = spool.dir / (name[:-len(SEGMENT_SUFFIX)] + ACK_SUFFIX)
         self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        self.sealed = not _writer_alive(self.fd)
+        self.sealed = not writer_alive(self.fd)
         self.size = os.fstat(self.fd).st_size
         self.acked = read_ack(self.ack_path)
         self.items = scan(self.fd, self.acked, self.size, sealed=self.sealed)
@@ -939,6 +946,8 @@ class Drainer:
             # The notification is stored already (an earlier replay, or the
             # original write committed but its reply was lost).
             self.stats.duplicates += 1
+            log.warning("spooled notification %s was already stored; replay skipped",
+                        ", ".join(identifiers(rec.body)) or "?")
 
     async def _replay_isolating(self, kind: str, records: list) -> int:
         """Replay; on a permanent refusal find the record(s) responsible."""
@@ -1039,7 +1048,7 @@ class Drainer:
                 except OSError:
                     continue
                 try:
-                    if not _writer_alive(fd):
+                    if not writer_alive(fd):
                         path.unlink(missing_ok=True)
                 finally:
                     os.close(fd)

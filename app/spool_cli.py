@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 
 from .spool import (ACK_SUFFIX, KIND_NAMES, SEGMENT_SUFFIX, STREAMS, Damage, Drainer,
-                    ReplayDeferred, SegmentFormatError, Spool, _writer_alive, identifiers, list_segments,
-                    read_ack, rfc3339_ns, scan)
+                    ReplayDeferred, SegmentFormatError, Spool, identifiers, list_segments,
+                    read_ack, rfc3339_ns, scan, writer_alive)
 
 
 def register(subparsers) -> None:
@@ -159,7 +159,7 @@ def _records(spool: Spool, include_replayed: bool):
         except FileNotFoundError:
             continue
         try:
-            sealed = not _writer_alive(fd)
+            sealed = not writer_alive(fd)
             size = os.fstat(fd).st_size
             try:
                 for item in scan(fd, 0 if include_replayed else ack, size, sealed=sealed):

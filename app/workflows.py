@@ -149,6 +149,7 @@ class AuditWriter:
         self.room.set()
         self.stored = 0
         self.failed = 0
+        self.flushes = 0
 
     async def submit(self, row: dict) -> None:
         while len(self.pending) >= self.max_backlog:
@@ -183,6 +184,7 @@ class AuditWriter:
         delay = 0.05
         while True:
             try:
+                self.flushes += 1
                 outcome, _ = await persist(self.app, "audit_events", events.payload(batch))
             except asyncpg.PostgresError as exc:
                 if len(batch) > 1:

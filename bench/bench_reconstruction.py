@@ -16,6 +16,7 @@ in the same run, on the same cluster:
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -107,6 +108,7 @@ def main() -> None:
     groups = {10: [f"bench-rr10-{i:04d}" for i in range(50 if quick else 500)],
               1000: [f"bench-rr1000-{i:03d}" for i in range(5 if quick else 20)]}
     results: dict[str, dict] = {}
+    load_start = os.getloadavg()[0]
     with BenchCluster() as pg:
         url = pg.database()
         log(f"seeding {sum(len(c) * n for n, c in groups.items()):,} events")
@@ -136,6 +138,7 @@ def main() -> None:
             stop_service(svc)
         settings = pg.settings
         version = pg.server_version()
+    load_end = os.getloadavg()[0]
 
     def row(label, key, ceiling):
         r, c = results[key], results[ceiling]
@@ -152,13 +155,15 @@ def main() -> None:
                      None, None, None])
     checks = [target("HTTP p99 ms, 10 events", results["http_10"]["p99_ms"], "<", 20.0)]
     md = (f"Reconstruction latency, 1 client, sequential; PostgreSQL {version} ({settings}); "
-          f"{duration:.0f} s per phase.\n\n"
+          f"{duration:.0f} s per phase; {os.cpu_count()} CPUs, 1-minute load average "
+          f"{load_start:.1f} at start, {load_end:.1f} at end.\n\n"
           + markdown_table(["phase", "requests", "p50 ms", "p99 ms", "max ms", "p50 / ceiling",
                             "p99 / ceiling", "ceiling"], rows)
           + "\n" + markdown_table(["target", "value", "op", "limit", "met"],
                                   [[t["target"], t["value"], t["op"], t["limit"], t["met"]]
                                    for t in checks]))
     path = write_results(NAME, {"quick": quick, "results": results, "targets": checks,
+                                "loadavg": [round(load_start, 2), round(load_end, 2)],
                                 "trails": {str(k): len(v) for k, v in groups.items()}}, md)
     print(md)
     log(f"wrote {path}")

@@ -199,10 +199,17 @@ class RssSampler:
         self.peaks: dict[int, tuple[str, int]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._n = 0
+        self._pids: list[int] = []
 
     def sample(self) -> int:
+        # Walking all of /proc costs the generator CPU: the tree is re-read
+        # every 8th sample only (a service's processes live as long as it does).
+        if self._n % 8 == 0:
+            self._pids = process_tree(self.root_pid)
+        self._n += 1
         total = 0
-        for pid in process_tree(self.root_pid):
+        for pid in self._pids:
             rss = rss_bytes(pid)
             total += rss
             name, peak = self.peaks.get(pid, (None, 0))

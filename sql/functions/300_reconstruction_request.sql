@@ -267,9 +267,13 @@ BEGIN
 END
 $$;
 
+-- plan_cache_mode: the trail query's generic plan (an index scan on
+-- correlation_id in every partition) is right for any id; re-planning it
+-- for each call would cost more than running it.
 CREATE OR REPLACE FUNCTION datastorage.reconstruct_remediation_request(correlation_id text)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = public, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     cid            text := reconstruct_remediation_request.correlation_id;
     ev             record;

@@ -167,37 +167,40 @@ PARTITION BY RANGE (event_date);
 CREATE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT jsonb_build_object(
-        'event_id',          e.event_id::text,
-        'chain_seq',         e.chain_seq,
-        'correlation_id',    e.correlation_id,
-        'event_timestamp',   datastorage.rfc3339_micro(e.event_timestamp),
-        'event_date',        to_char(e.event_date, 'YYYY-MM-DD'),
-        'version',           e.event_version,
-        'event_type',        e.event_type,
-        'event_category',    e.event_category,
-        'event_action',      e.event_action,
-        'event_outcome',     e.event_outcome,
-        'actor_type',        e.actor_type,
-        'actor_id',          e.actor_id,
-        'actor_ip',          host(e.actor_ip),
-        'resource_type',     e.resource_type,
-        'resource_id',       e.resource_id,
-        'resource_name',     e.resource_name,
-        'parent_event_id',   e.parent_event_id::text,
-        'parent_event_date', to_char(e.parent_event_date, 'YYYY-MM-DD'),
-        'trace_id',          e.trace_id,
-        'span_id',           e.span_id,
-        'namespace',         e.namespace,
-        'cluster_name',      e.cluster_name,
-        'severity',          e.severity,
-        'duration_ms',       e.duration_ms,
-        'error_code',        e.error_code,
-        'error_message',     e.error_message,
-        'retention_days',    e.retention_days,
-        'is_sensitive',      e.is_sensitive,
-        'event_metadata',    e.event_metadata,
-        'event_data',        e.event_data)::text
+    SELECT '{"span_id": '          || coalesce(to_json(e.span_id)::text, 'null')
+        || ', "version": '         || coalesce(to_json(e.event_version)::text, 'null')
+        || ', "actor_id": '        || coalesce(to_json(e.actor_id)::text, 'null')
+        || ', "actor_ip": '        || coalesce(to_json(host(e.actor_ip))::text, 'null')
+        || ', "event_id": '        || coalesce('"' || e.event_id::text || '"', 'null')
+        || ', "severity": '        || coalesce(to_json(e.severity)::text, 'null')
+        || ', "trace_id": '        || coalesce(to_json(e.trace_id)::text, 'null')
+        || ', "chain_seq": '       || coalesce(e.chain_seq::text, 'null')
+        || ', "namespace": '       || coalesce(to_json(e.namespace)::text, 'null')
+        || ', "actor_type": '      || coalesce(to_json(e.actor_type)::text, 'null')
+        || ', "error_code": '      || coalesce(to_json(e.error_code)::text, 'null')
+        || ', "event_data": '      || coalesce(e.event_data::text, 'null')
+        || ', "event_date": '      || coalesce('"' || to_char(e.event_date, 'YYYY-MM-DD') || '"', 'null')
+        || ', "event_type": '      || coalesce(to_json(e.event_type)::text, 'null')
+        || ', "duration_ms": '     || coalesce(e.duration_ms::text, 'null')
+        || ', "resource_id": '     || coalesce(to_json(e.resource_id)::text, 'null')
+        || ', "cluster_name": '    || coalesce(to_json(e.cluster_name)::text, 'null')
+        || ', "event_action": '    || coalesce(to_json(e.event_action)::text, 'null')
+        || ', "is_sensitive": '    || coalesce(e.is_sensitive::text, 'null')
+        || ', "error_message": '   || coalesce(to_json(e.error_message)::text, 'null')
+        || ', "event_outcome": '   || coalesce(to_json(e.event_outcome)::text, 'null')
+        || ', "resource_name": '   || coalesce(to_json(e.resource_name)::text, 'null')
+        || ', "resource_type": '   || coalesce(to_json(e.resource_type)::text, 'null')
+        || ', "correlation_id": '  || coalesce(to_json(e.correlation_id)::text, 'null')
+        || ', "event_category": '  || coalesce(to_json(e.event_category)::text, 'null')
+        || ', "event_metadata": '  || coalesce(e.event_metadata::text, 'null')
+        || ', "retention_days": '  || coalesce(e.retention_days::text, 'null')
+        -- Same text as datastorage.rfc3339_micro(), written inline: that
+        -- function cannot be inlined and would cost a function call per event.
+        || ', "event_timestamp": ' || coalesce('"' || to_char(e.event_timestamp AT TIME ZONE 'UTC',
+                                                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
+        || ', "parent_event_id": ' || coalesce('"' || e.parent_event_id::text || '"', 'null')
+        || ', "parent_event_date": ' || coalesce('"' || to_char(e.parent_event_date, 'YYYY-MM-DD') || '"', 'null')
+        || '}'
 $$;
 
 
@@ -208,7 +211,159 @@ $$;
 CREATE FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT encode(sha256(convert_to(previous_hash || datastorage.canonical_event(e), 'UTF8')), 'hex')
+    SELECT datastorage.link_hash(previous_hash, datastorage.canonical_event(e))
+$$;
+
+
+--
+-- Name: chain_head_matches(text, bigint, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, 0)
+                            AND h.last_hash = coalesce(p_last_hash, '')
+                     FROM public.audit_chain_heads h WHERE h.correlation_id = p_correlation_id),
+                    coalesce(p_last_seq, 0) = 0)
+$$;
+
+
+--
+-- Name: chain_verdicts(text[]); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
+           v.event_hash, v.previous_event_hash, v.recomputed, coalesce(v.pred_hash, ''),
+           v.verdict = 'ok', v.verdict, v.canonical, v.legal_hold,
+           count(*) OVER chain,
+           count(*) FILTER (WHERE v.verdict = 'ok') OVER chain,
+           min(v.chain_seq) FILTER (WHERE v.verdict <> 'ok') OVER chain,
+           last_value(v.chain_seq) OVER chain,
+           last_value(v.event_hash) OVER chain
+    FROM (
+        SELECT c.*, CASE
+                   WHEN c.event_hash IS NULL OR c.previous_event_hash IS NULL THEN 'unhashed'
+                   WHEN c.recomputed <> c.event_hash THEN 'content_mismatch'
+                   WHEN c.chain_seq <> c.pred_seq + 1 THEN 'sequence_gap'
+                   WHEN c.previous_event_hash <> coalesce(c.pred_hash, '') THEN 'link_mismatch'
+                   ELSE 'ok' END AS verdict
+        FROM (
+            SELECT h.*,
+                   lag(h.event_hash) OVER w AS pred_hash,
+                   coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
+            FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
+                         e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
+                         e.legal_hold,
+                         datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e) AS recomputed,
+                         -- Rendered again only when a caller selects it (exports).
+                         datastorage.canonical_event(e) AS canonical
+                  FROM public.audit_events e
+                  WHERE e.correlation_id = ANY (p_correlation_ids)
+                  OFFSET 0) h
+            WINDOW w AS (PARTITION BY h.correlation_id ORDER BY h.chain_seq, h.event_id)
+        ) c
+    ) v
+    WINDOW chain AS (PARTITION BY v.correlation_id ORDER BY v.chain_seq, v.event_id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+$$;
+
+
+--
+-- Name: create_workflow(jsonb, uuid, jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.create_workflow(p_workflow jsonb, p_workflow_id uuid DEFAULT NULL::uuid, p_event jsonb DEFAULT NULL::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    w       public.remediation_workflow_catalog;
+    v_name  text := p_workflow ->> 'workflow_name';
+    v_ver   text := p_workflow ->> 'version';
+    v_lab   jsonb := p_workflow -> 'labels';
+    v_at    timestamptz;
+BEGIN
+    IF jsonb_typeof(p_workflow) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request',
+            MESSAGE = 'Invalid request body: a workflow must be a JSON object';
+    END IF;
+    -- The original's handler checks, in its order; the first failure wins.
+    IF coalesce(v_name, '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'workflow_name is required';
+    ELSIF coalesce(v_ver, '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'version is required';
+    ELSIF coalesce(p_workflow ->> 'name', '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'name is required';
+    ELSIF coalesce(p_workflow ->> 'description', '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'description is required';
+    ELSIF coalesce(p_workflow ->> 'content', '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'content is required';
+    ELSIF jsonb_typeof(v_lab) IS DISTINCT FROM 'object'
+          OR coalesce(v_lab ->> 'signal_type', '') = '' OR coalesce(v_lab ->> 'severity', '') = ''
+          OR coalesce(v_lab ->> 'component', '') = ''
+          OR jsonb_typeof(v_lab -> 'environment') IS DISTINCT FROM 'array'
+          OR jsonb_array_length(v_lab -> 'environment') = 0
+          OR coalesce(v_lab ->> 'priority', '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request',
+            MESSAGE = 'labels are required (signal_type, severity, component, environment, priority)';
+    END IF;
+
+    -- One create per name at a time: the demotion and the insert below must
+    -- not interleave with another create of the same name.
+    PERFORM pg_advisory_xact_lock(2003200119, hashtext(v_name));
+    v_at := clock_timestamp();
+    IF EXISTS (SELECT 1 FROM remediation_workflow_catalog c
+               WHERE c.workflow_name = v_name AND c.version = v_ver) THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'conflict',
+            MESSAGE = format('Workflow ''%s'' version ''%s'' already exists', v_name, v_ver);
+    END IF;
+    UPDATE remediation_workflow_catalog c SET is_latest_version = false
+     WHERE c.workflow_name = v_name AND c.is_latest_version;
+
+    INSERT INTO remediation_workflow_catalog (
+        workflow_id, workflow_name, version, name, description, owner, maintainer, content,
+        content_hash, parameters, execution_engine, container_image, container_digest, labels,
+        custom_labels, detected_labels, status, is_latest_version, previous_version,
+        version_notes, change_summary, approved_by, approved_at, expected_success_rate,
+        expected_duration_seconds, created_by, created_at, updated_at)
+    VALUES (
+        coalesce(p_workflow_id, gen_random_uuid()), v_name, v_ver, p_workflow ->> 'name',
+        p_workflow ->> 'description', p_workflow ->> 'owner', p_workflow ->> 'maintainer',
+        p_workflow ->> 'content', p_workflow ->> 'content_hash', p_workflow -> 'parameters',
+        coalesce(p_workflow ->> 'execution_engine', 'tekton'), p_workflow ->> 'container_image',
+        p_workflow ->> 'container_digest',
+        jsonb_build_object('signal_type', v_lab -> 'signal_type', 'severity', v_lab -> 'severity',
+                           'component', v_lab -> 'component', 'environment', v_lab -> 'environment',
+                           'priority', v_lab -> 'priority'),
+        coalesce(p_workflow -> 'custom_labels', '{}'), coalesce(p_workflow -> 'detected_labels', '{}'),
+        coalesce(nullif(p_workflow ->> 'status', ''), 'active'), true,
+        p_workflow ->> 'previous_version', p_workflow ->> 'version_notes',
+        p_workflow ->> 'change_summary', p_workflow ->> 'approved_by',
+        (p_workflow ->> 'approved_at')::timestamptz, (p_workflow ->> 'expected_success_rate')::numeric,
+        (p_workflow ->> 'expected_duration_seconds')::integer, p_workflow ->> 'created_by',
+        v_at, v_at)
+    RETURNING * INTO w;
+
+    IF p_event IS NOT NULL THEN
+        PERFORM datastorage.append_audit_events(p_event);
+    END IF;
+    RETURN datastorage.workflow_json(w);
+END
+$$;
+
+
+--
+-- Name: csv_cell(text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.csv_cell(v text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN v IS NULL THEN '' ELSE '"' || replace(v, '"', '""') || '"' END
 $$;
 
 
@@ -287,6 +442,374 @@ CREATE FUNCTION datastorage.event_json(e public.audit_events) RETURNS jsonb
 $$;
 
 
+--
+-- Name: export_audit_events(text, timestamp with time zone, timestamp with time zone, text, text, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint) RETURNS TABLE(kind text, correlation_id text, event_id uuid, hash_chain_valid boolean, body text, event_data text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET jit TO 'off'
+    SET work_mem TO '64MB'
+    SET parallel_setup_cost TO '100'
+    SET parallel_tuple_cost TO '0.01'
+    SET min_parallel_table_scan_size TO '64kB'
+    SET min_parallel_index_scan_size TO '64kB'
+    AS $_$
+DECLARE
+    cond text := 'TRUE';
+    events_sql text;
+BEGIN
+    IF p_format IS NULL OR p_format NOT IN ('json', 'csv') THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400',
+            MESSAGE = format('Unknown format: %s. Supported formats: json, csv.', p_format);
+    END IF;
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'limit must be between 1 and 10000';
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'offset must be at least 0';
+    END IF;
+    IF p_start_time > p_end_time THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'start_time must not be after end_time';
+    END IF;
+    -- Only the filters in use are planned, so each export gets a fitting plan.
+    IF p_start_time     IS NOT NULL THEN cond := cond || ' AND e.event_timestamp >= $1'; END IF;
+    IF p_end_time       IS NOT NULL THEN cond := cond || ' AND e.event_timestamp <= $2'; END IF;
+    IF p_correlation_id IS NOT NULL THEN cond := cond || ' AND e.correlation_id = $3'; END IF;
+    IF p_event_category IS NOT NULL THEN cond := cond || ' AND e.event_category = $4'; END IF;
+    IF p_format = 'json' THEN
+        events_sql := $q$
+            SELECT 'event'::text, p.correlation_id, p.event_id, v.valid,
+                   datastorage.export_event_json(v.canonical, v.event_hash, v.previous_event_hash,
+                                                 v.verdict, v.legal_hold),
+                   NULL::text
+            FROM page p
+            JOIN v ON v.correlation_id = p.correlation_id AND v.event_id = p.event_id
+                  AND v.chain_seq = p.chain_seq
+            ORDER BY p.ord $q$;
+    ELSE
+        events_sql := $q$
+            SELECT 'event'::text, p.correlation_id, p.event_id, v.valid,
+                   datastorage.export_event_csv(e, v.verdict), e.event_data::text
+            FROM page p
+            JOIN v ON v.correlation_id = p.correlation_id AND v.event_id = p.event_id
+                  AND v.chain_seq = p.chain_seq
+            JOIN audit_events e ON e.event_id = p.event_id AND e.event_date = p.event_date
+                               AND e.chain_seq = p.chain_seq
+            ORDER BY p.ord $q$;
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH page AS MATERIALIZED (
+            SELECT e.event_id, e.event_date, e.chain_seq, e.correlation_id::text AS correlation_id,
+                   row_number() OVER (ORDER BY e.event_timestamp, e.event_id) AS ord
+            FROM audit_events e
+            WHERE %s
+            ORDER BY e.event_timestamp, e.event_id
+            LIMIT $5 OFFSET $6),
+        v AS MATERIALIZED (
+            SELECT v.correlation_id, v.chain_seq, v.event_id, v.valid, v.verdict,
+                   %s AS canonical, v.event_hash, v.previous_event_hash, v.legal_hold,
+                   v.chain_total, v.chain_valid, v.chain_first_broken_seq, v.chain_last_seq,
+                   v.chain_last_hash
+            FROM datastorage.chain_verdicts(ARRAY(SELECT DISTINCT p.correlation_id FROM page p)) v)
+        (%s)
+        UNION ALL
+        (SELECT DISTINCT ON (v.correlation_id) 'chain'::text, v.correlation_id, NULL::uuid,
+                v.chain_total = v.chain_valid AND m.head_matches,
+                jsonb_build_object('correlation_id', v.correlation_id,
+                                   'total_events', v.chain_total,
+                                   'valid_events', v.chain_valid,
+                                   'broken_events', v.chain_total - v.chain_valid,
+                                   'first_broken_seq', v.chain_first_broken_seq,
+                                   'first_broken_event_id', CASE WHEN NOT v.valid THEN v.event_id END,
+                                   'head_matches', m.head_matches,
+                                   'is_valid', v.chain_total = v.chain_valid AND m.head_matches)::text,
+                NULL::text
+         FROM v
+         CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(v.correlation_id, v.chain_last_seq,
+                                                                   v.chain_last_hash) AS head_matches) m
+         -- The first row of a chain in this order is its first broken event, if any.
+         ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id)
+        $q$, cond, CASE WHEN p_format = 'json' THEN 'v.canonical' ELSE 'NULL::text' END, events_sql)
+        USING p_start_time, p_end_time, p_correlation_id, p_event_category, p_limit, p_offset;
+END
+$_$;
+
+
+--
+-- Name: export_csv_columns(); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.export_csv_columns() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT ARRAY['event_id', 'chain_seq', 'correlation_id', 'event_timestamp', 'event_date',
+                 'version', 'event_type', 'event_category', 'event_action', 'event_outcome',
+                 'actor_type', 'actor_id', 'actor_ip', 'resource_type', 'resource_id',
+                 'resource_name', 'parent_event_id', 'parent_event_date', 'trace_id', 'span_id',
+                 'namespace', 'cluster_name', 'severity', 'duration_ms', 'error_code',
+                 'error_message', 'retention_days', 'is_sensitive', 'event_metadata',
+                 'event_hash', 'previous_event_hash', 'hash_chain_valid', 'chain_verdict',
+                 'legal_hold', 'event_data', 'pii_redacted']
+$$;
+
+
+--
+-- Name: export_event_csv(public.audit_events, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.export_event_csv(e public.audit_events, verdict text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT concat_ws(',',
+        datastorage.csv_cell(e.event_id::text), datastorage.csv_cell(e.chain_seq::text),
+        datastorage.csv_cell(e.correlation_id),
+        datastorage.csv_cell(to_char(e.event_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
+        datastorage.csv_cell(to_char(e.event_date, 'YYYY-MM-DD')),
+        datastorage.csv_cell(e.event_version), datastorage.csv_cell(e.event_type),
+        datastorage.csv_cell(e.event_category), datastorage.csv_cell(e.event_action),
+        datastorage.csv_cell(e.event_outcome), datastorage.csv_cell(e.actor_type),
+        datastorage.csv_cell(e.actor_id), datastorage.csv_cell(host(e.actor_ip)),
+        datastorage.csv_cell(e.resource_type), datastorage.csv_cell(e.resource_id),
+        datastorage.csv_cell(e.resource_name), datastorage.csv_cell(e.parent_event_id::text),
+        datastorage.csv_cell(to_char(e.parent_event_date, 'YYYY-MM-DD')),
+        datastorage.csv_cell(e.trace_id), datastorage.csv_cell(e.span_id),
+        datastorage.csv_cell(e.namespace), datastorage.csv_cell(e.cluster_name),
+        datastorage.csv_cell(e.severity), datastorage.csv_cell(e.duration_ms::text),
+        datastorage.csv_cell(e.error_code), datastorage.csv_cell(e.error_message),
+        datastorage.csv_cell(e.retention_days::text), datastorage.csv_cell(e.is_sensitive::text),
+        datastorage.csv_cell(e.event_metadata::text), datastorage.csv_cell(e.event_hash),
+        datastorage.csv_cell(e.previous_event_hash),
+        datastorage.csv_cell((verdict = 'ok')::text), datastorage.csv_cell(verdict),
+        datastorage.csv_cell(coalesce(e.legal_hold, false)::text)) || ','
+$$;
+
+
+--
+-- Name: export_event_json(text, text, text, text, boolean); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.export_event_json(canonical text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT left(canonical, -1)
+        || ', "event_hash": ' || coalesce(to_json(event_hash)::text, 'null')
+        || ', "previous_event_hash": ' || coalesce(to_json(previous_event_hash)::text, 'null')
+        || ', "hash_chain_valid": ' || (verdict = 'ok')::text
+        || ', "chain_verdict": ' || to_json(verdict)::text
+        || ', "legal_hold": ' || coalesce(legal_hold, false)::text
+        || '}'
+$$;
+
+
+--
+-- Name: get_workflow(uuid); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.get_workflow(p_workflow_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    doc jsonb;
+BEGIN
+    SELECT datastorage.workflow_json(c) INTO doc
+      FROM remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id;
+    IF doc IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS404', MESSAGE = format('Workflow not found: %s', p_workflow_id);
+    END IF;
+    RETURN doc;
+END
+$$;
+
+
+--
+-- Name: go_duration_parse(text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.go_duration_parse(s text, OUT nanos numeric, OUT error text) RETURNS record
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$
+DECLARE
+    simple  text[] := regexp_match(s, '^([0-9]{1,6})(h|m|s|ms)$');  -- the usual case
+    limit63 CONSTANT numeric := 9223372036854775808;  -- 1 << 63
+    rest    text := s;
+    neg     boolean := false;
+    total   numeric := 0;
+    whole   text;
+    frac    text;
+    unit    text;
+    unit_ns numeric;
+    v       numeric;
+    f       numeric;
+    scale   float8;
+    d       integer;
+    bad     text;       -- 'invalid' | 'missing unit' | 'unknown unit'
+BEGIN
+    IF simple IS NOT NULL THEN
+        -- At most six digits: cannot overflow whatever the unit.
+        nanos := simple[1]::numeric * CASE simple[2] WHEN 'h' THEN 3600000000000
+            WHEN 'm' THEN 60000000000 WHEN 's' THEN 1000000000 ELSE 1000000 END;
+        RETURN;
+    END IF;
+    IF left(rest, 1) IN ('-', '+') THEN
+        neg := left(rest, 1) = '-';
+        rest := substr(rest, 2);
+    END IF;
+    IF rest = '0' THEN
+        nanos := 0;
+        RETURN;
+    END IF;
+    IF rest = '' THEN
+        bad := 'invalid';
+    END IF;
+    WHILE bad IS NULL AND rest <> '' LOOP
+        IF left(rest, 1) !~ '^[0-9.]$' THEN
+            bad := 'invalid';
+            EXIT;
+        END IF;
+        -- [0-9]*: Go refuses an integer part above 2^63.
+        whole := substring(rest FROM '^[0-9]*');
+        rest := substr(rest, length(whole) + 1);
+        v := coalesce(nullif(whole, '')::numeric, 0);
+        IF v > limit63 THEN
+            bad := 'invalid';
+            EXIT;
+        END IF;
+        -- (\.[0-9]*)?: digits past the point where Go's accumulator would
+        -- overflow are consumed but ignored.
+        f := 0;
+        scale := 1;
+        frac := '';
+        IF left(rest, 1) = '.' THEN
+            rest := substr(rest, 2);
+            frac := substring(rest FROM '^[0-9]*');
+            rest := substr(rest, length(frac) + 1);
+            FOR i IN 1 .. length(frac) LOOP
+                d := ascii(substr(frac, i, 1)) - 48;
+                EXIT WHEN f > div(limit63 - 1, 10) OR f * 10 + d > limit63;
+                f := f * 10 + d;
+                scale := scale * 10;
+            END LOOP;
+        END IF;
+        IF whole = '' AND frac = '' THEN
+            bad := 'invalid';
+            EXIT;
+        END IF;
+        -- The unit is everything up to the next digit or dot.
+        unit := substring(rest FROM '^[^0-9.]*');
+        rest := substr(rest, length(unit) + 1);
+        IF unit = '' THEN
+            bad := 'missing unit';
+            EXIT;
+        END IF;
+        unit_ns := CASE unit
+            WHEN 'ns' THEN 1 WHEN 'us' THEN 1000 WHEN 'µs' THEN 1000 WHEN 'μs' THEN 1000
+            WHEN 'ms' THEN 1000000 WHEN 's' THEN 1000000000
+            WHEN 'm' THEN 60000000000 WHEN 'h' THEN 3600000000000 END;
+        IF unit_ns IS NULL THEN
+            bad := 'unknown unit';
+            EXIT;
+        END IF;
+        IF v > div(limit63, unit_ns) THEN
+            bad := 'invalid';
+            EXIT;
+        END IF;
+        v := v * unit_ns;
+        IF f > 0 THEN
+            -- Go computes the fraction in float64 and truncates; so do we.
+            v := v + trunc(f::float8 * (unit_ns::float8 / scale))::numeric;
+        END IF;
+        total := total + v;
+        IF v > limit63 OR total > limit63 THEN
+            bad := 'invalid';
+            EXIT;
+        END IF;
+    END LOOP;
+    IF bad IS NULL AND NOT neg AND total > limit63 - 1 THEN
+        bad := 'invalid';
+    END IF;
+    error := CASE bad
+        WHEN 'invalid' THEN 'time: invalid duration ' || datastorage.go_quote(s)
+        WHEN 'missing unit' THEN 'time: missing unit in duration ' || datastorage.go_quote(s)
+        WHEN 'unknown unit' THEN 'time: unknown unit ' || datastorage.go_quote(unit)
+                                 || ' in duration ' || datastorage.go_quote(s) END;
+    nanos := CASE WHEN bad IS NOT NULL THEN NULL WHEN neg THEN -total ELSE total END;
+END
+$_$;
+
+
+--
+-- Name: go_duration_text(numeric); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.go_duration_text(nanos numeric) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+DECLARE
+    u      numeric := abs(trunc(nanos));
+    sign   text := CASE WHEN nanos < 0 THEN '-' ELSE '' END;
+    scale  numeric;
+    digits integer;
+    frac   numeric;
+    secs   numeric;
+    out    text;
+BEGIN
+    IF u = 0 THEN
+        RETURN '0s';
+    END IF;
+    IF u < 1000000000 THEN
+        digits := CASE WHEN u < 1000 THEN 0 WHEN u < 1000000 THEN 3 ELSE 6 END;
+        scale := CASE digits WHEN 0 THEN 1 WHEN 3 THEN 1000 ELSE 1000000 END;
+        frac := mod(u, scale);
+        RETURN sign || div(u, scale)::text
+            || CASE WHEN frac = 0 THEN '' ELSE '.' || rtrim(lpad(frac::text, digits, '0'), '0') END
+            || CASE digits WHEN 0 THEN 'ns' WHEN 3 THEN 'µs' ELSE 'ms' END;
+    END IF;
+    frac := mod(u, 1000000000);
+    secs := div(u, 1000000000);
+    out := mod(secs, 60)::text
+        || CASE WHEN frac = 0 THEN '' ELSE '.' || rtrim(lpad(frac::text, 9, '0'), '0') END || 's';
+    IF secs >= 60 THEN
+        out := mod(div(secs, 60), 60)::text || 'm' || out;
+        IF secs >= 3600 THEN
+            out := div(secs, 3600)::text || 'h' || out;
+        END IF;
+    END IF;
+    RETURN sign || out;
+END
+$$;
+
+
+--
+-- Name: go_quote(text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.go_quote(s text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT '"' || coalesce(string_agg(
+        CASE WHEN ascii(c) < 32 OR ascii(c) > 127
+             THEN regexp_replace(encode(convert_to(c, 'UTF8'), 'hex'), '(..)', '\\x\1', 'g')
+             WHEN c IN ('"', '\') THEN '\' || c
+             ELSE c END, '' ORDER BY i), '') || '"'
+    FROM regexp_split_to_table(s, '') WITH ORDINALITY AS t(c, i)
+$$;
+
+
+--
+-- Name: jsonb_drop_null_members(jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.jsonb_drop_null_members(doc jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT doc - coalesce((SELECT array_agg(key) FROM jsonb_each(doc)
+                           WHERE jsonb_typeof(value) = 'null'), '{}')
+$$;
+
+
 SET default_table_access_method = heap;
 
 --
@@ -318,6 +841,17 @@ $$;
 
 
 --
+-- Name: link_hash(text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.link_hash(previous_hash text, canonical text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT encode(sha256(convert_to(previous_hash || canonical, 'UTF8')), 'hex')
+$$;
+
+
+--
 -- Name: list_legal_holds(); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
@@ -338,6 +872,81 @@ CREATE FUNCTION datastorage.list_legal_holds() RETURNS jsonb
     FROM audit_chain_heads h
     WHERE h.legal_hold
 $$;
+
+
+--
+-- Name: list_workflows(text, text, text, text, text, jsonb, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.list_workflows(p_status text DEFAULT NULL::text, p_environment text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_component text DEFAULT NULL::text, p_workflow_name text DEFAULT NULL::text, p_custom_labels jsonb DEFAULT NULL::jsonb, p_limit integer DEFAULT 100, p_offset bigint DEFAULT 0) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    cond   text := 'TRUE';
+    docs   jsonb := '[]';   -- containment documents, referenced by index ($6->i)
+    alts   text[];
+    kv     record;
+    v      text;
+    total  bigint;
+    page   jsonb;
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'limit must be between 1 and 1000';
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'offset must be at least 0';
+    END IF;
+    IF p_custom_labels IS NOT NULL AND jsonb_typeof(p_custom_labels) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'custom_labels must be an object of string arrays';
+    END IF;
+    -- Only the filters in use are planned. The SQL text is built from
+    -- constants and array positions only; every value stays a bound parameter.
+    IF p_status IS NOT NULL THEN cond := cond || ' AND c.status = $1'; END IF;
+    IF p_workflow_name IS NOT NULL THEN cond := cond || ' AND c.workflow_name = $5'; END IF;
+    IF p_environment IS NOT NULL THEN
+        docs := docs || jsonb_build_array(jsonb_build_object('environment', jsonb_build_array(p_environment)),
+                                          '{"environment": ["*"]}'::jsonb);
+        cond := cond || format(' AND (c.labels @> ($6->%s) OR c.labels @> ($6->%s))',
+                               jsonb_array_length(docs) - 2, jsonb_array_length(docs) - 1);
+    END IF;
+    IF p_component IS NOT NULL THEN
+        docs := docs || jsonb_build_array(jsonb_build_object('component', p_component),
+                                          '{"component": "*"}'::jsonb);
+        cond := cond || format(' AND (c.labels @> ($6->%s) OR c.labels @> ($6->%s))',
+                               jsonb_array_length(docs) - 2, jsonb_array_length(docs) - 1);
+    END IF;
+    IF p_priority IS NOT NULL THEN
+        docs := docs || jsonb_build_array(jsonb_build_object('priority', p_priority),
+                                          '{"priority": "*"}'::jsonb);
+        cond := cond || format(' AND (c.labels @> ($6->%s) OR c.labels @> ($6->%s))',
+                               jsonb_array_length(docs) - 2, jsonb_array_length(docs) - 1);
+    END IF;
+    FOR kv IN SELECT key, value FROM jsonb_each(coalesce(p_custom_labels, '{}')) ORDER BY key LOOP
+        IF jsonb_typeof(kv.value) <> 'array' THEN
+            RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'custom_labels must be an object of string arrays';
+        END IF;
+        alts := '{}';
+        FOR v IN SELECT x FROM jsonb_array_elements_text(kv.value || '["*"]'::jsonb) x LOOP
+            docs := docs || jsonb_build_array(jsonb_build_object(kv.key, jsonb_build_array(v)));
+            alts := alts || format('c.custom_labels @> ($6->%s)', jsonb_array_length(docs) - 1);
+        END LOOP;
+        cond := cond || ' AND (' || array_to_string(alts, ' OR ') || ')';
+    END LOOP;
+
+    EXECUTE format(
+        'SELECT (SELECT count(*) FROM remediation_workflow_catalog c WHERE %1$s),
+                (SELECT coalesce(jsonb_agg(datastorage.workflow_json(p)
+                                           ORDER BY p.created_at DESC, p.workflow_id DESC), ''[]'')
+                   FROM (SELECT c.* FROM remediation_workflow_catalog c WHERE %1$s
+                         ORDER BY c.created_at DESC, c.workflow_id DESC
+                         LIMIT $7 OFFSET $8) p)', cond)
+        INTO total, page
+        USING p_status, p_environment, p_priority, p_component, p_workflow_name, docs,
+              p_limit, p_offset;
+    RETURN jsonb_build_object('workflows', page, 'limit', p_limit, 'offset', p_offset, 'total', total);
+END
+$_$;
 
 
 --
@@ -494,6 +1103,552 @@ BEGIN
                                          'has_more', p_offset + jsonb_array_length(page) < total));
 END
 $_$;
+
+
+--
+-- Name: reconstruct_remediation_request(text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruct_remediation_request(correlation_id text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+DECLARE
+    cid            text := reconstruct_remediation_request.correlation_id;
+    ev             record;
+    d              jsonb;
+    shape          text;
+    problem        text;
+    n_read         integer := 0;
+    n_used         integer := 0;
+    has_gateway    boolean := false;
+    bad_events     text[] := '{}';   -- malformed payloads, reported as errors
+    conflicts      text[] := '{}';   -- disagreeing gateway events, reported as warnings
+    duration_error text;             -- first unparseable timeout, oldest first
+    -- merged fields; whole-value fields keep the newest source and are
+    -- converted once after the loop
+    signal_name    text := '';
+    signal_type    text := '';
+    labels         jsonb := '{}';
+    annotations    jsonb := '{}';
+    original       jsonb;
+    summary        jsonb;
+    timeout_cfg    jsonb;
+    timeouts       jsonb;
+    selection      jsonb;
+    execution      jsonb;
+    execution_ns   text;
+    provider       text;
+    -- output
+    present        integer;
+    completeness   integer;
+    errors         jsonb;
+    warnings       jsonb;
+    validation     jsonb;
+    spec           jsonb;
+    rr_status      jsonb := '{}';
+    made_at        timestamptz := now();
+    rr_name        text;
+    label_id       text;
+BEGIN
+    FOR ev IN
+        SELECT e.event_id, e.event_type, e.namespace, e.event_data
+          FROM audit_events e
+         WHERE e.correlation_id = cid
+           AND e.event_type IN ('gateway.signal.received', 'aianalysis.analysis.completed',
+                                'workflowexecution.selection.completed',
+                                'workflowexecution.execution.started',
+                                'orchestrator.lifecycle.created')
+         ORDER BY e.event_timestamp, e.event_id
+    LOOP
+        n_read := n_read + 1;
+        d := ev.event_data;
+        shape := CASE split_part(ev.event_type, '.', 1)
+                      WHEN 'gateway' THEN 'gateway' WHEN 'orchestrator' THEN 'orchestrator'
+                      WHEN 'aianalysis' THEN 'aianalysis' ELSE 'workflowexecution' END;
+        -- The jsonpath constants are folded once per session (immutable
+        -- functions of constants); only doubtful payloads get explained.
+        IF jsonb_path_match(d, CASE shape
+                WHEN 'gateway' THEN datastorage.reconstruction_shape_path('gateway')
+                WHEN 'orchestrator' THEN datastorage.reconstruction_shape_path('orchestrator')
+                WHEN 'aianalysis' THEN datastorage.reconstruction_shape_path('aianalysis')
+                ELSE datastorage.reconstruction_shape_path('workflowexecution') END) THEN
+            problem := NULL;
+        ELSE
+            problem := datastorage.reconstruction_payload_problem(d, shape);
+        END IF;
+        IF problem IS NOT NULL THEN
+            bad_events := bad_events || format('Event %s (%s) skipped: malformed event_data: %s',
+                                               ev.event_id, ev.event_type, problem);
+            CONTINUE;
+        END IF;
+
+        CASE shape
+        WHEN 'gateway' THEN
+            -- An empty alert name does not parse in the original: dropped.
+            CONTINUE WHEN d ->> 'alert_name' = '';
+            has_gateway := true;
+            IF signal_name <> '' AND signal_name <> d ->> 'alert_name' THEN
+                conflicts := conflicts || format(
+                    'Conflicting gateway.signal.received events: signalName %s replaced by %s (event %s)',
+                    to_json(signal_name), to_json(d ->> 'alert_name'), ev.event_id);
+            END IF;
+            signal_name := d ->> 'alert_name';
+            IF d ->> 'signal_type' <> '' THEN
+                IF signal_type <> '' AND signal_type <> d ->> 'signal_type' THEN
+                    conflicts := conflicts || format(
+                        'Conflicting gateway.signal.received events: signalType %s replaced by %s (event %s)',
+                        to_json(signal_type), to_json(d ->> 'signal_type'), ev.event_id);
+                END IF;
+                signal_type := d ->> 'signal_type';
+            END IF;
+            IF d ? 'signal_labels' THEN
+                labels := labels || (d -> 'signal_labels');
+            END IF;
+            IF d ? 'signal_annotations' THEN
+                annotations := annotations || (d -> 'signal_annotations');
+            END IF;
+            original := coalesce(d -> 'original_payload', original);
+
+        WHEN 'orchestrator' THEN
+            -- Each event carrying a timeout_config replaces the whole object;
+            -- every one of them must parse (the oldest failure is reported).
+            IF d ? 'timeout_config' THEN
+                timeout_cfg := d -> 'timeout_config';
+                IF duration_error IS NULL AND NOT jsonb_path_exists(d,
+                        '$.timeout_config ? ((!exists(@.global) || @.global == "" || @.global like_regex "^[0-9]{1,6}(h|m|s|ms)$")
+                                          && (!exists(@.processing) || @.processing == "" || @.processing like_regex "^[0-9]{1,6}(h|m|s|ms)$")
+                                          && (!exists(@.analyzing) || @.analyzing == "" || @.analyzing like_regex "^[0-9]{1,6}(h|m|s|ms)$")
+                                          && (!exists(@.executing) || @.executing == "" || @.executing like_regex "^[0-9]{1,6}(h|m|s|ms)$"))') THEN
+                    duration_error := (datastorage.reconstruction_timeouts(timeout_cfg)).error;
+                END IF;
+            END IF;
+
+        WHEN 'aianalysis' THEN
+            summary := coalesce(d -> 'provider_response_summary', summary);
+
+        ELSE
+            IF ev.event_type = 'workflowexecution.selection.completed' THEN
+                selection := d;
+            ELSE
+                execution := d;
+                execution_ns := ev.namespace;
+            END IF;
+        END CASE;
+        n_used := n_used + 1;
+    END LOOP;
+
+    IF n_read = 0 THEN
+        RAISE EXCEPTION 'No audit events found for correlation_id: %', cid
+            USING ERRCODE = 'DS404', HINT = 'audit/correlation-not-found';
+    END IF;
+    IF n_used = 0 THEN
+        RAISE EXCEPTION 'No parseable audit events found for reconstruction'
+            USING ERRCODE = 'DS400', HINT = 'reconstruction/no-parseable-events',
+                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+    END IF;
+    IF NOT has_gateway THEN
+        RAISE EXCEPTION 'gateway.signal.received event is required for reconstruction'
+            USING ERRCODE = 'DS400', HINT = 'reconstruction/missing-gateway-event',
+                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+    END IF;
+    IF duration_error IS NOT NULL THEN
+        RAISE EXCEPTION '%', duration_error
+            USING ERRCODE = 'DS400', HINT = 'reconstruction/invalid-duration',
+                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+    END IF;
+
+    IF timeout_cfg IS NOT NULL THEN
+        timeouts := (datastorage.reconstruction_timeouts(timeout_cfg)).config;
+    END IF;
+    IF summary IS NOT NULL THEN
+        -- Compact JSON in the original's member order.
+        provider := '{"incident_id":' || to_json(summary ->> 'incident_id')
+            || ',"analysis_preview":' || to_json(summary ->> 'analysis_preview')
+            || coalesce(',"selected_workflow_id":' || to_json(summary ->> 'selected_workflow_id'), '')
+            || ',"needs_human_review":' || (summary -> 'needs_human_review')::text
+            || ',"warnings_count":' || (summary -> 'warnings_count')::text || '}';
+    END IF;
+    IF selection IS NOT NULL THEN
+        selection := jsonb_build_object('workflowId', selection ->> 'workflow_id',
+                                        'version', selection ->> 'workflow_version',
+                                        'containerImage', selection ->> 'container_image');
+    END IF;
+    IF execution IS NOT NULL THEN
+        execution := jsonb_strip_nulls(jsonb_build_object(
+            'apiVersion', 'workflowexecution.kubernaut.ai/v1alpha1',
+            'kind', 'WorkflowExecution',
+            'name', nullif(execution ->> 'execution_name', ''),
+            'namespace', nullif(execution_ns, '')));
+    END IF;
+
+    -- Validation: nine items in the spec's order, equal weight.
+    present := (signal_name <> '')::int + (signal_type <> '')::int
+             + (labels <> '{}')::int + (annotations <> '{}')::int + (original IS NOT NULL)::int
+             + (timeouts IS NOT NULL)::int + (provider IS NOT NULL)::int
+             + (selection IS NOT NULL)::int + (execution IS NOT NULL)::int;
+    completeness := present * 100 / 9;
+    errors := to_jsonb(array_remove(ARRAY[
+        CASE WHEN signal_name = '' THEN 'SignalName is required in Spec' END,
+        CASE WHEN signal_type = '' THEN 'SignalType is required in Spec' END], NULL) || bad_events);
+    warnings := to_jsonb(array_remove(ARRAY[
+        CASE WHEN labels = '{}' THEN 'SignalLabels are missing (Gap #2) - labels provide context for signal' END,
+        CASE WHEN annotations = '{}' THEN 'SignalAnnotations are missing (Gap #3) - annotations provide additional metadata' END,
+        CASE WHEN original IS NULL THEN 'OriginalPayload is missing (Gap #1) - full audit trail requires original data' END,
+        CASE WHEN timeouts IS NULL THEN 'TimeoutConfig is missing (Gap #8) - operational timeouts may use defaults' END,
+        CASE WHEN provider IS NULL THEN 'providerData is missing (Gap #4) - AI analysis summary unavailable' END,
+        CASE WHEN selection IS NULL THEN 'selectedWorkflowRef is missing (Gap #5) - workflow selection data unavailable' END,
+        CASE WHEN execution IS NULL THEN 'executionRef is missing (Gap #6) - workflow execution reference unavailable' END],
+        NULL) || conflicts);
+    validation := jsonb_build_object('is_valid', errors = '[]', 'completeness', completeness,
+                                     'errors', errors, 'warnings', warnings);
+    IF completeness < 50 THEN
+        RAISE EXCEPTION '%', format('Reconstructed RR is only %s%% complete', completeness)
+            USING ERRCODE = 'DS400', HINT = 'reconstruction/incomplete-data',
+                  DETAIL = jsonb_build_object('validation', validation)::text;
+    END IF;
+
+    -- The object, in Kubernetes JSON form: fields without omitempty are
+    -- always present; byte fields are standard base64 with padding.
+    spec := jsonb_build_object(
+        'signalFingerprint', '', 'signalName', signal_name, 'severity', '',
+        'signalType', signal_type, 'targetType', '',
+        'targetResource', jsonb_build_object('kind', '', 'name', ''),
+        'firingTime', NULL, 'receivedTime', NULL,
+        'deduplication', jsonb_build_object('firstOccurrence', NULL, 'lastOccurrence', NULL));
+    IF labels <> '{}' THEN
+        spec := spec || jsonb_build_object('signalLabels', labels);
+    END IF;
+    IF annotations <> '{}' THEN
+        spec := spec || jsonb_build_object('signalAnnotations', annotations);
+    END IF;
+    IF original IS NOT NULL THEN
+        -- Canonical bytes: PostgreSQL's jsonb text of the stored object.
+        spec := spec || jsonb_build_object('originalPayload',
+            translate(encode(convert_to(original::text, 'UTF8'), 'base64'), E'\n', ''));
+    END IF;
+    IF provider IS NOT NULL THEN
+        spec := spec || jsonb_build_object('providerData',
+            translate(encode(convert_to(provider, 'UTF8'), 'base64'), E'\n', ''));
+    END IF;
+    IF timeouts IS NOT NULL THEN
+        rr_status := rr_status || jsonb_build_object('timeoutConfig', timeouts);
+    END IF;
+    IF selection IS NOT NULL THEN
+        rr_status := rr_status || jsonb_build_object('selectedWorkflowRef', selection);
+    END IF;
+    IF execution IS NOT NULL THEN
+        rr_status := rr_status || jsonb_build_object('executionRef', execution);
+    END IF;
+
+    -- Name and label are built from the raw id when Kubernetes accepts them
+    -- (always, for ordinary ids); otherwise from a sanitised form. The
+    -- annotation always keeps the raw id.
+    rr_name := 'rr-reconstructed-' || cid || '-' || floor(extract(epoch FROM made_at))::bigint;
+    IF length(rr_name) > 253
+       OR rr_name !~ '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' THEN
+        rr_name := 'rr-reconstructed-' || datastorage.reconstruction_safe_id(cid, false, 253 - 17 - 11)
+                || '-' || floor(extract(epoch FROM made_at))::bigint;
+    END IF;
+    label_id := cid;
+    IF length(cid) > 63 OR cid !~ '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' THEN
+        label_id := datastorage.reconstruction_safe_id(cid, true, 63);
+    END IF;
+
+    RETURN jsonb_build_object(
+        'correlation_id', cid,
+        'remediation_request', jsonb_build_object(
+            'apiVersion', 'remediation.kubernaut.ai/v1alpha1',
+            'kind', 'RemediationRequest',
+            'metadata', jsonb_build_object(
+                'name', rr_name,
+                'namespace', 'kubernaut-system',
+                'labels', jsonb_build_object(
+                    'app.kubernetes.io/managed-by', 'kubernaut-datastorage',
+                    'kubernaut.ai/reconstructed', 'true',
+                    'kubernaut.ai/correlation-id', label_id),
+                'annotations', jsonb_build_object(
+                    'kubernaut.ai/reconstructed-at',
+                        to_char(made_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                    'kubernaut.ai/reconstruction-source', 'audit-trail',
+                    'kubernaut.ai/correlation-id', cid),
+                'finalizers', jsonb_build_array('kubernaut.ai/audit-retention'),
+                'creationTimestamp', NULL),
+            'spec', spec,
+            'status', rr_status),
+        'validation', validation);
+END
+$_$;
+
+
+--
+-- Name: reconstruction_is_datetime(text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruction_is_datetime(s text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$
+    SELECT coalesce((
+        SELECT m[2]::int BETWEEN 1 AND 12
+           AND m[3]::int BETWEEN 1 AND extract(day FROM make_date(2000 + m[1]::int % 400, m[2]::int, 1)
+                                                   + interval '1 month - 1 day')::int
+           AND m[4]::int <= 23 AND m[5]::int <= 59 AND m[6]::int <= 59
+           AND coalesce(m[7]::int, 0) <= 23 AND coalesce(m[8]::int, 0) <= 59
+        FROM (SELECT regexp_match(s, '^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?'
+                                     '(?:Z|[+-](\d{2}):(\d{2}))$') AS m) r
+        WHERE m IS NOT NULL AND m[2]::int BETWEEN 1 AND 12), false)
+$_$;
+
+
+--
+-- Name: reconstruction_payload_problem(jsonb, text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruction_payload_problem(data jsonb, shape_name text, path text DEFAULT ''::text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    shape jsonb := datastorage.reconstruction_shape(shape_name);
+    bad   text;
+BEGIN
+    IF jsonb_typeof(data) IS DISTINCT FROM 'object' THEN
+        RETURN format('%s: expected an object, got %s',
+                      CASE WHEN path = '' THEN 'event_data' ELSE format('field "%s"', rtrim(path, '.')) END,
+                      coalesce(jsonb_typeof(data), 'nothing'));
+    END IF;
+    SELECT format('missing required field "%s%s"', path, r.key) INTO bad
+      FROM jsonb_array_elements_text(shape -> 'required') WITH ORDINALITY AS r(key, i)
+     WHERE NOT data ? r.key ORDER BY r.i LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RETURN bad;
+    END IF;
+    SELECT p INTO bad
+      FROM jsonb_each(data) d
+      JOIN jsonb_each_text(shape -> 'fields') f ON f.key = d.key
+     CROSS JOIN LATERAL datastorage.reconstruction_value_problem(d.value, f.value, path || d.key) p
+     WHERE p IS NOT NULL
+     LIMIT 1;
+    RETURN bad;
+END
+$$;
+
+
+--
+-- Name: reconstruction_safe_id(text, boolean, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruction_safe_id(id text, label boolean, max_len integer) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $_$
+    SELECT CASE WHEN slug = '' THEN h ELSE slug || '-' || h END
+    FROM (SELECT left(encode(sha256(convert_to(id, 'UTF8')), 'hex'), 8) AS h,
+                 regexp_replace(left(regexp_replace(regexp_replace(
+                     CASE WHEN label THEN id ELSE lower(id) END,
+                     CASE WHEN label THEN '[^A-Za-z0-9._-]+' ELSE '[^a-z0-9]+' END, '-', 'g'),
+                     '^[^A-Za-z0-9]+', ''), max_len - 9), '[^A-Za-z0-9]+$', '') AS slug) s
+$_$;
+
+
+--
+-- Name: reconstruction_shape(text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruction_shape(name text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT CASE name
+    WHEN 'gateway' THEN '{
+        "required": ["event_type", "signal_type", "alert_name", "namespace", "fingerprint"],
+        "fields": {"event_type": "string", "original_payload": "object",
+                   "signal_labels": "string-map", "signal_annotations": "string-map",
+                   "signal_type": "string", "alert_name": "string", "namespace": "string",
+                   "fingerprint": "string", "severity": "string", "resource_kind": "string",
+                   "resource_name": "string", "remediation_request": "string",
+                   "deduplication_status": "string", "occurrence_count": "int32",
+                   "error_details": "@error_details"}}'::jsonb
+    WHEN 'orchestrator' THEN '{
+        "required": ["event_type", "rr_name", "namespace"],
+        "fields": {"event_type": "string", "rr_name": "string", "namespace": "string",
+                   "outcome": "string", "duration_ms": "int64", "failure_phase": "string",
+                   "failure_reason": "string", "error_details": "@error_details",
+                   "from_phase": "string", "to_phase": "string",
+                   "transition_reason": "string", "rar_name": "string",
+                   "required_by": "date-time", "workflow_id": "string",
+                   "confidence_str": "string", "decision": "string", "approved_by": "string",
+                   "rejected_by": "string", "rejection_reason": "string", "message": "string",
+                   "reason": "string", "sub_reason": "string", "notification_name": "string",
+                   "timeout_config": "@timeout_config"}}'::jsonb
+    WHEN 'aianalysis' THEN '{
+        "required": ["event_type", "analysis_name", "namespace", "phase", "approval_required",
+                     "degraded_mode", "warnings_count"],
+        "fields": {"event_type": "string", "analysis_name": "string", "namespace": "string",
+                   "phase": "string", "approval_required": "boolean",
+                   "approval_reason": "string", "degraded_mode": "boolean",
+                   "warnings_count": "int64", "confidence": "number", "workflow_id": "string",
+                   "target_in_owner_chain": "boolean", "reason": "string",
+                   "sub_reason": "string",
+                   "provider_response_summary": "@provider_response_summary",
+                   "error_details": "@error_details"}}'::jsonb
+    WHEN 'workflowexecution' THEN '{
+        "required": ["event_type", "workflow_id", "workflow_version", "target_resource",
+                     "phase", "container_image", "execution_name"],
+        "fields": {"event_type": "string", "workflow_id": "string",
+                   "workflow_version": "string", "target_resource": "string",
+                   "phase": "string", "container_image": "string",
+                   "execution_name": "string", "started_at": "date-time",
+                   "completed_at": "date-time", "duration": "string",
+                   "failure_reason": "string", "failure_message": "string",
+                   "failed_task_name": "string", "error_details": "@error_details",
+                   "pipelinerun_name": "string"}}'::jsonb
+    WHEN 'provider_response_summary' THEN '{
+        "required": ["incident_id", "analysis_preview", "needs_human_review", "warnings_count"],
+        "fields": {"incident_id": "string", "analysis_preview": "string",
+                   "selected_workflow_id": "string", "needs_human_review": "boolean",
+                   "warnings_count": "int64"}}'::jsonb
+    WHEN 'timeout_config' THEN '{
+        "required": [],
+        "fields": {"global": "string", "processing": "string", "analyzing": "string",
+                   "executing": "string"}}'::jsonb
+    WHEN 'error_details' THEN '{
+        "required": ["message", "code", "component", "retry_possible"],
+        "fields": {"message": "string", "code": "string", "component": "string",
+                   "retry_possible": "boolean", "stack_trace": "string-array"}}'::jsonb
+    END
+$$;
+
+
+--
+-- Name: reconstruction_shape_check(text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruction_shape_check(shape_name text, at text DEFAULT '$'::text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+    shape jsonb := datastorage.reconstruction_shape(shape_name);
+    parts text[] := ARRAY[format('%s.type() == "object"', at)];
+    k     text;
+    kind  text;
+    p     text;
+    c     text;
+BEGIN
+    FOR k, kind IN SELECT f.key, f.value FROM jsonb_each_text(shape -> 'fields') f ORDER BY f.key LOOP
+        p := at || '.' || to_json(k)::text;
+        c := CASE
+            WHEN left(kind, 1) = '@' THEN datastorage.reconstruction_shape_check(substr(kind, 2), p)
+            WHEN kind IN ('string', 'boolean', 'number', 'object') THEN format('%s.type() == "%s"', p, kind)
+            WHEN kind IN ('int32', 'int64') THEN format(
+                '(%1$s.type() == "number" && %1$s.floor() == %1$s && %1$s >= %2$s && %1$s <= %3$s)', p,
+                CASE kind WHEN 'int32' THEN '-2147483648' ELSE '-9223372036854775808' END,
+                CASE kind WHEN 'int32' THEN '2147483647' ELSE '9223372036854775807' END)
+            WHEN kind = 'date-time' THEN format('(%1$s.type() == "string" && %1$s like_regex %2$s)', p,
+                to_json('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]'
+                        '([.][0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$'::text)::text)
+            WHEN kind = 'string-map' THEN format(
+                '(%1$s.type() == "object" && !exists(%1$s.* ? (@.type() != "string")))', p)
+            WHEN kind = 'string-array' THEN format(
+                '(%1$s.type() == "array" && !exists(%1$s[*] ? (@.type() != "string")))', p)
+        END;
+        parts := parts || CASE WHEN shape -> 'required' ? k THEN c
+                               ELSE format('(!exists(%s) || %s)', p, c) END;
+    END LOOP;
+    RETURN '(' || array_to_string(parts, ' && ') || ')';
+END
+$_$;
+
+
+--
+-- Name: reconstruction_shape_path(text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruction_shape_path(shape_name text) RETURNS jsonpath
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT datastorage.reconstruction_shape_check(shape_name)::jsonpath
+$$;
+
+
+--
+-- Name: reconstruction_timeouts(jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruction_timeouts(tc jsonb, OUT config jsonb, OUT error text) RETURNS record
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+DECLARE
+    member text;
+    raw    text;
+    parsed record;
+BEGIN
+    config := '{}';
+    FOREACH member IN ARRAY ARRAY['global', 'processing', 'analyzing', 'executing'] LOOP
+        raw := coalesce(tc ->> member, '');
+        CONTINUE WHEN raw = '';
+        SELECT * INTO parsed FROM datastorage.go_duration_parse(raw);
+        IF parsed.error IS NOT NULL THEN
+            error := coalesce(error, format(
+                'failed to map event orchestrator.lifecycle.created: invalid %s duration: invalid duration ''%s'': %s',
+                initcap(member), raw, parsed.error));
+        ELSE
+            config := config || jsonb_build_object(member, datastorage.go_duration_text(parsed.nanos));
+        END IF;
+    END LOOP;
+END
+$$;
+
+
+--
+-- Name: reconstruction_value_problem(jsonb, text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.reconstruction_value_problem(v jsonb, kind text, path text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    got  text := jsonb_typeof(v);
+    want text;
+    bad  text;
+BEGIN
+    IF left(kind, 1) = '@' THEN
+        RETURN datastorage.reconstruction_payload_problem(v, substr(kind, 2), path || '.');
+    END IF;
+    want := CASE kind WHEN 'int32' THEN 'number' WHEN 'int64' THEN 'number'
+                      WHEN 'date-time' THEN 'string' WHEN 'string-map' THEN 'object'
+                      WHEN 'string-array' THEN 'array' ELSE kind END;
+    IF got IS DISTINCT FROM want THEN
+        RETURN format('field "%s": expected %s, got %s', path,
+                      CASE kind WHEN 'int32' THEN 'integer' WHEN 'int64' THEN 'integer'
+                                WHEN 'date-time' THEN 'date-time string'
+                                WHEN 'string-map' THEN 'object of strings'
+                                WHEN 'string-array' THEN 'array of strings' ELSE kind END, got);
+    END IF;
+    CASE kind
+    WHEN 'int32', 'int64' THEN
+        IF v::numeric <> trunc(v::numeric)
+           OR (CASE kind WHEN 'int32' THEN v::numeric NOT BETWEEN -2147483648 AND 2147483647
+                         ELSE v::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 END) THEN
+            RETURN format('field "%s": expected %s integer, got %s', path, kind, v::text);
+        END IF;
+    WHEN 'date-time' THEN
+        IF NOT datastorage.reconstruction_is_datetime(v #>> '{}') THEN
+            RETURN format('field "%s": invalid date-time %s', path, v::text);
+        END IF;
+    WHEN 'string-map' THEN
+        SELECT format('field "%s.%s": expected string, got %s', path, e.key, jsonb_typeof(e.value))
+          INTO bad FROM jsonb_each(v) e WHERE jsonb_typeof(e.value) <> 'string' LIMIT 1;
+        RETURN bad;
+    WHEN 'string-array' THEN
+        SELECT format('field "%s[%s]": expected string, got %s', path, e.i - 1, jsonb_typeof(e.value))
+          INTO bad FROM jsonb_array_elements(v) WITH ORDINALITY e(value, i)
+         WHERE jsonb_typeof(e.value) <> 'string' LIMIT 1;
+        RETURN bad;
+    ELSE
+        NULL;
+    END CASE;
+    RETURN NULL;
+END
+$$;
 
 
 --
@@ -664,31 +1819,234 @@ $$;
 
 
 --
+-- Name: search_workflows(jsonb, integer, numeric, boolean); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer DEFAULT 10, p_min_score numeric DEFAULT 0, p_include_disabled boolean DEFAULT false) RETURNS TABLE(rank integer, workflow_id uuid, workflow_name text, version text, title text, description text, signal_type text, container_image text, container_digest text, custom_labels jsonb, detected_labels jsonb, detected_label_boost numeric, custom_label_boost numeric, label_boost numeric, label_penalty numeric, final_score numeric, confidence numeric, total_matches bigint, created_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    f          jsonb := p_filters;
+    d          jsonb;
+    failed     jsonb;
+    v_sig      text;
+    v_sev      text;
+    v_comp     text;
+    v_env      text;
+    v_prio     text;
+    v_name     text;
+    v_statuses text[];
+    q_managed  boolean;
+    q_tool     text;
+    q_pdb      boolean;
+    q_mesh     text;
+    q_netiso   boolean;
+    q_helm     boolean;
+    q_stateful boolean;
+    q_hpa      boolean;
+    q_keys     text[];
+    q_vals     jsonb[];
+BEGIN
+    IF jsonb_typeof(f) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request',
+            MESSAGE = 'filters are required for label-only search';
+    END IF;
+    v_sig := f ->> 'signal_type';
+    v_sev := f ->> 'severity';
+    v_comp := f ->> 'component';
+    v_env := f ->> 'environment';
+    v_prio := f ->> 'priority';
+    IF coalesce(v_sig, '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'filters.signal_type is required';
+    ELSIF coalesce(v_sev, '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'filters.severity is required';
+    ELSIF coalesce(v_comp, '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'filters.component is required';
+    ELSIF coalesce(v_env, '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'filters.environment is required';
+    ELSIF coalesce(v_prio, '') = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'filters.priority is required';
+    ELSIF p_min_score IS NULL OR p_min_score < 0 OR p_min_score > 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'min_score must be between 0 and 1';
+    ELSIF p_top_k IS NULL OR p_top_k < 1 OR p_top_k > 100 THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'bad-request', MESSAGE = 'top_k must be between 1 and 100';
+    END IF;
+    v_name := nullif(f ->> 'workflow_name', '');
+
+    IF jsonb_typeof(f -> 'status') = 'array' AND jsonb_array_length(f -> 'status') > 0 THEN
+        SELECT array_agg(s) INTO v_statuses FROM jsonb_array_elements_text(f -> 'status') s;
+    ELSIF coalesce(p_include_disabled, false) THEN
+        v_statuses := ARRAY['active', 'disabled'];
+    ELSE
+        v_statuses := ARRAY['active'];
+    END IF;
+
+    -- Query-side detected labels: a boolean counts only when true, a string
+    -- only when non-empty; tool and mesh only within their enums.
+    d := CASE WHEN jsonb_typeof(f -> 'detected_labels') = 'object' THEN f -> 'detected_labels' ELSE '{}' END;
+    failed := CASE WHEN jsonb_typeof(d -> 'failed_detections') = 'array' THEN d -> 'failed_detections' ELSE '[]' END;
+    q_managed  := d ->> 'gitOpsManaged' = 'true' AND NOT failed ? 'gitOpsManaged';
+    q_tool     := CASE WHEN d ->> 'gitOpsTool' IN ('argocd', 'flux', '*') AND NOT failed ? 'gitOpsManaged'
+                       THEN d ->> 'gitOpsTool' END;
+    q_pdb      := d ->> 'pdbProtected' = 'true' AND NOT failed ? 'pdbProtected';
+    q_mesh     := CASE WHEN d ->> 'serviceMesh' IN ('istio', 'linkerd', '*') AND NOT failed ? 'serviceMesh'
+                       THEN d ->> 'serviceMesh' END;
+    q_netiso   := d ->> 'networkIsolated' = 'true' AND NOT failed ? 'networkIsolated';
+    q_helm     := d ->> 'helmManaged' = 'true' AND NOT failed ? 'helmManaged';
+    q_stateful := d ->> 'stateful' = 'true' AND NOT failed ? 'stateful';
+    q_hpa      := d ->> 'hpaEnabled' = 'true' AND NOT failed ? 'hpaEnabled';
+
+    -- Query-side custom labels as (key, value) pairs; one pair per value.
+    IF jsonb_typeof(f -> 'custom_labels') = 'object' THEN
+        SELECT coalesce(array_agg(e.key ORDER BY e.key, v.n), '{}'),
+               coalesce(array_agg(to_jsonb(v.val) ORDER BY e.key, v.n), '{}')
+          INTO q_keys, q_vals
+          FROM jsonb_each(f -> 'custom_labels') e
+          CROSS JOIN LATERAL jsonb_array_elements_text(
+              CASE WHEN jsonb_typeof(e.value) = 'array' THEN e.value ELSE '[]' END)
+              WITH ORDINALITY AS v(val, n);
+    ELSE
+        q_keys := '{}';
+        q_vals := '{}';
+    END IF;
+
+    RETURN QUERY
+    WITH candidates AS (
+        SELECT w.workflow_id, w.workflow_name, w.version, w.name, w.description,
+               w.labels ->> 'signal_type' AS signal_type, w.container_image, w.container_digest,
+               w.custom_labels, w.detected_labels, w.created_at,
+               -- detected-label boost
+               (CASE WHEN q_managed AND w.detected_labels ->> 'gitOpsManaged' = 'true' THEN 0.10 ELSE 0 END
+              + CASE WHEN q_tool IN ('argocd', 'flux') AND w.detected_labels ->> 'gitOpsTool' = q_tool THEN 0.10
+                     WHEN q_tool = '*' AND coalesce(w.detected_labels ->> 'gitOpsTool', '') <> '' THEN 0.05
+                     ELSE 0 END
+              + CASE WHEN q_pdb AND w.detected_labels ->> 'pdbProtected' = 'true' THEN 0.05 ELSE 0 END
+              + CASE WHEN q_mesh IN ('istio', 'linkerd') AND w.detected_labels ->> 'serviceMesh' = q_mesh THEN 0.05
+                     WHEN q_mesh = '*' AND coalesce(w.detected_labels ->> 'serviceMesh', '') <> '' THEN 0.03
+                     ELSE 0 END
+              + CASE WHEN q_netiso AND w.detected_labels ->> 'networkIsolated' = 'true' THEN 0.03 ELSE 0 END
+              + CASE WHEN q_helm AND w.detected_labels ->> 'helmManaged' = 'true' THEN 0.02 ELSE 0 END
+              + CASE WHEN q_stateful AND w.detected_labels ->> 'stateful' = 'true' THEN 0.02 ELSE 0 END
+              + CASE WHEN q_hpa AND w.detected_labels ->> 'hpaEnabled' = 'true' THEN 0.02 ELSE 0 END
+               )::numeric AS db,
+               -- custom-label boost
+               (SELECT coalesce(sum(CASE WHEN w.custom_labels -> q.k @> q.v THEN 0.05
+                                         WHEN w.custom_labels -> q.k @> '"*"' THEN 0.03
+                                         ELSE 0 END), 0)
+                  FROM unnest(q_keys, q_vals) AS q(k, v))::numeric AS cb,
+               -- penalty
+               (CASE WHEN q_managed AND coalesce(w.detected_labels ->> 'gitOpsManaged', '') <> 'true' THEN 0.10 ELSE 0 END
+              + CASE WHEN q_tool IN ('argocd', 'flux')
+                          AND (w.detected_labels ->> 'gitOpsTool' IS NULL
+                               OR (w.detected_labels ->> 'gitOpsTool' <> q_tool
+                                   AND w.detected_labels ->> 'gitOpsTool' <> '')) THEN 0.10
+                     ELSE 0 END
+               )::numeric AS pen
+        FROM remediation_workflow_catalog w
+        WHERE w.is_latest_version
+          AND w.status = ANY (v_statuses)
+          AND w.labels ->> 'signal_type' = v_sig
+          AND w.labels ->> 'severity' = v_sev
+          AND w.labels ->> 'priority' IN (v_prio, '*')
+          AND w.labels ->> 'component' IN (v_comp, '*')
+          AND (w.labels -> 'environment' ? v_env OR w.labels -> 'environment' ? '*')
+          AND (v_name IS NULL OR w.workflow_name = v_name)
+    ), scored AS (
+        SELECT c.*, least(c.db + c.cb, 0.39) AS lb,
+               trim_scale((5.0 + least(c.db + c.cb, 0.39) - c.pen) / 10.0) AS fs,
+               5.0 + c.db + c.cb - c.pen AS raw
+        FROM candidates c
+    ), ranked AS (
+        SELECT s.*,
+               row_number() OVER (ORDER BY s.fs DESC, s.raw DESC, s.created_at DESC, s.workflow_id)::integer AS rn,
+               count(*) OVER () AS total
+        FROM scored s
+        WHERE s.fs >= p_min_score
+    )
+    SELECT r.rn, r.workflow_id, r.workflow_name::text, r.version::text, r.name::text, r.description,
+           r.signal_type, r.container_image, r.container_digest, r.custom_labels, r.detected_labels,
+           trim_scale(r.db), trim_scale(r.cb), trim_scale(r.lb), trim_scale(r.pen), r.fs, r.fs,
+           r.total, r.created_at
+    FROM ranked r
+    ORDER BY r.rn
+    LIMIT p_top_k;
+END
+$$;
+
+
+--
+-- Name: set_workflow_status(uuid, text, text, text, text, jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.set_workflow_status(p_workflow_id uuid, p_status text DEFAULT NULL::text, p_disabled_by text DEFAULT NULL::text, p_disabled_reason text DEFAULT NULL::text, p_actor text DEFAULT NULL::text, p_event jsonb DEFAULT NULL::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    w public.remediation_workflow_catalog;
+BEGIN
+    IF p_status IS NOT NULL AND p_status NOT IN ('active', 'disabled', 'deprecated', 'archived') THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS400',
+            MESSAGE = format('status must be one of active, disabled, deprecated, archived (got %s)', p_status);
+    END IF;
+    SELECT * INTO w FROM remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'DS404', MESSAGE = format('Workflow not found: %s', p_workflow_id);
+    END IF;
+
+    IF p_status = 'disabled' THEN
+        UPDATE remediation_workflow_catalog c
+           SET status = 'disabled', disabled_at = now(),
+               disabled_by = coalesce(p_disabled_by, ''),
+               disabled_reason = coalesce(p_disabled_reason, ''),
+               status_reason = coalesce(p_disabled_reason, ''),
+               updated_by = coalesce(p_actor, nullif(p_disabled_by, ''), c.updated_by)
+         WHERE c.workflow_id = p_workflow_id
+        RETURNING * INTO w;
+    ELSIF p_status IS NOT NULL THEN
+        UPDATE remediation_workflow_catalog c
+           SET status = p_status, disabled_at = NULL, disabled_by = NULL, disabled_reason = NULL,
+               status_reason = NULL, updated_by = coalesce(p_actor, c.updated_by)
+         WHERE c.workflow_id = p_workflow_id
+        RETURNING * INTO w;
+    ELSE
+        UPDATE remediation_workflow_catalog c SET updated_by = coalesce(p_actor, c.updated_by)
+         WHERE c.workflow_id = p_workflow_id
+        RETURNING * INTO w;
+    END IF;
+
+    IF p_event IS NOT NULL THEN
+        IF jsonb_typeof(p_event) = 'array' AND jsonb_array_length(p_event) = 1
+           AND jsonb_typeof(p_event #> '{0,event_data,updated_fields}') = 'object'
+           AND NOT (p_event #> '{0,event_data,updated_fields}') ? 'status' THEN
+            p_event := jsonb_set(p_event, '{0,event_data,updated_fields,status}', to_jsonb(w.status));
+        END IF;
+        PERFORM datastorage.append_audit_events(p_event);
+    END IF;
+    RETURN datastorage.workflow_json(w);
+END
+$$;
+
+
+--
 -- Name: verify_chain(text); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
 CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(chain_seq bigint, event_id uuid, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
+    SET jit TO 'off'
+    SET parallel_setup_cost TO '100'
+    SET parallel_tuple_cost TO '0.01'
+    SET min_parallel_table_scan_size TO '64kB'
+    SET min_parallel_index_scan_size TO '64kB'
     AS $$
-    SELECT c.chain_seq, c.event_id, c.event_timestamp, c.event_hash, c.previous_event_hash,
-           c.recomputed, coalesce(c.pred_hash, ''), v.verdict = 'ok', v.verdict
-    FROM (
-        SELECT e.chain_seq, e.event_id, e.event_timestamp, e.event_hash, e.previous_event_hash,
-               datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e) AS recomputed,
-               lag(e.event_hash) OVER w AS pred_hash,
-               coalesce(lag(e.chain_seq) OVER w, 0) AS pred_seq
-        FROM audit_events e
-        WHERE e.correlation_id = p_correlation_id
-        WINDOW w AS (ORDER BY e.chain_seq, e.event_id)
-    ) c
-    CROSS JOIN LATERAL (SELECT CASE
-        WHEN c.event_hash IS NULL OR c.previous_event_hash IS NULL THEN 'unhashed'
-        WHEN c.recomputed <> c.event_hash THEN 'content_mismatch'
-        WHEN c.previous_event_hash <> coalesce(c.pred_hash, '') THEN 'link_mismatch'
-        WHEN c.chain_seq <> c.pred_seq + 1 THEN 'sequence_gap'
-        ELSE 'ok' END AS verdict) v
-    ORDER BY c.chain_seq, c.event_id
+    SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
+           v.expected_hash, v.expected_previous_hash, v.valid, v.verdict
+    FROM datastorage.chain_verdicts(ARRAY[p_correlation_id]) v
+    ORDER BY v.chain_seq, v.event_id
 $$;
 
 
@@ -700,30 +2058,196 @@ CREATE FUNCTION datastorage.verify_chain_summary(p_correlation_id text) RETURNS 
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    WITH v AS (SELECT * FROM datastorage.verify_chain(p_correlation_id)),
-    agg AS (
-        SELECT count(*) AS total,
-               count(*) FILTER (WHERE v.valid) AS ok,
-               array_agg(v.event_id ORDER BY v.chain_seq) FILTER (WHERE NOT v.valid) AS bad,
-               max(v.chain_seq) AS last_seq,
-               (array_agg(v.event_hash ORDER BY v.chain_seq DESC))[1] AS last_hash
-        FROM v),
-    head AS (SELECT h.last_seq, h.last_hash FROM audit_chain_heads h
-             WHERE h.correlation_id = p_correlation_id)
-    SELECT p_correlation_id, agg.total, agg.ok, agg.total - agg.ok,
-           (SELECT min(v.chain_seq) FROM v WHERE NOT v.valid),
-           (SELECT v.event_id FROM v WHERE NOT v.valid ORDER BY v.chain_seq LIMIT 1),
-           coalesce(agg.bad, '{}'),
-           -- No head and no events: nothing to compare. Otherwise the stored
-           -- tail must be the last event actually present.
-           coalesce((SELECT head.last_seq = coalesce(agg.last_seq, 0)
-                            AND head.last_hash = coalesce(agg.last_hash, '') FROM head),
-                    agg.total = 0),
-           agg.total - agg.ok = 0
-             AND coalesce((SELECT head.last_seq = coalesce(agg.last_seq, 0)
-                                  AND head.last_hash = coalesce(agg.last_hash, '') FROM head),
-                          agg.total = 0)
-    FROM agg
+    SELECT s.correlation_id, s.total_events, s.valid_events, s.broken_events, s.first_broken_seq,
+           s.first_broken_event_id,
+           ARRAY(SELECT (b ->> 'event_id')::uuid FROM jsonb_array_elements(s.broken) b),
+           s.head_matches, s.is_valid
+    FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s
+$$;
+
+
+--
+-- Name: verify_chains(text[]); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET jit TO 'off'
+    SET parallel_setup_cost TO '100'
+    SET parallel_tuple_cost TO '0.01'
+    SET min_parallel_table_scan_size TO '64kB'
+    SET min_parallel_index_scan_size TO '64kB'
+    AS $$
+    WITH wanted AS (
+        SELECT w.cid, min(w.ord) AS ord
+        FROM unnest(p_correlation_ids) WITH ORDINALITY AS w(cid, ord)
+        WHERE w.cid IS NOT NULL
+        GROUP BY w.cid),
+    v AS (
+        SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_timestamp, v.event_hash,
+               v.previous_event_hash, v.expected_hash, v.expected_previous_hash, v.valid,
+               v.verdict, v.chain_total, v.chain_valid, v.chain_first_broken_seq,
+               v.chain_last_seq, v.chain_last_hash
+        FROM datastorage.chain_verdicts(ARRAY(SELECT cid FROM wanted)) v),
+    chains AS (
+        SELECT v.correlation_id, max(v.chain_total) AS total, max(v.chain_valid) AS ok,
+               max(v.chain_first_broken_seq) AS first_bad_seq,
+               max(v.chain_last_seq) AS last_seq, max(v.chain_last_hash) AS last_hash,
+               jsonb_agg(jsonb_build_object(
+                   'chain_seq', v.chain_seq, 'event_id', v.event_id,
+                   'event_timestamp', datastorage.rfc3339_micro(v.event_timestamp),
+                   'verdict', v.verdict, 'event_hash', v.event_hash,
+                   'expected_hash', v.expected_hash,
+                   'previous_event_hash', v.previous_event_hash,
+                   'expected_previous_hash', v.expected_previous_hash)
+                   ORDER BY v.chain_seq, v.event_id) FILTER (WHERE NOT v.valid) AS broken
+        FROM v
+        GROUP BY v.correlation_id)
+    SELECT w.cid, coalesce(c.total, 0), coalesce(c.ok, 0), coalesce(c.total - c.ok, 0),
+           c.first_bad_seq, (c.broken -> 0 ->> 'event_id')::uuid, h.last_seq, h.last_hash,
+           m.head_matches, coalesce(c.total = c.ok, true) AND m.head_matches,
+           coalesce(c.broken, '[]')
+    FROM wanted w
+    LEFT JOIN chains c ON c.correlation_id = w.cid
+    LEFT JOIN audit_chain_heads h ON h.correlation_id = w.cid
+    CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
+                               AS head_matches) m
+    ORDER BY w.ord
+$$;
+
+
+--
+-- Name: remediation_workflow_catalog; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.remediation_workflow_catalog (
+    workflow_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workflow_name character varying(255) NOT NULL,
+    version character varying(50) NOT NULL,
+    name character varying(255) NOT NULL,
+    description text NOT NULL,
+    owner character varying(255),
+    maintainer character varying(255),
+    content text NOT NULL,
+    content_hash character varying(64) NOT NULL,
+    parameters jsonb,
+    execution_engine text DEFAULT 'tekton'::text NOT NULL,
+    container_image text,
+    container_digest text,
+    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    custom_labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    detected_labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    status character varying(20) DEFAULT 'active'::character varying NOT NULL,
+    status_reason text,
+    disabled_at timestamp with time zone,
+    disabled_by character varying(255),
+    disabled_reason text,
+    is_latest_version boolean DEFAULT false NOT NULL,
+    previous_version character varying(50),
+    deprecation_notice text,
+    version_notes text,
+    change_summary text,
+    approved_by character varying(255),
+    approved_at timestamp with time zone,
+    expected_success_rate numeric,
+    expected_duration_seconds integer,
+    actual_success_rate numeric,
+    total_executions integer DEFAULT 0,
+    successful_executions integer DEFAULT 0,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by character varying(255),
+    updated_by character varying(255),
+    CONSTRAINT workflow_actual_success_rate_range CHECK (((actual_success_rate IS NULL) OR ((actual_success_rate >= (0)::numeric) AND (actual_success_rate <= (1)::numeric)))),
+    CONSTRAINT workflow_custom_labels_object CHECK ((jsonb_typeof(custom_labels) = 'object'::text)),
+    CONSTRAINT workflow_detected_labels_object CHECK ((jsonb_typeof(detected_labels) = 'object'::text)),
+    CONSTRAINT workflow_expected_duration_nonnegative CHECK (((expected_duration_seconds IS NULL) OR (expected_duration_seconds >= 0))),
+    CONSTRAINT workflow_expected_success_rate_range CHECK (((expected_success_rate IS NULL) OR ((expected_success_rate >= (0)::numeric) AND (expected_success_rate <= (1)::numeric)))),
+    CONSTRAINT workflow_labels_shape CHECK (((jsonb_typeof(labels) = 'object'::text) AND (jsonb_typeof((labels -> 'environment'::text)) = 'array'::text) AND (labels ?& ARRAY['signal_type'::text, 'severity'::text, 'component'::text, 'environment'::text, 'priority'::text]))),
+    CONSTRAINT workflow_status_check CHECK (((status)::text = ANY ((ARRAY['active'::character varying, 'disabled'::character varying, 'deprecated'::character varying, 'archived'::character varying])::text[]))),
+    CONSTRAINT workflow_successful_executions_range CHECK (((successful_executions >= 0) AND (successful_executions <= total_executions))),
+    CONSTRAINT workflow_total_executions_nonnegative CHECK ((total_executions >= 0))
+);
+
+
+--
+-- Name: workflow_json(public.remediation_workflow_catalog); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.workflow_json(w public.remediation_workflow_catalog) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT datastorage.jsonb_drop_null_members(jsonb_build_object(
+        'workflow_id',               w.workflow_id,
+        'workflow_name',             w.workflow_name,
+        'version',                   w.version,
+        'name',                      w.name,
+        'description',               w.description,
+        'owner',                     w.owner,
+        'maintainer',                w.maintainer,
+        'content',                   w.content,
+        'content_hash',              w.content_hash,
+        'parameters',                w.parameters,
+        'execution_engine',          w.execution_engine,
+        'container_image',           w.container_image,
+        'container_digest',          w.container_digest,
+        'labels',                    w.labels,
+        'custom_labels',             nullif(w.custom_labels, '{}'::jsonb),
+        'detected_labels',           w.detected_labels,
+        'status',                    w.status,
+        'status_reason',             w.status_reason,
+        'disabled_at',               datastorage.rfc3339(w.disabled_at),
+        'disabled_by',               w.disabled_by,
+        'disabled_reason',           w.disabled_reason,
+        'is_latest_version',         w.is_latest_version,
+        'previous_version',          w.previous_version,
+        'deprecation_notice',        w.deprecation_notice,
+        'version_notes',             w.version_notes,
+        'change_summary',            w.change_summary,
+        'approved_by',               w.approved_by,
+        'approved_at',               datastorage.rfc3339(w.approved_at),
+        'expected_success_rate',     trim_scale(w.expected_success_rate),
+        'expected_duration_seconds', w.expected_duration_seconds,
+        'actual_success_rate',       trim_scale(w.actual_success_rate),
+        'total_executions',          coalesce(w.total_executions, 0),
+        'successful_executions',     coalesce(w.successful_executions, 0),
+        'created_at',                datastorage.rfc3339(w.created_at),
+        'updated_at',                datastorage.rfc3339(w.updated_at),
+        'created_by',                w.created_by,
+        'updated_by',                w.updated_by))
+$$;
+
+
+--
+-- Name: workflow_touch_updated_at(); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.workflow_touch_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+
+--
+-- Name: workflow_versions(text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.workflow_versions(p_workflow_name text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT jsonb_build_object(
+        'workflow_name', p_workflow_name,
+        'versions', coalesce(jsonb_agg(datastorage.workflow_json(c)
+                                       ORDER BY c.created_at DESC, c.workflow_id DESC), '[]'),
+        'total', count(*))
+    FROM remediation_workflow_catalog c
+    WHERE c.workflow_name = p_workflow_name
 $$;
 
 
@@ -910,6 +2434,22 @@ ALTER TABLE ONLY public.notification_audit
 
 
 --
+-- Name: remediation_workflow_catalog remediation_workflow_catalog_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.remediation_workflow_catalog
+    ADD CONSTRAINT remediation_workflow_catalog_pkey PRIMARY KEY (workflow_id);
+
+
+--
+-- Name: remediation_workflow_catalog uq_workflow_name_version; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.remediation_workflow_catalog
+    ADD CONSTRAINT uq_workflow_name_version UNIQUE (workflow_name, version);
+
+
+--
 -- Name: idx_audit_events_chain; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1008,6 +2548,55 @@ CREATE INDEX idx_notification_audit_remediation_id ON public.notification_audit 
 
 
 --
+-- Name: idx_workflow_container_digest; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_workflow_container_digest ON public.remediation_workflow_catalog USING btree (container_digest) WHERE (container_digest IS NOT NULL);
+
+
+--
+-- Name: idx_workflow_created_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_workflow_created_at ON public.remediation_workflow_catalog USING btree (created_at DESC, workflow_id DESC);
+
+
+--
+-- Name: idx_workflow_custom_labels_gin; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_workflow_custom_labels_gin ON public.remediation_workflow_catalog USING gin (custom_labels jsonb_path_ops);
+
+
+--
+-- Name: idx_workflow_labels_gin; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_workflow_labels_gin ON public.remediation_workflow_catalog USING gin (labels jsonb_path_ops);
+
+
+--
+-- Name: idx_workflow_search_labels; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_workflow_search_labels ON public.remediation_workflow_catalog USING btree (((labels ->> 'signal_type'::text)), ((labels ->> 'severity'::text)), ((labels ->> 'priority'::text)), ((labels ->> 'component'::text))) WHERE is_latest_version;
+
+
+--
+-- Name: idx_workflow_status; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_workflow_status ON public.remediation_workflow_catalog USING btree (status);
+
+
+--
+-- Name: uq_workflow_latest_per_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX uq_workflow_latest_per_name ON public.remediation_workflow_catalog USING btree (workflow_name) WHERE is_latest_version;
+
+
+--
 -- Name: audit_events_default_correlation_id_chain_seq_idx; Type: INDEX ATTACH; Schema: public; Owner: -
 --
 
@@ -1050,6 +2639,13 @@ ALTER INDEX public.audit_events_pkey ATTACH PARTITION public.audit_events_defaul
 
 
 --
+-- Name: workflow_label_stats; Type: STATISTICS; Schema: public; Owner: -
+--
+
+CREATE STATISTICS public.workflow_label_stats ON (labels ->> 'signal_type'::text), (labels ->> 'severity'::text), (labels ->> 'priority'::text), (labels ->> 'component'::text) FROM public.remediation_workflow_catalog;
+
+
+--
 -- Name: audit_events audit_events_immutable; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1089,6 +2685,13 @@ CREATE TRIGGER audit_legal_holds_no_truncate BEFORE TRUNCATE ON public.audit_leg
 --
 
 CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_held_delete();
+
+
+--
+-- Name: remediation_workflow_catalog workflow_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER workflow_touch_updated_at BEFORE UPDATE ON public.remediation_workflow_catalog FOR EACH ROW EXECUTE FUNCTION datastorage.workflow_touch_updated_at();
 
 
 --

@@ -370,6 +370,7 @@ def test_certificate_endpoint_names_the_signing_certificate(client, module_conn)
 
 def test_self_signed_pair_is_generated_once_and_reused(service, tmp_path):
     data_dir = tmp_path / "data"
+    data_dir.mkdir()
     fingerprints = []
     for _ in range(2):
         svc = Service(service.database_url, data_dir=data_dir).start()

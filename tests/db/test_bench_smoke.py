@@ -50,8 +50,9 @@ def test_open_loop_never_sends_ahead_of_schedule(service):
     reqs = [http_request("POST", "/api/v1/audit/events", orjson.dumps(audit_event(unique("ol"))))]
     res = http_load(service.base_url, reqs, clients=4, duration=1.0, warmup=0.2, rate=40)
     d = assert_sane(res, 201)
-    # Requests are due at i/40 s: at most 40 of them fall in a 1 s window.
-    assert res.completed <= 41 and d["target_rate_per_s"] == 40
+    # Request i is due at i/40 s and none is sent after the window closes:
+    # at most 40 * (0.2 + 1.0) requests exist at all, however slow the server.
+    assert res.completed <= 49 and d["target_rate_per_s"] == 40
     assert d["send_lag_p99_ms"] >= 0
 
 

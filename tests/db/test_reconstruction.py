@@ -46,6 +46,53 @@ def test_sql_document_survives_yaml(conn, labels, annotations, cid):
     assert document["metadata"]["annotations"]["kubernaut.ai/correlation-id"] == cid
 
 
+# Any JSON value, to put in place of a payload member.
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70)
+                    | st.floats(allow_nan=False, allow_infinity=False) | TEXT,
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(TEXT, inner, max_size=3), max_leaves=6)
+MEMBERS = {"gateway": ["signal_type", "alert_name", "signal_labels", "original_payload",
+                       "occurrence_count", "error_details", "fingerprint"],
+           "aianalysis": ["approval_required", "warnings_count", "provider_response_summary",
+                          "confidence", "phase"],
+           "workflowexecution": ["started_at", "completed_at", "container_image",
+                                 "error_details"],
+           "orchestrator": ["timeout_config", "duration_ms", "required_by", "rr_name"]}
+VALID = {"gateway": {"event_type": "gateway.signal.received", "signal_type": "prometheus-alert",
+                     "alert_name": "A", "namespace": "n", "fingerprint": "f"},
+         "aianalysis": {"event_type": "aianalysis.analysis.completed", "analysis_name": "a",
+                        "namespace": "n", "phase": "Completed", "approval_required": False,
+                        "degraded_mode": False, "warnings_count": 0},
+         "workflowexecution": {"event_type": "workflowexecution.execution.started",
+                               "workflow_id": "w", "workflow_version": "1",
+                               "target_resource": "t", "phase": "Running",
+                               "container_image": "i", "execution_name": "e"},
+         "orchestrator": {"event_type": "orchestrator.lifecycle.created", "rr_name": "r",
+                          "namespace": "n"}}
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), shape=st.sampled_from(sorted(VALID)))
+def test_fast_check_agrees_with_the_explanation(conn, data, shape):
+    """The jsonpath verdict is a shortcut: whenever it accepts a payload, the
+    explaining checker finds nothing wrong with it (and a valid one passes)."""
+    payload = dict(VALID[shape])
+    member = data.draw(st.sampled_from(MEMBERS[shape]))
+    value = data.draw(JSON | st.sampled_from(["2026-01-31T23:59:59.5+01:00", "2026-02-29T00:00:00Z",
+                                              "2024-02-29T00:00:00Z", 2**31, -2**63, 1.0]))
+    payload[member] = value
+    fast, problem, valid_fast = conn.execute(
+        "SELECT jsonb_path_match(%s::jsonb, datastorage.reconstruction_shape_path(%s)),"
+        "       datastorage.reconstruction_payload_problem(%s::jsonb, %s),"
+        "       jsonb_path_match(%s::jsonb, datastorage.reconstruction_shape_path(%s))",
+        (json.dumps(payload), shape, json.dumps(payload), shape,
+         json.dumps(VALID[shape]), shape)).fetchone()
+    assert valid_fast is True
+    if fast:
+        assert problem is None, (payload, problem)
+
+
 @settings(max_examples=200, deadline=None)
 @given(value=TEXT)
 def test_any_string_reads_back_as_itself(value):

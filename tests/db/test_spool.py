@@ -14,7 +14,7 @@ import pytest
 
 from app.db import DatabaseUnavailable
 from app.spool import (ACK, FILE_HEADER, REC, Damage, Record, Spool, SpoolFull,
-                       SpoolWriteError, _ack_bytes, _writer_alive, list_segments, read_ack, scan)
+                       SpoolWriteError, _ack_bytes, list_segments, read_ack, scan, writer_alive)
 
 
 def audit_payload(n: int = 1, cid: str = "c-1") -> str:
@@ -175,10 +175,10 @@ def test_the_writer_holds_its_segment_until_it_seals_it(tmp_path):
         (seg,) = segments(tmp_path)
         fd = os.open(seg, os.O_RDONLY)
         try:
-            assert _writer_alive(fd)
+            assert writer_alive(fd)
             assert spool.status().active_segments == 1
             await spool._writer.seal_if_idle(0.0)
-            assert not _writer_alive(fd)
+            assert not writer_alive(fd)
             assert spool.status().active_segments == 0
         finally:
             os.close(fd)

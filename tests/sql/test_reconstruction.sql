@@ -4,7 +4,7 @@
 -- (DS404/DS400 with the problem slug in HINT); a malformed stored payload is
 -- skipped and named in validation.errors, never fatal.
 BEGIN;
-SELECT plan(76);
+SELECT plan(78);
 
 -- Fixtures ---------------------------------------------------------------
 CREATE FUNCTION pg_temp.add(cid text, etype text, data jsonb, sec int,
@@ -373,6 +373,23 @@ SELECT is(datastorage.reconstruction_payload_problem(pg_temp.gw('{"error_details
 SELECT is(datastorage.reconstruction_payload_problem(pg_temp.gw('{"unknown": null, "severity": "whatever",
               "deduplication_status": "not-an-enum"}'), 'gateway'),
           NULL, 'unknown members and enum values are not checked');
+
+-- The quick jsonpath verdict never accepts what the explanation refuses.
+SELECT is_empty($$
+    SELECT event_id FROM audit_events
+     WHERE jsonb_path_match(event_data, datastorage.reconstruction_shape_path(
+               CASE split_part(event_type, '.', 1) WHEN 'gateway' THEN 'gateway'
+                    WHEN 'orchestrator' THEN 'orchestrator' WHEN 'aianalysis' THEN 'aianalysis'
+                    ELSE 'workflowexecution' END))
+       AND datastorage.reconstruction_payload_problem(event_data,
+               CASE split_part(event_type, '.', 1) WHEN 'gateway' THEN 'gateway'
+                    WHEN 'orchestrator' THEN 'orchestrator' WHEN 'aianalysis' THEN 'aianalysis'
+                    ELSE 'workflowexecution' END) IS NOT NULL $$,
+    'every payload the fast check accepts decodes');
+SELECT ok(NOT jsonb_path_match(pg_temp.gw('{"signal_labels": {"n": 1}}'), datastorage.reconstruction_shape_path('gateway'))
+          AND NOT jsonb_path_match('[{"event_type": "x"}]', datastorage.reconstruction_shape_path('gateway'))
+          AND jsonb_path_match(pg_temp.gw_full(), datastorage.reconstruction_shape_path('gateway')),
+          'the fast check refuses a bad label and a wrapping array, accepts a good payload');
 
 -- Kubernetes-safe identity for unusual ids --------------------------------
 SELECT pg_temp.add('Weird ID/ü', 'gateway.signal.received', pg_temp.gw_full(), 1);

@@ -3,7 +3,7 @@
 -- changes, the audit event committed with the change, listing, and who may
 -- call what.
 BEGIN;
-SELECT plan(49);
+SELECT plan(51);
 
 CREATE FUNCTION pg_temp.body(p_name text, p_version text, p_extra jsonb DEFAULT '{}') RETURNS jsonb
 LANGUAGE sql AS $$
@@ -180,6 +180,13 @@ SELECT table_privs_are('public', 'remediation_workflow_catalog', 'datastorage_ap
                        'the service has no direct access to the catalog table');
 SELECT table_privs_are('public', 'remediation_workflow_catalog', 'datastorage_auditor', ARRAY['SELECT'],
                        'the auditor reads the catalog table');
+
+-- ---- what search relies on -------------------------------------------------------
+SELECT is((SELECT pg_get_indexdef('idx_workflow_search_labels'::regclass) LIKE
+                  '%((labels ->> ''signal_type''::text)), ((labels ->> ''severity''::text)), ((labels ->> ''priority''::text)), ((labels ->> ''component''::text))) WHERE is_latest_version'),
+          true, 'search index: the four equality labels, latest versions only');
+SELECT ok(EXISTS (SELECT 1 FROM pg_statistic_ext WHERE stxname = 'workflow_label_stats'),
+          'extended statistics give the planner the label selectivities');
 
 SELECT * FROM finish();
 ROLLBACK;
