@@ -35,6 +35,12 @@ def is_unavailable(exc: BaseException) -> bool:
     return state.startswith(_UNAVAILABLE_CLASSES)
 
 
+async def _keep_session(conn) -> None:
+    """Release without asyncpg's RESET ALL / CLOSE ALL / UNLISTEN round trip:
+    the service never changes session state (asyncpg still rolls back a
+    transaction left open)."""
+
+
 class Database:
     def __init__(self, dsn: str, *, role: str | None, min_size: int, max_size: int,
                  timeout: float):
@@ -55,7 +61,7 @@ class Database:
         # takes writes and the pool connects once the database is back.
         self.pool = await asyncpg.create_pool(
             self.dsn, min_size=0, max_size=self.max_size, server_settings=settings,
-            command_timeout=self.timeout, timeout=self.timeout)
+            command_timeout=self.timeout, timeout=self.timeout, reset=_keep_session)
 
     async def close(self) -> None:
         if self.pool is not None:

@@ -60,7 +60,8 @@ def check_bounds(ts: datetime, now: datetime) -> str | None:
 
 
 def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
-            now: datetime | None = None, check_window: bool = True) -> Prepared:
+            now: datetime | None = None, check_window: bool = True,
+            nul_possible: bool = True) -> Prepared:
     """Validate one event and build its row; raises Problem on bad input.
 
     `prefix` locates the event inside a batch (`3.`) in field errors."""
@@ -73,7 +74,7 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
                                            reason="validation_error").inc()
         raise validation("request body has an error: " + " | ".join(
             f'Error at "/{f.replace(".", "/")}": {m}' for f, m in errors.items()), errors) from None
-    if _has_nul(data):
+    if nul_possible and _has_nul(data):
         raise validation("request body has an error: strings must not contain NUL (\\u0000)",
                          {prefix + "body": "NUL character not allowed"})
     size = len(orjson.dumps(event_data))

@@ -473,7 +473,7 @@ class Spool:
     def __init__(self, directory, max_bytes: int, *, segment_bytes: int = 8 << 20,
                  seal_idle: float = 1.0, poll_interval: float = 0.5,
                  min_backoff: float = 0.25, max_backoff: float = 5.0,
-                 group_bytes: int = 1 << 20, group_records: int = 2000):
+                 group_bytes: int = 256 << 10, group_records: int = 2000):
         self.dir = Path(directory)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes

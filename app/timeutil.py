@@ -89,7 +89,7 @@ def _fail(value: str):
 
 def utc_micro(ts: datetime) -> str:
     """Fixed-width UTC rendering sent to SQL (exact to the microsecond)."""
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def rfc3339_seconds(ts: datetime) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sys
@@ -32,11 +33,11 @@ import psycopg
 
 from app import events
 from app.migrate import libpq_url
-from bench.common import (RESULTS_DIR, BenchCluster, LoadResult, RssSampler, asyncpg_load,
-                          audit_event, collapsed_summary, correlation_ids, generator_ceiling,
-                          http_load, http_request, log, markdown_table, py_spy_record,
-                          quick_mode, run_pgbench, sanic_workers, sql_literal, start_service,
-                          stop_service, target, write_results)
+from bench.common import (BenchCluster, CpuMeter, LoadResult, RssSampler,
+                          asyncpg_load, audit_event, collapsed_summary, correlation_ids,
+                          generator_ceiling, http_load, http_request, log, markdown_table,
+                          py_spy_record, quick_mode, results_dir, run_pgbench, sanic_workers,
+                          sql_literal, start_service, stop_service, target, write_results)
 
 NAME = "write"
 APPEND_SQL = "SELECT * FROM datastorage.append_audit_events($1)"  # what app.db.call sends
@@ -134,88 +135,104 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
     phases: list[dict] = []
     with BenchCluster(durable=durable) as pg:
         url = pg.database("bench_write")
+        pg_pid = pg.postmaster_pid()
         log(f"cluster ready ({pg.settings}); {duration:.0f}s per phase after {warmup:.1f}s warm-up")
+
+        def pgbench(prefix: str, chains: int, n: int = clients) -> LoadResult:
+            with CpuMeter(postgres=pg_pid) as m:
+                res = run_pgbench(url, pgbench_script(prefix, chains), clients=n,
+                                  duration=duration)
+            return m.into(res, client=res.client_cpu_s)
+
+        def direct(args, n: int, items: int = 1) -> LoadResult:
+            with CpuMeter(postgres=pg_pid) as m:
+                res = asyncpg_load(url, APPEND_SQL, args, clients=n, duration=duration,
+                                   warmup=warmup, items_per_request=items)
+            return m.into(res)
 
         # (a) ceilings on the same cluster, before the service exists.
         log("(a) pgbench, 1,000 chains")
-        pgb = run_pgbench(url, pgbench_script("pg", n_ids), clients=clients, duration=duration)
+        pgb = pgbench("pg", n_ids)
         phases.append(row_of("(a) pgbench append, 1,000 chains", pgb))
         log(f"    {pgb.rate:,.0f} events/s")
-        log("(a) pgbench, one hot chain")
-        pgb_hot = run_pgbench(url, pgbench_script("pghot", 1), clients=clients, duration=duration)
+        # The service reaches PostgreSQL through a pool (DS_POOL_MAX per worker):
+        # pgbench with that many clients is the ceiling for the same concurrency.
+        pool = 16 * workers
+        pgb_pool = pgbench("pgpool", n_ids, n=pool)
+        phases.append(row_of(f"(a) pgbench append, 1,000 chains, {pool} clients (= pool)",
+                             pgb_pool))
+        log(f"    {pgb_pool.rate:,.0f} events/s with {pool} clients")
+        log("(a) pgbench, one hot chain (64 clients, then 1)")
+        pgb_hot = pgbench("pghot", 1)
         phases.append(row_of("(a) pgbench append, 1 hot chain", pgb_hot))
         # Appends to one chain serialise on its head row; 64 waiters on one row
-        # lock do worse than one client in a loop, which is the better ceiling.
-        pgb_hot1 = run_pgbench(url, pgbench_script("pghot1", 1), clients=1, duration=duration)
+        # lock can do worse than one client in a loop, the other candidate ceiling.
+        pgb_hot1 = pgbench("pghot1", 1, n=1)
         phases.append(row_of("(a) pgbench append, 1 hot chain, 1 client", pgb_hot1))
         hot_ceiling = max(pgb_hot.rate, pgb_hot1.rate)
         log("(a) asyncpg direct, 1,000 chains")
-        apg = asyncpg_load(url, APPEND_SQL, single_payloads("apg", n_ids), clients=clients,
-                           duration=duration, warmup=warmup)
+        apg = direct(single_payloads("apg", n_ids), clients)
         phases.append(row_of("(a) asyncpg append, 1,000 chains", apg,
                              ceiling=pgb.rate, note="vs pgbench"))
         log(f"    {apg.rate:,.0f} events/s")
         log(f"(a) asyncpg direct, batches of {batch_size}")
-        apg_batch = asyncpg_load(url, APPEND_SQL, batch_payloads("apgb", batch_size, 50),
-                                 clients=batch_clients, duration=duration, warmup=warmup,
-                                 items_per_request=batch_size)
+        apg_batch = direct(batch_payloads("apgb", batch_size, 50), batch_clients, batch_size)
         phases.append(row_of(f"(a) asyncpg append, batches of {batch_size}", apg_batch))
         log(f"    {apg_batch.rate * batch_size:,.0f} events/s")
 
         svc = start_service(url, workers=workers)
         try:
+            def http(reqs, n: int, items: int = 1, rate: float | None = None,
+                     seconds: float = duration) -> tuple[LoadResult, dict]:
+                with RssSampler(svc.proc.pid) as rss, \
+                        CpuMeter(service=svc.proc.pid, postgres=pg_pid) as m:
+                    res = http_load(svc.base_url, reqs, clients=n, duration=seconds,
+                                    warmup=warmup, rate=rate, items_per_request=items)
+                return m.into(res), rss.summary()
+
             log("load generator ceiling (null server) and HTTP ceiling (/health/live)")
             gen = generator_ceiling(clients=clients, duration=min(duration, 5), warmup=warmup)
             phases.append(row_of("generator ceiling: null HTTP server", gen))
-            with RssSampler(svc.proc.pid) as rss:
-                live = http_load(svc.base_url, [http_request("GET", "/health/live")],
-                                 clients=clients, duration=min(duration, 5), warmup=warmup)
-            phases.append(row_of("HTTP ceiling: GET /health/live", live, rss=rss.summary()))
+            live, rss = http([http_request("GET", "/health/live")], clients,
+                             seconds=min(duration, 5))
+            phases.append(row_of("HTTP ceiling: GET /health/live", live, rss=rss))
             log(f"    generator {gen.rate:,.0f} req/s, /health/live {live.rate:,.0f} req/s")
 
-            # (b) single events, 1,000 chains.
+            # (b) single events, 1,000 chains (random, like pgbench's).
             cids = correlation_ids("http", n_ids)
             singles = [http_request("POST", SINGLE, orjson.dumps(audit_event(cids[c], n=i)))
                        for i, c in enumerate(chain_order(n_ids))]
             log("(b) HTTP single events, 1,000 chains")
-            with RssSampler(svc.proc.pid) as rss:
-                b = http_load(svc.base_url, singles, clients=clients, duration=duration,
-                              warmup=warmup)
+            b, rss = http(singles, clients)
             check_statuses("(b)", b, 201)
             phases.append(row_of("(b) HTTP single event, 1,000 chains", b, ceiling=pgb.rate,
-                                 rss=rss.summary(), note="vs pgbench"))
+                                 rss=rss, note="vs pgbench"))
             log(f"    {b.rate:,.0f} events/s ({b.rate / pgb.rate:.2f} of pgbench)")
 
             log("(b) HTTP single events, one hot chain")
             hot = [http_request("POST", SINGLE, orjson.dumps(audit_event("http-hot", n=i)))
                    for i in range(100)]
-            with RssSampler(svc.proc.pid) as rss:
-                bh = http_load(svc.base_url, hot, clients=clients, duration=duration,
-                               warmup=warmup)
+            bh, rss = http(hot, clients)
             check_statuses("(b-hot)", bh, 201)
             phases.append(row_of("(b) HTTP single event, 1 hot chain", bh, ceiling=hot_ceiling,
-                                 rss=rss.summary(), note="vs best pgbench hot"))
+                                 rss=rss, note="vs best pgbench hot"))
             log(f"    {bh.rate:,.0f} events/s")
 
             log(f"(c) HTTP batches of {batch_size}")
             batches = [http_request("POST", BATCH, orjson.dumps(
                 batch_events("httpb", k, batch_size, 50))) for k in range(20)]
-            with RssSampler(svc.proc.pid) as rss:
-                c = http_load(svc.base_url, batches, clients=batch_clients, duration=duration,
-                              warmup=warmup, items_per_request=batch_size)
+            c, rss = http(batches, batch_clients, batch_size)
             check_statuses("(c)", c, 201)
             phases.append(row_of(f"(c) HTTP batch of {batch_size}", c,
-                                 ceiling=apg_batch.rate * batch_size, rss=rss.summary(),
+                                 ceiling=apg_batch.rate * batch_size, rss=rss,
                                  note="vs asyncpg batch"))
             log(f"    {c.rate * batch_size:,.0f} events/s")
 
             half = b.rate / 2
             log(f"open loop at half of (b)'s maximum: {half:,.0f} requests/s")
-            with RssSampler(svc.proc.pid) as rss:
-                ol = http_load(svc.base_url, singles, clients=clients, duration=duration,
-                               warmup=warmup, rate=half)
+            ol, rss = http(singles, clients, rate=half)
             check_statuses("open loop", ol, 201)
-            phases.append(row_of("open loop: single events at half max", ol, rss=rss.summary(),
+            phases.append(row_of("open loop: single events at half max", ol, rss=rss,
                                  note="latency from due time"))
             log(f"    p99 {ol.to_dict()['p99_ms']} ms")
             rss_all = [p["rss"] for p in phases if "rss" in p]
@@ -223,7 +240,7 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
             stop_service(svc)
 
         log("(a) pgbench again (drift check)")
-        pgb2 = run_pgbench(url, pgbench_script("pg", n_ids), clients=clients, duration=duration)
+        pgb2 = pgbench("pg", n_ids)
         phases.append(row_of("(a) pgbench append, 1,000 chains, after", pgb2,
                              ceiling=pgb.rate, note="vs first run"))
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
@@ -235,24 +252,50 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
     worker_peak = max(r["worker_peak_mb"] for r in rss_all)
     ceiling = (pgb.rate + pgb2.rate) / 2
     ratio = b.rate / ceiling if ceiling else None
+    cores = os.cpu_count() or 1
+    # Contention-independent view: what each path costs in CPU per event, and
+    # the ratio an otherwise idle machine would show if CPU is the limit.
+    server_cpu = {name: cpu_per_event(res) for name, res in
+                  (("pgbench", pgb), ("pgbench_after", pgb2), ("http_single", b),
+                   ("http_batch", c), ("asyncpg_batch", apg_batch))}
+    server_cpu["pgbench_pool"] = cpu_per_event(pgb_pool)
+    pgb_cpu = min(x or 1e9 for x in (server_cpu["pgbench"], server_cpu["pgbench_after"],
+                                     server_cpu["pgbench_pool"]))
+    projected = {
+        "ratio_b_over_a": round(pgb_cpu / server_cpu["http_single"], 3)
+        if server_cpu["http_single"] else None,
+        "http_single_events_per_s": round(cores * 1e6 / server_cpu["http_single"])
+        if server_cpu["http_single"] else None,
+        "http_batch_events_per_s": round(cores * 1e6 / server_cpu["http_batch"])
+        if server_cpu["http_batch"] else None,
+        "basis": f"{cores} cores / (service + PostgreSQL CPU us per event); pgbench: "
+                 "PostgreSQL CPU only, cheapest of its runs; load generators excluded",
+    }
     targets = [
         target("(b) single events, 1,000 chains / (a) pgbench (mean of both runs)", ratio,
                ">=", 0.6),
         target("(b) single events / (a) asyncpg direct", b.rate / apg.rate if apg.rate else None,
                ">=", 0.6),
+        target("(b) single events / best (a) pgbench (64 clients or pool-sized)",
+               b.rate / max(ceiling, pgb_pool.rate), ">=", 0.6),
+        target("(b)/(a) projected from CPU per event (idle machine)",
+               projected["ratio_b_over_a"], ">=", 0.6),
         target(f"(c) batch of {batch_size}: events/s", c.rate * batch_size, ">=", 20000),
+        target(f"(c) projected from CPU per event (idle machine), events/s",
+               projected["http_batch_events_per_s"], ">=", 20000),
         target("p99 at half the maximum load (open loop), ms", ol.to_dict()["p99_ms"], "<", 50),
         target("RSS per worker (peak over all phases), MB", worker_peak, "<", 200),
     ]
     config = {"workers": workers, "clients": clients, "batch_clients": batch_clients,
               "batch_size": batch_size, "batch_chains": 50, "correlation_ids": n_ids,
-              "duration_s": duration, "warmup_s": warmup, "quick": quick,
-              "postgres": pg_settings, "service_pool_max": "default (DS_POOL_MAX)"}
+              "duration_s": duration, "warmup_s": warmup, "quick": quick, "cpus": cores,
+              "postgres": pg_settings, "service_pool_max": "default (DS_POOL_MAX=16 per worker)"}
     checks = {"events_stored": stored, "hot_chain_valid": hot_ok[0],
               "hot_chain_events": hot_ok[1]}
     md = render(phases, targets, config, checks)
     doc = {"config": config, "phases": phases, "targets": targets, "checks": checks,
            "ratio_b_over_a": round(ratio, 3) if ratio else None,
+           "server_cpu_us_per_event": server_cpu, "projected": projected,
            "command": "python -m bench.bench_write" + (" --quick" if quick else ""),
            "markdown": md}
     path = write_results(NAME, doc, md)
@@ -261,12 +304,23 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
     return doc
 
 
+def cpu_per_event(res: LoadResult) -> float | None:
+    """Server-side CPU microseconds per event: service + PostgreSQL."""
+    per = res.to_dict().get("cpu_us_per_item") or {}
+    if "postgres" not in per:
+        return None
+    return round(per.get("service", 0.0) + per["postgres"], 1)
+
+
 def render(phases: list[dict], targets: list[dict], config: dict, checks: dict) -> str:
     rows = []
     for p in phases:
         rss = p.get("rss") or {}
+        cpu = p.get("cpu_us_per_item") or {}
         rows.append([p["label"], p["clients"], p["items_per_s"], p["requests_per_s"],
                      p["p50_ms"], p["p99_ms"],
+                     " + ".join(f"{cpu[k]:.0f}" for k in ("service", "postgres") if k in cpu)
+                     + (f" ({cpu['client']:.0f})" if "client" in cpu else "") or None,
                      f"{p['vs_ceiling']:.2f} {p['note']}" if "vs_ceiling" in p else p["note"],
                      f"{rss['worker_peak_mb']} / {rss['total_peak_mb']}" if rss else None,
                      ", ".join(f"{k}: {v}" for k, v in p["statuses"].items())
@@ -274,7 +328,8 @@ def render(phases: list[dict], targets: list[dict], config: dict, checks: dict) 
     out = [f"### Audit writes ({config['workers']} worker(s), {config['clients']} connections, "
            f"{config['duration_s']:.0f} s per phase; PostgreSQL {config['postgres']})\n",
            markdown_table(["phase", "clients", "events/s", "requests/s", "p50 ms", "p99 ms",
-                           "ratio", "RSS MB worker / tree", "outcomes"], rows),
+                           "CPU µs/event: service + PG (client)", "ratio",
+                           "RSS MB worker / tree", "outcomes"], rows),
            "\n", markdown_table(["target", "value", "limit", "met"],
                                 [[t["target"], t["value"], f"{t['op']} {t['limit']}", t["met"]]
                                  for t in targets]),
@@ -290,7 +345,8 @@ def profile(quick: bool = False, *, seconds: float | None = None, clients: int =
     layer spends a request. Writes write_profile.{json,md} and the collapsed
     stacks (write_profile_<phase>.txt, flamegraph.pl input)."""
     seconds = seconds or (3.0 if quick else 12.0)
-    out: dict = {"tool": "py-spy (record --nonblocking -r 200 -f raw)", "phases": {}}
+    out: dict = {"tool": "py-spy (record --nonblocking -r 200 -f raw)", "quick": quick,
+                 "phases": {}}
     with BenchCluster() as pg:
         url = pg.database("bench_write_profile")
         svc = start_service(url, workers=1)
@@ -302,7 +358,8 @@ def profile(quick: bool = False, *, seconds: float | None = None, clients: int =
                 batch_events("profb", k, batch_size, 50))) for k in range(20)]
             for phase, reqs, n, items in (("single", singles, clients, 1),
                                           ("batch", batches, batch_clients, batch_size)):
-                raw = RESULTS_DIR / f"write_profile_{phase}.txt"
+                raw = results_dir(quick) / f"write_profile_{phase}.txt"
+                raw.parent.mkdir(parents=True, exist_ok=True)
                 log(f"profiling {phase} for {seconds:.0f} s")
                 spy = py_spy_record(worker, seconds + 1, raw)
                 res = http_load(svc.base_url, reqs, clients=n, duration=seconds, warmup=0.5,
@@ -313,7 +370,8 @@ def profile(quick: bool = False, *, seconds: float | None = None, clients: int =
             stop_service(svc)
     lines = ["### Write path profile (py-spy, 1 worker)\n"]
     for phase, d in out["phases"].items():
-        lines.append(f"\n{phase}: {d['load']['items_per_s']:,.0f} events/s, {d['samples']} samples; "
+        lines.append(f"\n{phase}: {d['load']['items_per_s']:,.0f} events/s, "
+                     f"{d['samples']} samples; "
                      "share of the worker's busy samples\n\n")
         lines.append(markdown_table(["function", "inclusive %", "self %"],
                                     [[r["function"], r["inclusive_pct"], r["self_pct"]]
@@ -326,7 +384,8 @@ def profile(quick: bool = False, *, seconds: float | None = None, clients: int =
 
 
 def cli(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.bench_write", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.bench_write",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 s phases: a smoke run")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--clients", type=int, default=64)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Sequence
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -104,6 +104,9 @@ class BenchCluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         migrate(self.url(name))
         return self.url(name)
+
+    def postmaster_pid(self) -> int:
+        return int((self.cluster.pgdata / "postmaster.pid").read_text().split()[0])
 
     def server_version(self) -> str:
         with psycopg.connect(libpq_url(self.url()), autocommit=True) as conn:
@@ -248,6 +251,53 @@ class RssSampler:
         }
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) of a process tree, plus what the root has
+    reaped from exited children (PostgreSQL backends that disconnected)."""
+    total = 0.0
+    for pid in process_tree(root_pid):
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        f = text[text.rindex(")") + 2:].split()
+        total += int(f[11]) + int(f[12])  # utime, stime
+        if pid == root_pid:
+            total += int(f[13]) + int(f[14])  # cutime, cstime
+    return total / _TICK
+
+
+class CpuMeter:
+    """CPU seconds used by named process trees during a phase.
+
+    On a shared machine wall-clock throughput depends on what else runs;
+    CPU time per event much less so: it is the contention-independent
+    cost of each path (reported as cpu_us_per_item)."""
+
+    def __init__(self, **roots: int | None):
+        self.roots = {k: v for k, v in roots.items() if v}
+        self.used: dict[str, float] = {}
+
+    def __enter__(self) -> "CpuMeter":
+        self._t0 = {k: cpu_seconds(pid) for k, pid in self.roots.items()}
+        self._own0 = time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.used = {k: cpu_seconds(pid) - self._t0[k] for k, pid in self.roots.items()}
+        self.used["client"] = time.process_time() - self._own0
+
+    def into(self, res: "LoadResult", client: float | None = None) -> "LoadResult":
+        """Attach to a result; `client` overrides the in-process figure (pgbench)."""
+        res.cpu = dict(self.used)
+        if client is not None:
+            res.cpu["client"] = client
+        return res
+
+
 # --- latency statistics --------------------------------------------------------
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -287,6 +337,8 @@ class LoadResult:
     send_lag: list[float] = field(default_factory=list)  # open loop: due -> sent
     items_per_request: int = 1
     reported_rate: float | None = None  # pgbench's own tps figure
+    finished: int = 0  # every request that completed, warm-up and stragglers included
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by party, whole phase
 
     @property
     def completed(self) -> int:
@@ -311,6 +363,9 @@ class LoadResult:
              "client_cpu_pct": round(100 * self.client_cpu_s / self.duration, 1)
              if self.duration else None,
              **latency_summary(self.latencies)}
+        if self.cpu and self.finished:
+            d["cpu_us_per_item"] = {k: round(v * 1e6 / (self.finished * self.items_per_request), 1)
+                                    for k, v in self.cpu.items()}
         if self.target_rate is not None:
             d["target_rate_per_s"] = round(self.target_rate, 1)
             d["send_lag_p99_ms"] = latency_summary(self.send_lag)["p99_ms"]
@@ -380,6 +435,7 @@ async def drive(make_client: Callable[[], Client], *, clients: int, duration: fl
                     await asyncio.sleep(0.1)
                 continue
             done = clock()
+            res.finished += 1
             if measure_from <= done <= stop_at:
                 lat.append(done - due)
                 statuses[status] = statuses.get(status, 0) + 1
@@ -589,7 +645,8 @@ def run_pgbench(dsn: str, script: str, *, clients: int, duration: float = 10,
             env["PGOPTIONS"] = f"-c role={role}"
         cmd = [str(pgbench_path()), "-n", "-M", "prepared", "-c", str(clients),
                "-j", str(min(threads, clients)),
-               *(["-t", str(transactions)] if transactions else ["-T", str(max(1, round(duration)))]),
+               *(["-t", str(transactions)] if transactions
+                 else ["-T", str(max(1, round(duration)))]),
                "-f", str(work / "script.sql"), "-l", "--log-prefix", str(work / "tx"),
                libpq_url(dsn)]
         cpu0 = os.times()
@@ -609,6 +666,7 @@ def run_pgbench(dsn: str, script: str, *, clients: int, duration: float = 10,
         res.client_cpu_s = (cpu1.children_user + cpu1.children_system
                             - cpu0.children_user - cpu0.children_system)
         res.reported_rate = tps
+        res.finished = len(lat)
         res.errors = {} if tps else {"unparsed_output": 1}
         return res
     finally:
@@ -755,16 +813,30 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
     return "\n".join(out) + "\n"
 
 
+def results_dir(quick: bool = False) -> Path:
+    """bench/results/, or bench/results/quick/ for smoke runs, so that a
+    --quick run never overwrites the numbers of a real one."""
+    return RESULTS_DIR / "quick" if quick or quick_mode([]) else RESULTS_DIR
+
+
+def _is_quick(data: dict) -> bool:
+    config = data.get("config")
+    return bool(data.get("quick") or (isinstance(config, dict) and config.get("quick")))
+
+
 def write_results(name: str, data: dict, markdown: str) -> Path:
-    """bench/results/<name>.json (data + the markdown) and <name>.md."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    """<results>/<name>.json (data + the markdown) and <name>.md, where
+    <results> is bench/results/ (bench/results/quick/ for a quick run: the
+    data says "quick": true, or BENCH_QUICK=1)."""
+    out = results_dir(_is_quick(data))
+    out.mkdir(parents=True, exist_ok=True)
     doc = {"name": name, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "machine": machine_info(), **data, "markdown": markdown}
-    path = RESULTS_DIR / f"{name}.json"
+    path = out / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     tmp.replace(path)
-    (RESULTS_DIR / f"{name}.md").write_text(markdown)
+    (out / f"{name}.md").write_text(markdown)
     return path
 
 
@@ -778,11 +850,12 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
 
 
 __all__ = [
-    "BenchCluster", "start_service", "stop_service", "RssSampler", "process_tree", "rss_bytes",
+    "BenchCluster", "start_service", "stop_service", "RssSampler", "CpuMeter", "cpu_seconds",
+    "process_tree", "rss_bytes",
     "percentile", "latency_summary", "LoadResult", "Client", "drive", "run_async",
     "http_request", "HttpClient", "http_load", "generator_ceiling", "AsyncpgClient",
     "asyncpg_load", "run_pgbench", "pgbench_path", "sql_literal", "audit_event",
     "correlation_ids", "iso", "machine_info", "target", "markdown_table", "write_results",
     "quick_mode", "log", "wait_for", "RESULTS_DIR", "py_spy_path", "py_spy_record",
-    "collapsed_summary", "sanic_workers",
+    "collapsed_summary", "sanic_workers", "results_dir",
 ]

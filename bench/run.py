@@ -26,7 +26,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.common import RESULTS_DIR, ROOT, fmt, log, machine_info, markdown_table
+from bench.common import RESULTS_DIR, ROOT, fmt, log, machine_info, markdown_table, results_dir
 
 BENCH_DIR = ROOT / "bench"
 OWN_FILES = {"all.json", "summary.md"}
@@ -37,9 +37,9 @@ def discover() -> list[str]:
 
 
 def _files_since(t0: float) -> list[Path]:
-    if not RESULTS_DIR.is_dir():
-        return []
-    return sorted(p for p in RESULTS_DIR.iterdir()
+    """Results written during a module's run (in bench/results/quick/ too)."""
+    dirs = [d for d in (RESULTS_DIR, RESULTS_DIR / "quick") if d.is_dir()]
+    return sorted(p for d in dirs for p in d.iterdir()
                   if p.suffix in (".json", ".md") and p.name not in OWN_FILES
                   and p.stat().st_mtime >= t0)
 
@@ -63,8 +63,9 @@ def run_subprocess(name: str, quick: bool, timeout: float) -> tuple[int, str]:
         cmd.append("--quick")
     env = {**os.environ, "BENCH_QUICK": "1" if quick else "0"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = RESULTS_DIR / f"{name}.log"
+    out_dir = results_dir(quick)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / f"{name}.log"
     with open(log_path, "w") as out:
         try:
             proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -189,6 +190,9 @@ def summary_markdown(doc: dict) -> str:
                                                    targets)]
     for name, e in entries.items():
         lines.append(f"\n## {name}\n")
+        if e["status"] != "ok":
+            tail = (e.get("output_tail") or e.get("traceback") or "").strip().splitlines()[-12:]
+            lines.append(f"**failed**: {e.get('error')}\n\n```\n" + "\n".join(tail) + "\n```\n")
         lines.append(e.get("markdown") or "_no results_\n")
     return "\n".join(lines)
 
@@ -210,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in names if n in norm(a.only)]
     names = [n for n in names if n not in norm(a.skip)]
     timeout = a.timeout or (600 if a.quick else 3600)
+    # Modules called in this process see it too: their results go to
+    # bench/results/quick/ through common.write_results.
+    os.environ["BENCH_QUICK"] = "1" if a.quick else "0"
+    out_dir = results_dir(a.quick)
     started = datetime.now(timezone.utc)
     doc = {"started_at": started.isoformat(timespec="seconds"), "quick": a.quick,
            "machine": machine_info(), "benchmarks": {}}
@@ -220,12 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         log(f"=== {name}: {entry['status']} in {entry['seconds']} s"
             + (f" ({entry.get('error')})" if entry.get("error") else ""))
     doc["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "all.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "all.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
     summary = summary_markdown(doc)
-    (RESULTS_DIR / "summary.md").write_text(summary)
+    (out_dir / "summary.md").write_text(summary)
     print(summary)
-    log(f"wrote {RESULTS_DIR / 'all.json'} and {RESULTS_DIR / 'summary.md'}")
+    log(f"wrote {out_dir / 'all.json'} and {out_dir / 'summary.md'}")
     return 0 if all(e["status"] == "ok" for e in doc["benchmarks"].values()) else 1
 
 

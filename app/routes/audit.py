@@ -38,7 +38,8 @@ def _unavailable(detail: str) -> Problem:
 async def create_event(request):
     app = request.app
     settings = app.ctx.settings
-    ev = events.prepare(read_json(request), max_event_data_bytes=settings.max_event_data_bytes)
+    ev = events.prepare(read_json(request), max_event_data_bytes=settings.max_event_data_bytes,
+                        nul_possible=b"\\u0000" in request.body)
     event_id = ev.row["event_id"]
     started = time.perf_counter()
     try:
@@ -83,13 +84,15 @@ async def create_batch(request):
         raise validation(f"batch of {len(body)} events exceeds the maximum of "
                          f"{settings.max_batch_events} events per request")
     now = datetime.now(timezone.utc)
+    nul_possible = b"\\u0000" in request.body
     prepared = []
     for i, item in enumerate(body):
         if not isinstance(item, dict):
             raise validation(f'request body has an error: Error at "/{i}": value must be an object',
                              {str(i): "value must be an object"})
         ev = events.prepare(item, max_event_data_bytes=settings.max_event_data_bytes,
-                            prefix=f"{i}.", now=now, check_window=False)
+                            prefix=f"{i}.", now=now, check_window=False,
+                            nul_possible=nul_possible)
         problem = events.check_bounds(ev.timestamp, now)
         if problem:
             metrics.VALIDATION_FAILURES.labels(field="batch_event", reason="validation_failed").inc()

@@ -15,9 +15,11 @@
 -- concatenation in that fixed order because jsonb_build_object costs ~3x as
 -- much per event; tests/db/test_canonical_property.py holds both renderings
 -- (and the Python one in app/canonical.py) to the same bytes.
-CREATE OR REPLACE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
+-- canonical_members() is the text between the braces: exports splice other
+-- members in front of it without cutting (character-wise) into long text.
+CREATE OR REPLACE FUNCTION datastorage.canonical_members(e public.audit_events) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT '{"span_id": '          || coalesce(to_json(e.span_id)::text, 'null')
+    SELECT '"span_id": '           || coalesce(to_json(e.span_id)::text, 'null')
         || ', "version": '         || coalesce(to_json(e.event_version)::text, 'null')
         || ', "actor_id": '        || coalesce(to_json(e.actor_id)::text, 'null')
         || ', "actor_ip": '        || coalesce(to_json(host(e.actor_ip))::text, 'null')
@@ -50,12 +52,18 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                                                              'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
         || ', "parent_event_id": ' || coalesce('"' || e.parent_event_id::text || '"', 'null')
         || ', "parent_event_date": ' || coalesce('"' || to_char(e.parent_event_date, 'YYYY-MM-DD') || '"', 'null')
-        || '}'
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT '{' || datastorage.canonical_members(e) || '}'
 $$;
 
 -- One link of the chain: hex(sha256(previous hash || canonical text)).
+-- STABLE, not IMMUTABLE: convert_to() is stable, and a SQL function declared
+-- more strictly than its body is never inlined (it would cost a call per row).
 CREATE OR REPLACE FUNCTION datastorage.link_hash(previous_hash text, canonical text)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT encode(sha256(convert_to(previous_hash || canonical, 'UTF8')), 'hex')
 $$;
 
@@ -169,21 +177,24 @@ $$;
 -- The first reason that applies, in this order, is the verdict.
 -- Every row also carries its chain's totals (chain_*), so one pass over a
 -- chain yields both the per-event and the per-chain picture, and its
--- canonical text for exports.
+-- canonical text, rendered once for the hash and for exports.
 -- Internal and inlinable (no SECURITY DEFINER, not granted): the verify and
--- export functions call it. The hashing happens in a subquery kept apart from
--- the windows (OFFSET 0) so that the scan, not the sort, does it and can run
--- in parallel workers.
-CREATE OR REPLACE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[])
+-- export functions call it. The canonical text is rendered in a subquery kept
+-- apart from the windows (OFFSET 0), so the scan does it (in parallel workers
+-- when the planner sees fit) and the text is computed only once.
+-- (Dropped first: its result columns changed once, which CREATE OR REPLACE
+-- cannot do; nothing stores a dependency on it.)
+DROP FUNCTION IF EXISTS datastorage.chain_verdicts(text[]);
+CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[])
 RETURNS TABLE (correlation_id text, chain_seq bigint, event_id uuid, event_date date,
                event_timestamp timestamptz, event_hash text, previous_event_hash text,
                expected_hash text, expected_previous_hash text, valid boolean, verdict text,
-               canonical text, legal_hold boolean, chain_total bigint, chain_valid bigint,
+               canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint,
                chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
            v.event_hash, v.previous_event_hash, v.recomputed, coalesce(v.pred_hash, ''),
-           v.verdict = 'ok', v.verdict, v.canonical, v.legal_hold,
+           v.verdict = 'ok', v.verdict, v.members, v.legal_hold,
            count(*) OVER chain,
            count(*) FILTER (WHERE v.verdict = 'ok') OVER chain,
            min(v.chain_seq) FILTER (WHERE v.verdict <> 'ok') OVER chain,
@@ -198,14 +209,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                    ELSE 'ok' END AS verdict
         FROM (
             SELECT h.*,
+                   datastorage.link_hash(coalesce(h.previous_event_hash, ''),
+                                         '{' || h.members || '}') AS recomputed,
                    lag(h.event_hash) OVER w AS pred_hash,
                    coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold,
-                         datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e) AS recomputed,
-                         -- Rendered again only when a caller selects it (exports).
-                         datastorage.canonical_event(e) AS canonical
+                         e.legal_hold, datastorage.canonical_members(e) AS members
                   FROM public.audit_events e
                   WHERE e.correlation_id = ANY (p_correlation_ids)
                   OFFSET 0) h
@@ -230,14 +240,15 @@ $$;
 
 -- A row per event of one chain with its verdict (see chain_verdicts), for DBAs:
 --   SELECT * FROM datastorage.verify_chain('rr-2026-001') WHERE NOT valid;
--- Settings: hashing thousands of events is CPU work worth parallel workers;
+-- Settings: rendering thousands of events is CPU work worth parallel workers;
+-- the sort carries the rendered text (work_mem keeps 10,000 events in memory);
 -- JIT compilation would cost more than it saves at these sizes.
 CREATE OR REPLACE FUNCTION datastorage.verify_chain(p_correlation_id text)
 RETURNS TABLE (chain_seq bigint, event_id uuid, event_timestamp timestamptz,
                event_hash text, previous_event_hash text, expected_hash text,
                expected_previous_hash text, valid boolean, verdict text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
-SET jit = off SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
+SET jit = off SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
     SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
            v.expected_hash, v.expected_previous_hash, v.valid, v.verdict
@@ -257,7 +268,7 @@ RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
                head_seq bigint, head_hash text, head_matches boolean, is_valid boolean,
                broken jsonb)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
-SET jit = off SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
+SET jit = off SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
     WITH wanted AS (
         SELECT w.cid, min(w.ord) AS ord
@@ -314,6 +325,7 @@ GRANT EXECUTE ON FUNCTION datastorage.verify_chain(text), datastorage.verify_cha
                           datastorage.verify_chains(text[])
     TO datastorage_app, datastorage_auditor;
 GRANT EXECUTE ON FUNCTION datastorage.canonical_event(public.audit_events),
+                          datastorage.canonical_members(public.audit_events),
                           datastorage.chain_hash(text, public.audit_events),
                           datastorage.link_hash(text, text),
                           datastorage.chain_head_matches(text, bigint, text)

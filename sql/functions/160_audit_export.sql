@@ -9,21 +9,22 @@
 -- signing, PII redaction and the document around the rows are Python's
 -- (app/export.py, docs/export.md).
 
--- One exported event as JSON: its canonical text (the bytes the hash covers,
--- so a verifier finds every hashed member under its canonical name) followed
--- by the chain columns and the verdict.
+-- One exported event as JSON: the chain columns and the verdict, then the
+-- members of its canonical text (datastorage.canonical_members: the bytes the
+-- hash covers, between the braces), so a verifier finds every hashed member
+-- under its canonical name.
 DROP FUNCTION IF EXISTS datastorage.export_event_json(public.audit_events, text);
-CREATE OR REPLACE FUNCTION datastorage.export_event_json(canonical text, event_hash text,
+DROP FUNCTION IF EXISTS datastorage.export_event_json(text, text, text, text, boolean);
+CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text,
                                                          previous_event_hash text, verdict text,
                                                          legal_hold boolean)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT left(canonical, -1)
-        || ', "event_hash": ' || coalesce(to_json(event_hash)::text, 'null')
-        || ', "previous_event_hash": ' || coalesce(to_json(previous_event_hash)::text, 'null')
-        || ', "hash_chain_valid": ' || (verdict = 'ok')::text
-        || ', "chain_verdict": ' || to_json(verdict)::text
-        || ', "legal_hold": ' || coalesce(legal_hold, false)::text
-        || '}'
+RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT concat('{"event_hash": ', coalesce(to_json(event_hash)::text, 'null'),
+                  ', "previous_event_hash": ', coalesce(to_json(previous_event_hash)::text, 'null'),
+                  ', "hash_chain_valid": ', (verdict = 'ok')::text,
+                  ', "chain_verdict": ', to_json(verdict)::text,
+                  ', "legal_hold": ', coalesce(legal_hold, false)::text,
+                  ', ', canonical_members, '}')
 $$;
 
 -- RFC 4180 cell: NULL is an empty unquoted cell, every value (the empty
@@ -83,8 +84,11 @@ $$;
 --                 event_data jsonb text); hash_chain_valid = its verdict;
 --   kind 'chain': one per chain the selected events belong to; body = that
 --                 chain's whole-chain summary as JSON.
--- One pass of datastorage.chain_verdicts() over those chains gives the
--- verdicts, the chain summaries and (JSON) the canonical text of every event.
+-- Two steps: select the page (its keys, and its chains), then one pass of
+-- datastorage.chain_verdicts() over those whole chains gives the verdicts,
+-- the chain summaries and (JSON) each event's canonical text, rendered once.
+-- The chain ids reach that pass as a parameter, so the planner inlines it and
+-- computes only what the format needs.
 -- Bad arguments raise DS400 with the client-facing sentence.
 -- work_mem: a page of 10,000 rendered events is joined and sorted in memory.
 CREATE OR REPLACE FUNCTION datastorage.export_audit_events(
@@ -97,6 +101,10 @@ SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
 DECLARE
     cond text := 'TRUE';
+    page_ids uuid[];
+    page_seqs bigint[];
+    page_chains text[];
+    chains text[];
     events_sql text;
 BEGIN
     IF p_format IS NULL OR p_format NOT IN ('json', 'csv') THEN
@@ -117,61 +125,79 @@ BEGIN
     IF p_end_time       IS NOT NULL THEN cond := cond || ' AND e.event_timestamp <= $2'; END IF;
     IF p_correlation_id IS NOT NULL THEN cond := cond || ' AND e.correlation_id = $3'; END IF;
     IF p_event_category IS NOT NULL THEN cond := cond || ' AND e.event_category = $4'; END IF;
+
+    EXECUTE format($q$
+        SELECT array_agg(p.event_id ORDER BY p.ord), array_agg(p.chain_seq ORDER BY p.ord),
+               array_agg(p.correlation_id ORDER BY p.ord), array_agg(DISTINCT p.correlation_id)
+        FROM (SELECT e.event_id, e.chain_seq, e.correlation_id::text AS correlation_id,
+                     row_number() OVER (ORDER BY e.event_timestamp, e.event_id) AS ord
+              FROM audit_events e
+              WHERE %s
+              ORDER BY e.event_timestamp, e.event_id
+              LIMIT $5 OFFSET $6) p $q$, cond)
+        INTO page_ids, page_seqs, page_chains, chains
+        USING p_start_time, p_end_time, p_correlation_id, p_event_category, p_limit, p_offset;
+    IF page_ids IS NULL THEN
+        RETURN;
+    END IF;
+
     IF p_format = 'json' THEN
         events_sql := $q$
-            SELECT 'event'::text, p.correlation_id, p.event_id, v.valid,
-                   datastorage.export_event_json(v.canonical, v.event_hash, v.previous_event_hash,
+            SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
+                   datastorage.export_event_json(v.members, v.event_hash, v.previous_event_hash,
                                                  v.verdict, v.legal_hold),
                    NULL::text
-            FROM page p
-            JOIN v ON v.correlation_id = p.correlation_id AND v.event_id = p.event_id
-                  AND v.chain_seq = p.chain_seq
-            ORDER BY p.ord $q$;
+            FROM v WHERE v.ord IS NOT NULL
+            ORDER BY v.ord $q$;
     ELSE
         events_sql := $q$
-            SELECT 'event'::text, p.correlation_id, p.event_id, v.valid,
+            SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
                    datastorage.export_event_csv(e, v.verdict), e.event_data::text
-            FROM page p
-            JOIN v ON v.correlation_id = p.correlation_id AND v.event_id = p.event_id
-                  AND v.chain_seq = p.chain_seq
-            JOIN audit_events e ON e.event_id = p.event_id AND e.event_date = p.event_date
-                               AND e.chain_seq = p.chain_seq
-            ORDER BY p.ord $q$;
+            FROM v
+            JOIN audit_events e ON e.event_id = v.event_id AND e.event_date = v.event_date
+                               AND e.chain_seq = v.chain_seq
+            WHERE v.ord IS NOT NULL
+            ORDER BY v.ord $q$;
     END IF;
+    -- The chains reach chain_verdicts() as a parameter: it is inlined and
+    -- computes only the columns used (no canonical text for CSV).
     RETURN QUERY EXECUTE format($q$
-        WITH page AS MATERIALIZED (
-            SELECT e.event_id, e.event_date, e.chain_seq, e.correlation_id::text AS correlation_id,
-                   row_number() OVER (ORDER BY e.event_timestamp, e.event_id) AS ord
-            FROM audit_events e
-            WHERE %s
-            ORDER BY e.event_timestamp, e.event_id
-            LIMIT $5 OFFSET $6),
+        WITH page AS (
+            SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[]) WITH ORDINALITY
+                          AS p(event_id, chain_seq, correlation_id, ord)),
         v AS MATERIALIZED (
-            SELECT v.correlation_id, v.chain_seq, v.event_id, v.valid, v.verdict,
-                   %s AS canonical, v.event_hash, v.previous_event_hash, v.legal_hold,
-                   v.chain_total, v.chain_valid, v.chain_first_broken_seq, v.chain_last_seq,
-                   v.chain_last_hash
-            FROM datastorage.chain_verdicts(ARRAY(SELECT DISTINCT p.correlation_id FROM page p)) v)
+            -- The page's keys are hashed and joined to the chains' rows: the
+            -- rendered text is kept (and sorted) for the page's events only.
+            SELECT c.correlation_id, c.chain_seq, c.event_id, c.event_date, c.valid, c.verdict,
+                   CASE WHEN p.ord IS NOT NULL THEN %s END AS members,
+                   c.event_hash, c.previous_event_hash, c.legal_hold, c.chain_total,
+                   c.chain_valid, c.chain_first_broken_seq, c.chain_last_seq, c.chain_last_hash,
+                   p.ord
+            FROM datastorage.chain_verdicts($4) c
+            LEFT JOIN page p ON p.correlation_id = c.correlation_id AND p.event_id = c.event_id
+                            AND p.chain_seq = c.chain_seq)
         (%s)
         UNION ALL
-        (SELECT DISTINCT ON (v.correlation_id) 'chain'::text, v.correlation_id, NULL::uuid,
-                v.chain_total = v.chain_valid AND m.head_matches,
-                jsonb_build_object('correlation_id', v.correlation_id,
-                                   'total_events', v.chain_total,
-                                   'valid_events', v.chain_valid,
-                                   'broken_events', v.chain_total - v.chain_valid,
-                                   'first_broken_seq', v.chain_first_broken_seq,
-                                   'first_broken_event_id', CASE WHEN NOT v.valid THEN v.event_id END,
+        (SELECT 'chain'::text, f.correlation_id, NULL::uuid,
+                f.chain_total = f.chain_valid AND m.head_matches,
+                jsonb_build_object('correlation_id', f.correlation_id,
+                                   'total_events', f.chain_total,
+                                   'valid_events', f.chain_valid,
+                                   'broken_events', f.chain_total - f.chain_valid,
+                                   'first_broken_seq', f.chain_first_broken_seq,
+                                   'first_broken_event_id', CASE WHEN NOT f.valid THEN f.event_id END,
                                    'head_matches', m.head_matches,
-                                   'is_valid', v.chain_total = v.chain_valid AND m.head_matches)::text,
+                                   'is_valid', f.chain_total = f.chain_valid AND m.head_matches)::text,
                 NULL::text
-         FROM v
-         CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(v.correlation_id, v.chain_last_seq,
-                                                                   v.chain_last_hash) AS head_matches) m
          -- The first row of a chain in this order is its first broken event, if any.
-         ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id)
-        $q$, cond, CASE WHEN p_format = 'json' THEN 'v.canonical' ELSE 'NULL::text' END, events_sql)
-        USING p_start_time, p_end_time, p_correlation_id, p_event_category, p_limit, p_offset;
+         FROM (SELECT DISTINCT ON (v.correlation_id) v.correlation_id, v.valid, v.event_id,
+                      v.chain_total, v.chain_valid, v.chain_first_broken_seq, v.chain_last_seq,
+                      v.chain_last_hash
+               FROM v ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id) f
+         CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(f.correlation_id, f.chain_last_seq,
+                                                                   f.chain_last_hash) AS head_matches) m)
+        $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END, events_sql)
+        USING page_ids, page_seqs, page_chains, chains;
 END
 $$;
 

@@ -46,7 +46,7 @@ $$"""
 READ_BACK = """
 SELECT e.chain_seq, e.event_id::text, e.previous_event_hash, e.event_hash,
        datastorage.canonical_event(e), pg_temp.reference_canonical(e),
-       datastorage.export_event_json(datastorage.canonical_event(e), e.event_hash,
+       datastorage.export_event_json(datastorage.canonical_members(e), e.event_hash,
                                      e.previous_event_hash, 'ok', e.legal_hold)
 FROM audit_events e WHERE e.correlation_id = %s ORDER BY e.chain_seq"""
 

@@ -91,7 +91,9 @@ def test_rows_wait_out_a_database_outage_without_a_spool(pg, db_url):
     async def body(writer):
         await writer.submit(row("outage-0"))
         await writer.close()
-        pg.stop_server()
+        # "fast", not "immediate": the test cluster commits asynchronously and
+        # an immediate stop could lose outage-0 after it was committed.
+        pg.stop_server("fast")
         try:
             for i in range(1, 6):
                 await writer.submit(row(f"outage-{i}"))
