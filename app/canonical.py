@@ -21,10 +21,10 @@ import hashlib
 import json
 import re
 import uuid
-from functools import lru_cache
-from json.encoder import encode_basestring as _encode_basestring
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
+from json.encoder import encode_basestring as _encode_basestring
 from typing import Any, Mapping
 
 # The 30 members of the canonical object, in the order PostgreSQL sorts
@@ -190,13 +190,11 @@ def _uuid_text(v: str | uuid.UUID) -> str:
 
 
 def _int_value(name: str, v: Any) -> Any:
-    if isinstance(v, Decimal) and v == v.to_integral_value() and v.as_tuple().exponent >= 0:
+    if isinstance(v, int) and not isinstance(v, bool):
         return v
-    if isinstance(v, bool) or not isinstance(v, (int, Decimal)):
-        raise CanonicalError(f"{name} must be an integer, got {v!r}")
-    if isinstance(v, Decimal):
-        raise CanonicalError(f"{name} must be an integer, got {v}")
-    return v
+    if isinstance(v, Decimal) and v.is_finite() and v.as_tuple().exponent >= 0:
+        return v                          # an integer too long for int()
+    raise CanonicalError(f"{name} must be an integer, got {v!r}")
 
 
 def canonical_members(event: Mapping[str, Any]) -> dict[str, Any]:

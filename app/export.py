@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -39,9 +40,11 @@ import orjson
 from prometheus_client import Counter
 
 from . import canonical, redaction
-from .db import DatabaseUnavailable, is_unavailable
+from .db import DatabaseUnavailable
 from .problems import Problem
 from .signing import ALGORITHM, Signer
+
+log = logging.getLogger("datastorage.export")
 
 SIGNATURE_SCHEME = "datastorage-export-v1"
 SIGNATURE_MARKER = b', "signature": "'
@@ -227,14 +230,14 @@ async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> Expo
         if getattr(exc, "sqlstate", "") == "DS400":
             raise _fail("validation", 400, "Validation Error",
                         f"Invalid query parameters: {exc.message}") from None
-        if is_unavailable(exc):
-            raise _fail("database", 500, "Export Failed",
-                        "Failed to export audit events. Please retry.") from None
-        raise
+        log.error("export failed in the database: %s", exc)
+        raise _fail("database", 500, "Export Failed",
+                    "Failed to export audit events. Please retry.") from None
     except (DatabaseUnavailable, OSError, asyncpg.exceptions.InterfaceError, TimeoutError) as exc:
         out.file.close()
+        log.error("export failed: %s", exc)
         raise _fail("database", 500, "Export Failed",
-                    "Failed to export audit events. Please retry.") from exc
+                    "Failed to export audit events. Please retry.") from None
     except BaseException:
         out.file.close()
         raise

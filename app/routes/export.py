@@ -127,7 +127,8 @@ async def export_events(request):
 
 
 @bp.get("/api/v1/audit/export/certificate")
-@doc("The certificate that signs exports (PEM), for auditors to pin", tags=["export"])
+@doc("The certificate that signs exports (PEM), for auditors to pin", responses={200: None},
+     tags=["export"])
 async def certificate(request):
     return HTTPResponse(request.app.ctx.signer.cert_pem, content_type="application/x-pem-file")
 

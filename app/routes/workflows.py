@@ -200,12 +200,14 @@ async def search_workflows(request):
     total = rows[0]["total_matches"] if rows else 0
     response = {"workflows": [_result(r) for r in rows], "total_results": total,
                 "filters": _filters_echo(req.filters)}
+    auditing = time.perf_counter()
     event = search_event(req, rows, total, int((searched - started) * 1000),
                          max_bytes=app.ctx.settings.max_body_bytes)
     # Queued for the group-commit writer; waits only when its backlog is full.
     await app.ctx.workflow_audit.submit(event)
     done = time.perf_counter()
-    timing = f"search;dur={(searched - started) * 1000:.3f}, audit;dur={(done - searched) * 1000:.3f}"
+    # search: the SQL call; audit: building and queueing the audit event.
+    timing = f"search;dur={(searched - started) * 1000:.3f}, audit;dur={(done - auditing) * 1000:.3f}"
     return json_response(response, headers={"Server-Timing": timing})
 
 

@@ -167,7 +167,18 @@ PARTITION BY RANGE (event_date);
 CREATE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT '{"span_id": '          || coalesce(to_json(e.span_id)::text, 'null')
+    SELECT '{' || datastorage.canonical_members(e) || '}'
+$$;
+
+
+--
+-- Name: canonical_members(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.canonical_members(e public.audit_events) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT '"span_id": '           || coalesce(to_json(e.span_id)::text, 'null')
         || ', "version": '         || coalesce(to_json(e.event_version)::text, 'null')
         || ', "actor_id": '        || coalesce(to_json(e.actor_id)::text, 'null')
         || ', "actor_ip": '        || coalesce(to_json(host(e.actor_ip))::text, 'null')
@@ -200,7 +211,6 @@ CREATE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
                                                              'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
         || ', "parent_event_id": ' || coalesce('"' || e.parent_event_id::text || '"', 'null')
         || ', "parent_event_date": ' || coalesce('"' || to_char(e.parent_event_date, 'YYYY-MM-DD') || '"', 'null')
-        || '}'
 $$;
 
 
@@ -233,12 +243,12 @@ $$;
 -- Name: chain_verdicts(text[]); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
-CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
+CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
            v.event_hash, v.previous_event_hash, v.recomputed, coalesce(v.pred_hash, ''),
-           v.verdict = 'ok', v.verdict, v.canonical, v.legal_hold,
+           v.verdict = 'ok', v.verdict, v.members, v.legal_hold,
            count(*) OVER chain,
            count(*) FILTER (WHERE v.verdict = 'ok') OVER chain,
            min(v.chain_seq) FILTER (WHERE v.verdict <> 'ok') OVER chain,
@@ -253,14 +263,13 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[]) RETURNS TAB
                    ELSE 'ok' END AS verdict
         FROM (
             SELECT h.*,
+                   datastorage.link_hash(coalesce(h.previous_event_hash, ''),
+                                         '{' || h.members || '}') AS recomputed,
                    lag(h.event_hash) OVER w AS pred_hash,
                    coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold,
-                         datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e) AS recomputed,
-                         -- Rendered again only when a caller selects it (exports).
-                         datastorage.canonical_event(e) AS canonical
+                         e.legal_hold, datastorage.canonical_members(e) AS members
                   FROM public.audit_events e
                   WHERE e.correlation_id = ANY (p_correlation_ids)
                   OFFSET 0) h
@@ -458,6 +467,10 @@ CREATE FUNCTION datastorage.export_audit_events(p_format text, p_start_time time
     AS $_$
 DECLARE
     cond text := 'TRUE';
+    page_ids uuid[];
+    page_seqs bigint[];
+    page_chains text[];
+    chains text[];
     events_sql text;
 BEGIN
     IF p_format IS NULL OR p_format NOT IN ('json', 'csv') THEN
@@ -478,61 +491,79 @@ BEGIN
     IF p_end_time       IS NOT NULL THEN cond := cond || ' AND e.event_timestamp <= $2'; END IF;
     IF p_correlation_id IS NOT NULL THEN cond := cond || ' AND e.correlation_id = $3'; END IF;
     IF p_event_category IS NOT NULL THEN cond := cond || ' AND e.event_category = $4'; END IF;
+
+    EXECUTE format($q$
+        SELECT array_agg(p.event_id ORDER BY p.ord), array_agg(p.chain_seq ORDER BY p.ord),
+               array_agg(p.correlation_id ORDER BY p.ord), array_agg(DISTINCT p.correlation_id)
+        FROM (SELECT e.event_id, e.chain_seq, e.correlation_id::text AS correlation_id,
+                     row_number() OVER (ORDER BY e.event_timestamp, e.event_id) AS ord
+              FROM audit_events e
+              WHERE %s
+              ORDER BY e.event_timestamp, e.event_id
+              LIMIT $5 OFFSET $6) p $q$, cond)
+        INTO page_ids, page_seqs, page_chains, chains
+        USING p_start_time, p_end_time, p_correlation_id, p_event_category, p_limit, p_offset;
+    IF page_ids IS NULL THEN
+        RETURN;
+    END IF;
+
     IF p_format = 'json' THEN
         events_sql := $q$
-            SELECT 'event'::text, p.correlation_id, p.event_id, v.valid,
-                   datastorage.export_event_json(v.canonical, v.event_hash, v.previous_event_hash,
+            SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
+                   datastorage.export_event_json(v.members, v.event_hash, v.previous_event_hash,
                                                  v.verdict, v.legal_hold),
                    NULL::text
-            FROM page p
-            JOIN v ON v.correlation_id = p.correlation_id AND v.event_id = p.event_id
-                  AND v.chain_seq = p.chain_seq
-            ORDER BY p.ord $q$;
+            FROM v WHERE v.ord IS NOT NULL
+            ORDER BY v.ord $q$;
     ELSE
         events_sql := $q$
-            SELECT 'event'::text, p.correlation_id, p.event_id, v.valid,
+            SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
                    datastorage.export_event_csv(e, v.verdict), e.event_data::text
-            FROM page p
-            JOIN v ON v.correlation_id = p.correlation_id AND v.event_id = p.event_id
-                  AND v.chain_seq = p.chain_seq
-            JOIN audit_events e ON e.event_id = p.event_id AND e.event_date = p.event_date
-                               AND e.chain_seq = p.chain_seq
-            ORDER BY p.ord $q$;
+            FROM v
+            JOIN audit_events e ON e.event_id = v.event_id AND e.event_date = v.event_date
+                               AND e.chain_seq = v.chain_seq
+            WHERE v.ord IS NOT NULL
+            ORDER BY v.ord $q$;
     END IF;
+    -- The chains reach chain_verdicts() as a parameter: it is inlined and
+    -- computes only the columns used (no canonical text for CSV).
     RETURN QUERY EXECUTE format($q$
-        WITH page AS MATERIALIZED (
-            SELECT e.event_id, e.event_date, e.chain_seq, e.correlation_id::text AS correlation_id,
-                   row_number() OVER (ORDER BY e.event_timestamp, e.event_id) AS ord
-            FROM audit_events e
-            WHERE %s
-            ORDER BY e.event_timestamp, e.event_id
-            LIMIT $5 OFFSET $6),
+        WITH page AS (
+            SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[]) WITH ORDINALITY
+                          AS p(event_id, chain_seq, correlation_id, ord)),
         v AS MATERIALIZED (
-            SELECT v.correlation_id, v.chain_seq, v.event_id, v.valid, v.verdict,
-                   %s AS canonical, v.event_hash, v.previous_event_hash, v.legal_hold,
-                   v.chain_total, v.chain_valid, v.chain_first_broken_seq, v.chain_last_seq,
-                   v.chain_last_hash
-            FROM datastorage.chain_verdicts(ARRAY(SELECT DISTINCT p.correlation_id FROM page p)) v)
+            -- The page's keys are hashed and joined to the chains' rows: the
+            -- rendered text is kept (and sorted) for the page's events only.
+            SELECT c.correlation_id, c.chain_seq, c.event_id, c.event_date, c.valid, c.verdict,
+                   CASE WHEN p.ord IS NOT NULL THEN %s END AS members,
+                   c.event_hash, c.previous_event_hash, c.legal_hold, c.chain_total,
+                   c.chain_valid, c.chain_first_broken_seq, c.chain_last_seq, c.chain_last_hash,
+                   p.ord
+            FROM datastorage.chain_verdicts($4) c
+            LEFT JOIN page p ON p.correlation_id = c.correlation_id AND p.event_id = c.event_id
+                            AND p.chain_seq = c.chain_seq)
         (%s)
         UNION ALL
-        (SELECT DISTINCT ON (v.correlation_id) 'chain'::text, v.correlation_id, NULL::uuid,
-                v.chain_total = v.chain_valid AND m.head_matches,
-                jsonb_build_object('correlation_id', v.correlation_id,
-                                   'total_events', v.chain_total,
-                                   'valid_events', v.chain_valid,
-                                   'broken_events', v.chain_total - v.chain_valid,
-                                   'first_broken_seq', v.chain_first_broken_seq,
-                                   'first_broken_event_id', CASE WHEN NOT v.valid THEN v.event_id END,
+        (SELECT 'chain'::text, f.correlation_id, NULL::uuid,
+                f.chain_total = f.chain_valid AND m.head_matches,
+                jsonb_build_object('correlation_id', f.correlation_id,
+                                   'total_events', f.chain_total,
+                                   'valid_events', f.chain_valid,
+                                   'broken_events', f.chain_total - f.chain_valid,
+                                   'first_broken_seq', f.chain_first_broken_seq,
+                                   'first_broken_event_id', CASE WHEN NOT f.valid THEN f.event_id END,
                                    'head_matches', m.head_matches,
-                                   'is_valid', v.chain_total = v.chain_valid AND m.head_matches)::text,
+                                   'is_valid', f.chain_total = f.chain_valid AND m.head_matches)::text,
                 NULL::text
-         FROM v
-         CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(v.correlation_id, v.chain_last_seq,
-                                                                   v.chain_last_hash) AS head_matches) m
          -- The first row of a chain in this order is its first broken event, if any.
-         ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id)
-        $q$, cond, CASE WHEN p_format = 'json' THEN 'v.canonical' ELSE 'NULL::text' END, events_sql)
-        USING p_start_time, p_end_time, p_correlation_id, p_event_category, p_limit, p_offset;
+         FROM (SELECT DISTINCT ON (v.correlation_id) v.correlation_id, v.valid, v.event_id,
+                      v.chain_total, v.chain_valid, v.chain_first_broken_seq, v.chain_last_seq,
+                      v.chain_last_hash
+               FROM v ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id) f
+         CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(f.correlation_id, f.chain_last_seq,
+                                                                   f.chain_last_hash) AS head_matches) m)
+        $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END, events_sql)
+        USING page_ids, page_seqs, page_chains, chains;
 END
 $_$;
 
@@ -590,16 +621,15 @@ $$;
 -- Name: export_event_json(text, text, text, text, boolean); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
-CREATE FUNCTION datastorage.export_event_json(canonical text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT left(canonical, -1)
-        || ', "event_hash": ' || coalesce(to_json(event_hash)::text, 'null')
-        || ', "previous_event_hash": ' || coalesce(to_json(previous_event_hash)::text, 'null')
-        || ', "hash_chain_valid": ' || (verdict = 'ok')::text
-        || ', "chain_verdict": ' || to_json(verdict)::text
-        || ', "legal_hold": ' || coalesce(legal_hold, false)::text
-        || '}'
+    SELECT concat('{"event_hash": ', coalesce(to_json(event_hash)::text, 'null'),
+                  ', "previous_event_hash": ', coalesce(to_json(previous_event_hash)::text, 'null'),
+                  ', "hash_chain_valid": ', (verdict = 'ok')::text,
+                  ', "chain_verdict": ', to_json(verdict)::text,
+                  ', "legal_hold": ', coalesce(legal_hold, false)::text,
+                  ', ', canonical_members, '}')
 $$;
 
 
@@ -845,7 +875,7 @@ $$;
 --
 
 CREATE FUNCTION datastorage.link_hash(previous_hash text, canonical text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT encode(sha256(convert_to(previous_hash || canonical, 'UTF8')), 'hex')
 $$;
@@ -2038,6 +2068,7 @@ CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(ch
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     SET jit TO 'off'
+    SET work_mem TO '64MB'
     SET parallel_setup_cost TO '100'
     SET parallel_tuple_cost TO '0.01'
     SET min_parallel_table_scan_size TO '64kB'
@@ -2074,6 +2105,7 @@ CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABL
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     SET jit TO 'off'
+    SET work_mem TO '64MB'
     SET parallel_setup_cost TO '100'
     SET parallel_tuple_cost TO '0.01'
     SET min_parallel_table_scan_size TO '64kB'

@@ -426,3 +426,15 @@ def test_a_key_that_does_not_match_its_certificate_stops_the_service(service, tm
 def test_streamed_body_has_a_length(client, module_conn):
     r = export(client, correlation_id=chain(module_conn, 2))
     assert int(r.headers["content-length"]) == len(r.content)
+
+
+def test_workers_share_one_generated_key(service):
+    """Two workers start at once on a fresh data directory: one key pair."""
+    svc = Service(service.database_url, workers=2).start()
+    try:
+        with svc.client() as c:
+            fps = {signing.fingerprint(cert_of(c)) for _ in range(12)}
+    finally:
+        svc.stop()
+    assert len(fps) == 1
+    assert (svc.logs().count("generated a self-signed export signing certificate") == 1)
