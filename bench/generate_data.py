@@ -556,10 +556,16 @@ def load(url: str, *, events: int, chains: int, months: int, anchor: datetime,
         shares[k % workers].append(item)
     ctx = mp.get_context("fork")
     counter = ctx.Value("q", 0)
+    t0 = time.perf_counter()
+    if workers == 1:  # in this process (tests: no fork)
+        _load_worker(url, shares[0], tl, seed, batch, long_id, counter)
+        seconds = time.perf_counter() - t0
+        result.update(appended_events=counter.value, seconds=round(seconds, 1),
+                      events_per_s=round(counter.value / seconds) if seconds else None)
+        return result
     procs = [ctx.Process(target=_load_worker, args=(url, share, tl, seed, batch, long_id,
                                                    counter), daemon=True)
              for share in shares]
-    t0 = time.perf_counter()
     for p in procs:
         p.start()
     last = 0.0
@@ -692,6 +698,7 @@ def ensure(events: int, chains: int, months: int, *, long_chain: int = 10_000,
         return ds
     check_templates()
     log(f"generating {name} in {directory}")
+    meta["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
     t0 = time.perf_counter()
     res = load(url, events=events, chains=chains, months=months, anchor=ds.anchor,
                long_chain=long_chain, seed=seed, workers=workers, batch=batch)

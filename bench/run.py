@@ -7,6 +7,11 @@ subprocess (with `--quick` when its source mentions that flag, and
 BENCH_QUICK=1 in its environment either way), and the JSON/Markdown files it
 wrote under bench/results/ during its run are taken as its result.
 
+Before the benchmarks that query the large dataset (DATASET_USERS), the
+dataset is made ready (bench/generate_data.py: generated once, reused
+afterwards; its generation rate is part of the results). After them,
+bench/plot.py redraws docs/write_scaling.png from the scaling results.
+
 Writes bench/results/all.json (every result, plus failures) and
 bench/results/summary.md (the targets of every benchmark first, then each
 benchmark's own table). Exit status 1 when a benchmark failed to run; a
@@ -30,6 +35,8 @@ from bench.common import RESULTS_DIR, ROOT, fmt, log, machine_info, markdown_tab
 
 BENCH_DIR = ROOT / "bench"
 OWN_FILES = {"all.json", "summary.md"}
+# Benchmarks that run against the generated dataset (bench/generate_data.py).
+DATASET_USERS = {"bench_query", "bench_legal_hold"}
 
 
 def discover() -> list[str]:
@@ -120,6 +127,52 @@ def run_one(name: str, quick: bool, timeout: float) -> dict:
     return _finish(entry, started)
 
 
+def prepare_dataset(quick: bool) -> dict:
+    """Generate the large dataset if it is missing (else reuse it); returns
+    its description, with the generation rate of the run that made it."""
+    started = time.time()
+    entry: dict = {"module": "bench.generate_data", "quick": quick}
+    try:
+        from bench.generate_data import open_dataset, sizes
+        size = sizes(quick)
+        with open_dataset(size["events"], size["chains"], size["months"],
+                          long_chain=size["long_chain"]) as ds:
+            meta = dict(ds.meta)
+        entry.update(status="ok", result=meta,
+                     reused=started > datetime.fromisoformat(meta["generated_at"]).timestamp())
+    except Exception as exc:  # noqa: BLE001 - the dataset users will fail and say so too
+        entry.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                     traceback=traceback.format_exc()[-3000:])
+    return _finish(entry, started)
+
+
+def dataset_markdown(entry: dict) -> str:
+    m = entry.get("result") or {}
+    if entry["status"] != "ok" or not m:
+        return f"**failed**: {entry.get('error')}\n"
+    load = m.get("load") or {}
+    return markdown_table(
+        ["dataset", "events", "chains", "partitions", "size MB", "append events/s",
+         "connections", "append s", "VACUUM ANALYZE s", "generated", "this run"],
+        [[m.get("database"), m.get("stored_events"), m.get("chains"), m.get("partitions"),
+          m.get("size_mb"), load.get("events_per_s"), load.get("workers"), load.get("seconds"),
+          m.get("vacuum_analyze_s"), m.get("generated_at"),
+          "reused" if entry.get("reused") else "generated"]])
+
+
+def redraw_plot(quick: bool) -> dict:
+    """docs/write_scaling.png from the scaling results (quick: under results/quick/)."""
+    src = results_dir(quick) / "scaling.json"
+    if not src.exists():
+        return {"status": "skipped", "reason": f"{src.name} not found"}
+    try:
+        from bench import plot
+        path = plot.main(["--quick"] if quick else [])
+        return {"status": "ok", "file": str(path.relative_to(ROOT))}
+    except Exception as exc:  # noqa: BLE001 - e.g. matplotlib not installed
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+
+
 def _finish(entry: dict, started: float) -> dict:
     entry["seconds"] = round(time.time() - started, 1)
     entry.setdefault("markdown", "")
@@ -184,6 +237,10 @@ def summary_markdown(doc: dict) -> str:
              markdown_table(["benchmark", "status", "how", "seconds"],
                             [[n, e["status"] + (f" ({e.get('error')})" if e.get("error") else ""),
                               e.get("how", "–"), e["seconds"]] for n, e in entries.items()])]
+    if doc.get("dataset"):
+        lines += ["\n## Dataset (bench/generate_data.py)\n", dataset_markdown(doc["dataset"])]
+    if doc.get("plot"):
+        lines.append(f"\nPlot: {doc['plot']}\n")
     targets = collect_targets(entries)
     if targets:
         lines += ["\n## Targets\n", markdown_table(["benchmark", "target", "value", "limit", "met"],
@@ -221,12 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc)
     doc = {"started_at": started.isoformat(timespec="seconds"), "quick": a.quick,
            "machine": machine_info(), "benchmarks": {}}
+    if DATASET_USERS & set(names):
+        log("=== dataset for the query benchmarks ===")
+        doc["dataset"] = prepare_dataset(a.quick)
+        log(f"=== dataset: {doc['dataset']['status']} in {doc['dataset']['seconds']} s")
     for i, name in enumerate(names, 1):
         log(f"=== [{i}/{len(names)}] {name} ===")
         entry = run_one(name, a.quick, timeout)
         doc["benchmarks"][name] = entry
         log(f"=== {name}: {entry['status']} in {entry['seconds']} s"
             + (f" ({entry.get('error')})" if entry.get("error") else ""))
+    if "bench_scaling" in names:
+        doc["plot"] = redraw_plot(a.quick)
     doc["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "all.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
@@ -234,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     (out_dir / "summary.md").write_text(summary)
     print(summary)
     log(f"wrote {out_dir / 'all.json'} and {out_dir / 'summary.md'}")
-    return 0 if all(e["status"] == "ok" for e in doc["benchmarks"].values()) else 1
+    ok = all(e["status"] == "ok" for e in doc["benchmarks"].values())
+    return 0 if ok and doc.get("dataset", {}).get("status", "ok") == "ok" else 1
 
 
 if __name__ == "__main__":

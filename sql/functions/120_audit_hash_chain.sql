@@ -176,16 +176,18 @@ $$;
 --                     order, over the WHOLE chain; never a page).
 -- The first reason that applies, in this order, is the verdict.
 -- Every row also carries its chain's totals (chain_*), so one pass over a
--- chain yields both the per-event and the per-chain picture, and its
--- canonical text, rendered once for the hash and for exports.
+-- chain yields both the per-event and the per-chain picture.
 -- Internal and inlinable (no SECURITY DEFINER, not granted): the verify and
--- export functions call it. The canonical text is rendered in a subquery kept
--- apart from the windows (OFFSET 0), so the scan does it (in parallel workers
--- when the planner sees fit) and the text is computed only once.
--- (Dropped first: its result columns changed once, which CREATE OR REPLACE
--- cannot do; nothing stores a dependency on it.)
+-- export functions call it with a constant p_with_members, which the planner
+-- folds, choosing where the work happens:
+--   false (verification): the scan computes the hash, in parallel workers when
+--         the planner sees fit (the subquery is kept apart from the windows by
+--         OFFSET 0); canonical_members stays NULL;
+--   true (exports): the scan renders the canonical members once, and the hash
+--         is taken from that text, which is returned for the export to show.
 DROP FUNCTION IF EXISTS datastorage.chain_verdicts(text[]);
-CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[])
+DROP FUNCTION IF EXISTS datastorage.chain_verdicts(text[], boolean);
+CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean)
 RETURNS TABLE (correlation_id text, chain_seq bigint, event_id uuid, event_date date,
                event_timestamp timestamptz, event_hash text, previous_event_hash text,
                expected_hash text, expected_previous_hash text, valid boolean, verdict text,
@@ -209,13 +211,18 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                    ELSE 'ok' END AS verdict
         FROM (
             SELECT h.*,
-                   datastorage.link_hash(coalesce(h.previous_event_hash, ''),
-                                         '{' || h.members || '}') AS recomputed,
+                   coalesce(h.scan_hash,
+                            datastorage.link_hash(coalesce(h.previous_event_hash, ''),
+                                                  '{' || h.members || '}')) AS recomputed,
                    lag(h.event_hash) OVER w AS pred_hash,
                    coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold, datastorage.canonical_members(e) AS members
+                         e.legal_hold,
+                         CASE WHEN NOT p_with_members
+                              THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
+                         END AS scan_hash,
+                         CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
                   FROM public.audit_events e
                   WHERE e.correlation_id = ANY (p_correlation_ids)
                   OFFSET 0) h
@@ -252,7 +259,7 @@ SET jit = off SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_t
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
     SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
            v.expected_hash, v.expected_previous_hash, v.valid, v.verdict
-    FROM datastorage.chain_verdicts(ARRAY[p_correlation_id]) v
+    FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) v
     ORDER BY v.chain_seq, v.event_id
 $$;
 
@@ -280,7 +287,7 @@ SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64
                v.previous_event_hash, v.expected_hash, v.expected_previous_hash, v.valid,
                v.verdict, v.chain_total, v.chain_valid, v.chain_first_broken_seq,
                v.chain_last_seq, v.chain_last_hash
-        FROM datastorage.chain_verdicts(ARRAY(SELECT cid FROM wanted)) v),
+        FROM datastorage.chain_verdicts(ARRAY(SELECT cid FROM wanted), false) v),
     chains AS (
         SELECT v.correlation_id, max(v.chain_total) AS total, max(v.chain_valid) AS ok,
                max(v.chain_first_broken_seq) AS first_bad_seq,

@@ -159,8 +159,8 @@ BEGIN
             WHERE v.ord IS NOT NULL
             ORDER BY v.ord $q$;
     END IF;
-    -- The chains reach chain_verdicts() as a parameter: it is inlined and
-    -- computes only the columns used (no canonical text for CSV).
+    -- The chains reach chain_verdicts() as a parameter and p_with_members as
+    -- a constant: it is inlined, and renders canonical text only for JSON.
     RETURN QUERY EXECUTE format($q$
         WITH page AS (
             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[]) WITH ORDINALITY
@@ -173,7 +173,7 @@ BEGIN
                    c.event_hash, c.previous_event_hash, c.legal_hold, c.chain_total,
                    c.chain_valid, c.chain_first_broken_seq, c.chain_last_seq, c.chain_last_hash,
                    p.ord
-            FROM datastorage.chain_verdicts($4) c
+            FROM datastorage.chain_verdicts($4, %L::boolean) c
             LEFT JOIN page p ON p.correlation_id = c.correlation_id AND p.event_id = c.event_id
                             AND p.chain_seq = c.chain_seq)
         (%s)
@@ -196,7 +196,8 @@ BEGIN
                FROM v ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id) f
          CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(f.correlation_id, f.chain_last_seq,
                                                                    f.chain_last_hash) AS head_matches) m)
-        $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END, events_sql)
+        $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END,
+        p_format = 'json', events_sql)
         USING page_ids, page_seqs, page_chains, chains;
 END
 $$;

@@ -240,10 +240,10 @@ $$;
 
 
 --
--- Name: chain_verdicts(text[]); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: chain_verdicts(text[], boolean); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
-CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
+CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
@@ -263,13 +263,18 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[]) RETURNS TAB
                    ELSE 'ok' END AS verdict
         FROM (
             SELECT h.*,
-                   datastorage.link_hash(coalesce(h.previous_event_hash, ''),
-                                         '{' || h.members || '}') AS recomputed,
+                   coalesce(h.scan_hash,
+                            datastorage.link_hash(coalesce(h.previous_event_hash, ''),
+                                                  '{' || h.members || '}')) AS recomputed,
                    lag(h.event_hash) OVER w AS pred_hash,
                    coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold, datastorage.canonical_members(e) AS members
+                         e.legal_hold,
+                         CASE WHEN NOT p_with_members
+                              THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
+                         END AS scan_hash,
+                         CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
                   FROM public.audit_events e
                   WHERE e.correlation_id = ANY (p_correlation_ids)
                   OFFSET 0) h
@@ -525,8 +530,8 @@ BEGIN
             WHERE v.ord IS NOT NULL
             ORDER BY v.ord $q$;
     END IF;
-    -- The chains reach chain_verdicts() as a parameter: it is inlined and
-    -- computes only the columns used (no canonical text for CSV).
+    -- The chains reach chain_verdicts() as a parameter and p_with_members as
+    -- a constant: it is inlined, and renders canonical text only for JSON.
     RETURN QUERY EXECUTE format($q$
         WITH page AS (
             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[]) WITH ORDINALITY
@@ -539,7 +544,7 @@ BEGIN
                    c.event_hash, c.previous_event_hash, c.legal_hold, c.chain_total,
                    c.chain_valid, c.chain_first_broken_seq, c.chain_last_seq, c.chain_last_hash,
                    p.ord
-            FROM datastorage.chain_verdicts($4) c
+            FROM datastorage.chain_verdicts($4, %L::boolean) c
             LEFT JOIN page p ON p.correlation_id = c.correlation_id AND p.event_id = c.event_id
                             AND p.chain_seq = c.chain_seq)
         (%s)
@@ -562,7 +567,8 @@ BEGIN
                FROM v ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id) f
          CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(f.correlation_id, f.chain_last_seq,
                                                                    f.chain_last_hash) AS head_matches) m)
-        $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END, events_sql)
+        $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END,
+        p_format = 'json', events_sql)
         USING page_ids, page_seqs, page_chains, chains;
 END
 $_$;
@@ -1099,6 +1105,7 @@ CREATE FUNCTION datastorage.query_audit_events(p_correlation_id text DEFAULT NUL
     AS $_$
 DECLARE
     cond text := 'TRUE';
+    dates text := 'TRUE';
     total bigint;
     page jsonb;
 BEGIN
@@ -1108,25 +1115,44 @@ BEGIN
     IF p_offset IS NULL OR p_offset < 0 THEN
         RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
     END IF;
-    -- Only the conditions in use are planned (values stay bound parameters),
-    -- so each query gets a plan that fits its filters.
-    IF p_correlation_id IS NOT NULL THEN cond := cond || ' AND correlation_id = $1'; END IF;
-    IF p_event_type     IS NOT NULL THEN cond := cond || ' AND event_type = $2'; END IF;
-    IF p_event_category IS NOT NULL THEN cond := cond || ' AND event_category = $3'; END IF;
-    IF p_event_outcome  IS NOT NULL THEN cond := cond || ' AND event_outcome = $4'; END IF;
-    IF p_severity       IS NOT NULL THEN cond := cond || ' AND severity = $5'; END IF;
-    IF p_since          IS NOT NULL THEN cond := cond || ' AND event_timestamp >= $6'; END IF;
-    IF p_until          IS NOT NULL THEN cond := cond || ' AND event_timestamp <= $7'; END IF;
-    EXECUTE format(
-        'SELECT (SELECT count(*) FROM audit_events WHERE %1$s),
-                (SELECT coalesce(jsonb_agg(datastorage.event_json(p)
-                                           ORDER BY p.event_timestamp DESC, p.event_id DESC), ''[]'')
-                   FROM (SELECT * FROM audit_events WHERE %1$s
-                         ORDER BY event_timestamp DESC, event_id DESC
-                         LIMIT $8 OFFSET $9) p)', cond)
-        INTO total, page
-        USING p_correlation_id, p_event_type, p_event_category, p_event_outcome, p_severity,
-              p_since, p_until, p_limit, p_offset;
+    IF p_correlation_id IS NOT NULL AND num_nulls(p_event_type, p_event_category, p_event_outcome,
+                                                  p_severity, p_since, p_until) = 6 THEN
+        SELECT (SELECT count(*) FROM audit_events WHERE correlation_id = p_correlation_id),
+               (SELECT coalesce(jsonb_agg(datastorage.event_json(p)
+                                          ORDER BY p.event_timestamp DESC, p.event_id DESC), '[]')
+                  FROM (SELECT * FROM audit_events WHERE correlation_id = p_correlation_id
+                        ORDER BY event_timestamp DESC, event_id DESC
+                        LIMIT p_limit OFFSET p_offset) p)
+          INTO total, page;
+    ELSE
+        IF p_correlation_id IS NOT NULL THEN cond := cond || ' AND correlation_id = $1'; END IF;
+        IF p_event_type     IS NOT NULL THEN cond := cond || ' AND event_type = $2'; END IF;
+        IF p_event_category IS NOT NULL THEN cond := cond || ' AND event_category = $3'; END IF;
+        IF p_event_outcome  IS NOT NULL THEN cond := cond || ' AND event_outcome = $4'; END IF;
+        IF p_severity       IS NOT NULL THEN cond := cond || ' AND severity = $5'; END IF;
+        IF p_since IS NOT NULL THEN
+            cond := cond || ' AND event_timestamp >= $6';
+            dates := dates || ' AND event_date >= ($6 AT TIME ZONE ''UTC'')::date';
+        END IF;
+        IF p_until IS NOT NULL THEN
+            cond := cond || ' AND event_timestamp <= $7';
+            dates := dates || ' AND event_date <= ($7 AT TIME ZONE ''UTC'')::date';
+        END IF;
+        EXECUTE format(
+            'SELECT (SELECT count(*) FROM audit_events WHERE %1$s AND %2$s),
+                    (SELECT coalesce(jsonb_agg(datastorage.event_json(e)
+                                               ORDER BY e.event_timestamp DESC, e.event_id DESC), ''[]'')
+                       FROM (SELECT event_id, event_timestamp FROM audit_events WHERE %1$s AND %2$s
+                             ORDER BY event_timestamp DESC, event_id DESC
+                             LIMIT $8 OFFSET $9) k
+                       JOIN audit_events e
+                         ON e.event_id = k.event_id
+                        AND e.event_date = (k.event_timestamp AT TIME ZONE ''UTC'')::date
+                        AND %3$s)', cond, dates, replace(dates, 'event_date', 'e.event_date'))
+            INTO total, page
+            USING p_correlation_id, p_event_type, p_event_category, p_event_outcome, p_severity,
+                  p_since, p_until, p_limit, p_offset;
+    END IF;
     RETURN jsonb_build_object(
         'data', page,
         'pagination', jsonb_build_object('limit', p_limit, 'offset', p_offset, 'total', total,
@@ -2076,7 +2102,7 @@ CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(ch
     AS $$
     SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
            v.expected_hash, v.expected_previous_hash, v.valid, v.verdict
-    FROM datastorage.chain_verdicts(ARRAY[p_correlation_id]) v
+    FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) v
     ORDER BY v.chain_seq, v.event_id
 $$;
 
@@ -2121,7 +2147,7 @@ CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABL
                v.previous_event_hash, v.expected_hash, v.expected_previous_hash, v.valid,
                v.verdict, v.chain_total, v.chain_valid, v.chain_first_broken_seq,
                v.chain_last_seq, v.chain_last_hash
-        FROM datastorage.chain_verdicts(ARRAY(SELECT cid FROM wanted)) v),
+        FROM datastorage.chain_verdicts(ARRAY(SELECT cid FROM wanted), false) v),
     chains AS (
         SELECT v.correlation_id, max(v.chain_total) AS total, max(v.chain_valid) AS ok,
                max(v.chain_first_broken_seq) AS first_bad_seq,
@@ -2482,17 +2508,17 @@ ALTER TABLE ONLY public.remediation_workflow_catalog
 
 
 --
--- Name: idx_audit_events_chain; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_audit_events_correlation; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX idx_audit_events_chain ON ONLY public.audit_events USING btree (correlation_id, chain_seq);
+CREATE INDEX idx_audit_events_correlation ON ONLY public.audit_events USING btree (correlation_id, event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: audit_events_default_correlation_id_chain_seq_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: audit_events_default_correlation_id_event_timestamp_event_i_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_events_default_correlation_id_chain_seq_idx ON public.audit_events_default USING btree (correlation_id, chain_seq);
+CREATE INDEX audit_events_default_correlation_id_event_timestamp_event_i_idx ON public.audit_events_default USING btree (correlation_id, event_timestamp DESC, event_id DESC);
 
 
 --
@@ -2629,10 +2655,10 @@ CREATE UNIQUE INDEX uq_workflow_latest_per_name ON public.remediation_workflow_c
 
 
 --
--- Name: audit_events_default_correlation_id_chain_seq_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+-- Name: audit_events_default_correlation_id_event_timestamp_event_i_idx; Type: INDEX ATTACH; Schema: public; Owner: -
 --
 
-ALTER INDEX public.idx_audit_events_chain ATTACH PARTITION public.audit_events_default_correlation_id_chain_seq_idx;
+ALTER INDEX public.idx_audit_events_correlation ATTACH PARTITION public.audit_events_default_correlation_id_event_timestamp_event_i_idx;
 
 
 --

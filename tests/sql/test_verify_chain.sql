@@ -176,7 +176,7 @@ SELECT function_privs_are('datastorage', 'verify_chains', ARRAY['text[]'], 'data
 SELECT function_privs_are('datastorage', 'export_audit_events',
                           ARRAY['text', 'timestamp with time zone', 'timestamp with time zone', 'text', 'text', 'integer', 'bigint'],
                           'datastorage_app', ARRAY['EXECUTE'], 'the service may export');
-SELECT function_privs_are('datastorage', 'chain_verdicts', ARRAY['text[]'], 'datastorage_app',
+SELECT function_privs_are('datastorage', 'chain_verdicts', ARRAY['text[]', 'boolean'], 'datastorage_app',
                           ARRAY[]::text[], 'the internal verdict function is not granted');
 SET LOCAL ROLE datastorage_auditor;
 SELECT is((SELECT count(*) FROM datastorage.verify_chain('vc-clean')), 5::bigint,
