@@ -25,6 +25,7 @@ SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str]] = {
     "23505": (409, "conflict", "Resource Conflict"),        # unique_violation
     "23503": (409, "conflict", "Resource Conflict"),        # held row / foreign key
     "23514": (400, "validation-error", "Validation Error"),  # check_violation
+    "23502": (400, "validation-error", "Validation Error"),  # not_null_violation
     "22P02": (400, "validation-error", "Validation Error"),  # invalid text representation
     "22001": (400, "validation-error", "Validation Error"),  # string too long
     "22003": (400, "validation-error", "Validation Error"),  # numeric out of range

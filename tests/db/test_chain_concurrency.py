@@ -60,3 +60,12 @@ def test_overlapping_batches_do_not_deadlock(db_url, conn):
         ok = conn.execute("SELECT is_valid FROM datastorage.verify_chain_summary(%s)", (cid,)).fetchone()
         assert ok == (True,), cid
     assert conn.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 16 * 24
+
+
+def test_concurrent_replays_of_one_event_store_it_once(db_url, conn):
+    """A spool replay racing the original write (same event_id) stores nothing twice."""
+    ev = event("replayed", 1)
+    inserted = asyncio.run(_append_concurrently(db_url, [[ev] for _ in range(12)]))
+    assert sum(inserted) == 1, inserted
+    assert conn.execute("SELECT count(*) FROM audit_events WHERE event_id = %s",
+                        (ev["event_id"],)).fetchone()[0] == 1
