@@ -136,7 +136,8 @@ class Service:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.signal(signal.SIGTERM)
+            # As an orchestrator does: SIGTERM to the main process only.
+            os.kill(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
