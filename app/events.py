@@ -14,7 +14,7 @@ import orjson
 from pydantic import ValidationError
 
 from . import metrics
-from .http import field_errors, parse_model
+from .http import field_errors, has_nul, parse_model
 from .models.audit import AuditEventEnvelope
 from .models.contract import validate_event_data
 from .problems import Problem, validation
@@ -36,16 +36,6 @@ class Prepared:
 def _invalid_request(detail: str) -> Problem:
     metrics.VALIDATION_FAILURES.labels(field="body", reason="invalid_json").inc()
     return Problem(400, "invalid_request", detail, title="Invalid Request")
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def check_bounds(ts: datetime, now: datetime) -> str | None:
@@ -74,7 +64,7 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
                                            reason="validation_error").inc()
         raise validation("request body has an error: " + " | ".join(
             f'Error at "/{f.replace(".", "/")}": {m}' for f, m in errors.items()), errors) from None
-    if nul_possible and _has_nul(data):
+    if nul_possible and has_nul(data):
         raise validation("request body has an error: strings must not contain NUL (\\u0000)",
                          {prefix + "body": "NUL character not allowed"})
     size = len(orjson.dumps(event_data))

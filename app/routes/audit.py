@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from datetime import datetime, timezone
 
@@ -11,7 +10,7 @@ from sanic import Blueprint
 
 from .. import events, metrics
 from ..db import DatabaseUnavailable
-from ..http import json_response, read_json
+from ..http import json_response, param_error, query_int, read_json
 from ..models.audit import (AsyncAcceptanceResponse, AuditEventResponse, AuditEventsQuery,
                             AuditEventsQueryResponse, BatchAuditEventResponse)
 from ..models.common import ProblemDetails
@@ -24,7 +23,6 @@ bp = Blueprint("audit")
 log = logging.getLogger("datastorage.audit")
 MAINTENANCE_INTERVAL = 24 * 3600
 
-_INT = re.compile(r"^[+-]?\d+$")
 
 
 def _unavailable(detail: str) -> Problem:
@@ -119,31 +117,12 @@ async def create_batch(request):
                           "message": f"{len(ids)} audit events created successfully"}, 201)
 
 
-def _query_int(args, name: str, default: int, lo: int, hi: int | None) -> int:
-    raw = args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not _INT.match(raw):
-        raise _param_error(name, f"value {raw}: an invalid integer")
-    value = int(raw)
-    if value < lo:
-        raise _param_error(name, f"number must be at least {lo}")
-    if hi is not None and value > hi:
-        raise _param_error(name, f"number must be at most {hi}")
-    return value
-
-
-def _param_error(name: str, reason: str) -> Problem:
-    metrics.VALIDATION_FAILURES.labels(field="openapi_middleware", reason="validation_error").inc()
-    return validation(f'parameter "{name}" in query has an error: {reason}', {name: reason})
-
-
 def _time_param(args, name: str):
     raw = args.get(name)
     if raw is None:
         return None
     if raw == "":
-        raise _param_error(name, "empty value is not allowed")
+        raise param_error(name, "empty value is not allowed")
     try:
         return parse_since(raw)
     except TimeFormatError:
@@ -163,13 +142,13 @@ async def query_events(request):
     for name in ("event_type", "event_category", "event_outcome", "severity", "correlation_id"):
         raw = args.get(name)
         if raw == "":
-            raise _param_error(name, "empty value is not allowed")
+            raise param_error(name, "empty value is not allowed")
         text[name] = raw
     if text["event_outcome"] not in (None, "success", "failure", "pending"):
-        raise _param_error("event_outcome", "value is not one of the allowed values "
+        raise param_error("event_outcome", "value is not one of the allowed values "
                                             "[success failure pending]")
-    limit = _query_int(args, "limit", 50, 1, 1000)
-    offset = _query_int(args, "offset", 0, 0, 2**62)
+    limit = query_int(args, "limit", 50, 1, 1000)
+    offset = query_int(args, "offset", 0, 0, 2**62)
     since, until = _time_param(args, "since"), _time_param(args, "until")
     try:
         body = await request.app.ctx.db.call(

@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse
 
 from .. import export, metrics
 from ..export import EXPORT_FAILURES, ExportRequest
+from ..http import int_param
 from ..identity import user_of
 from ..models.common import ProblemDetails
 from ..models.export import AuditExport, ExportQuery
@@ -28,7 +29,6 @@ bp = Blueprint("export")
 log = logging.getLogger("datastorage.export")
 
 UNAUTHORIZED = "X-Auth-Request-User header required for audit export"
-_INT = re.compile(r"^[+-]?\d+$")
 # The contract validator's date-time (zone optional there; required later).
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -65,15 +65,9 @@ def _parse_query(request) -> tuple[dict, dict[str, str]]:
         else:
             errors[name] = f"value {raw}: an invalid boolean: invalid syntax"
     for name, default, lo, hi in (("offset", 0, 0, 2**62), ("limit", 1000, 1, export.MAX_EVENTS)):
-        raw = args.get(name) or str(default)
-        if not _INT.match(raw):
-            errors[name] = f"value {raw}: an invalid integer: invalid syntax"
-            continue
-        value = int(raw)
-        if value < lo:
-            errors[name] = f"number must be at least {lo}"
-        elif value > hi:
-            errors[name] = f"number must be at most {hi}"
+        value, reason = int_param(args.get(name) or str(default), lo, hi)
+        if reason:
+            errors[name] = reason
         values[name] = value
     return values, errors
 

@@ -14,8 +14,7 @@ import orjson
 from sanic import Blueprint
 
 from .. import events
-from ..events import _has_nul
-from ..http import json_response, parse_model, read_json
+from ..http import has_nul, json_response, param_error, parse_model, query_int, read_json
 from ..identity import user_of
 from ..models.common import ProblemDetails
 from ..models.workflows import (STATUSES, RemediationWorkflow, SearchRequest, WorkflowCreate,
@@ -25,7 +24,6 @@ from ..models.workflows import (STATUSES, RemediationWorkflow, SearchRequest, Wo
 from ..openapi import doc
 from ..problems import Problem, validation
 from ..workflows import AuditWriter, created_event, search_event, updated_event
-from .audit import _param_error, _query_int
 
 bp = Blueprint("workflows")
 TAGS = ["Workflow Catalog API"]
@@ -61,7 +59,7 @@ def _workflow_id(raw: str) -> str:
 def _object_body(body, *, what: str = "request body") -> dict:
     if not isinstance(body, dict):
         raise validation(f"{what} has an error: value must be an object", {"body": "must be an object"})
-    if _has_nul(body):
+    if has_nul(body):
         raise validation(f"{what} has an error: strings must not contain NUL (\\u0000)",
                          {"body": "NUL character not allowed"})
     return body
@@ -98,7 +96,7 @@ async def list_workflows(request):
     custom: dict[str, list[str]] = {}
     for name, values in args.items():
         if any("\x00" in v for v in values) or "\x00" in name:
-            raise _param_error(name.replace("\x00", ""), "NUL character not allowed")
+            raise param_error(name.replace("\x00", ""), "NUL character not allowed")
         m = _CUSTOM_LABEL_PARAM.fullmatch(name)
         if m:
             wanted = [v for v in values[0].split(",") if v]
@@ -106,10 +104,10 @@ async def list_workflows(request):
                 custom[m.group(1)] = wanted
     status = args.get("status") or None
     if status is not None and status not in STATUSES:
-        raise _param_error("status", "value is not one of the allowed values "
+        raise param_error("status", "value is not one of the allowed values "
                                      "[active disabled deprecated archived]")
-    limit = _query_int(args, "limit", 100, 1, 1000)
-    offset = _query_int(args, "offset", 0, 0, 2**62)
+    limit = query_int(args, "limit", 100, 1, 1000)
+    offset = query_int(args, "offset", 0, 0, 2**62)
     body = await _call(request, "datastorage.list_workflows", status,
                        args.get("environment") or None, args.get("priority") or None,
                        args.get("component") or None, args.get("workflow_name") or None,
