@@ -11,10 +11,13 @@ or three monthly partitions), one request at a time:
   HTTP ceiling  GET /health/live
 
 Placing a hold updates every event of the chain (legal-hold columns) and
-records the placement; its cost is per event, so µs/event is shown too.
-Between phases the chain's partitions are vacuumed (untimed), so every phase
-starts from the same table state; the hold is released at the end and the
-chain still verifies (holds are outside the hash).
+records the placement; its cost is per event, so µs/event is shown too. The
+UPDATE it runs is also timed alone (superuser, rolled back), with the
+immutability trigger on and off, to show where the time goes.
+The paths are interleaved round by round, each step after a VACUUM of the
+chain's partitions (untimed), so every one meets the same table state and
+the same background load; the hold is released at the end and the chain
+still verifies (holds are outside the hash).
 """
 from __future__ import annotations
 
@@ -96,6 +99,30 @@ def sql_cycles(url: str, cid: str, cycles: int) -> tuple[list[float], list[float
     return run_async(run())
 
 
+# The statement place_legal_hold() spends its time in, run alone (superuser,
+# rolled back): with the immutability trigger, and with it disabled, which
+# splits the cost between the per-row trigger and the row/index writes.
+RAW_UPDATE = """UPDATE audit_events SET legal_hold = true, legal_hold_reason = %s,
+                   legal_hold_placed_by = 'bench', legal_hold_placed_at = clock_timestamp()
+                WHERE correlation_id = %s"""
+
+
+def raw_updates(url: str, cid: str, cycles: int, trigger: bool) -> list[float]:
+    out = []
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        for i in range(cycles):
+            conn.execute("BEGIN")
+            try:
+                if not trigger:
+                    conn.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable")
+                t = time.perf_counter()
+                conn.execute(RAW_UPDATE, (f"raw {i}", cid))
+                out.append(time.perf_counter() - t)
+            finally:
+                conn.execute("ROLLBACK")
+    return out
+
+
 def live_latency(base_url: str, n: int) -> list[float]:
     out = []
     with httpx.Client(base_url=base_url, timeout=10) as client:
@@ -107,7 +134,7 @@ def live_latency(base_url: str, n: int) -> list[float]:
 
 
 def main(quick: bool = False, *, cycles: int | None = None) -> dict:
-    cycles = cycles or (3 if quick else 15)
+    cycles = cycles or (3 if quick else 12)
     size = sizes(quick)
     rows: list[dict] = []
     with open_dataset(size["events"], size["chains"], size["months"],
@@ -121,21 +148,42 @@ def main(quick: bool = False, *, cycles: int | None = None) -> dict:
                 conn.execute("SELECT datastorage.release_legal_hold(%s, 'bench reset', "
                              "'bench')", (cid,))
         parts = vacuum_chain(ds.url, cid)
-        log(f"chain {cid}: {n:,} events in {parts}; {cycles} place/release cycles per phase")
+        log(f"chain {cid}: {n:,} events in {parts}; {cycles} rounds")
         svc = start_service(ds.url, workers=1)
         try:
             # Warm-up (untimed): caches, the service's pool and prepared plans.
             sql_cycles(ds.url, cid, 1)
             http_cycles(svc.base_url, cid, 1)
-            vacuum_chain(ds.url, cid)
-            place, release = sql_cycles(ds.url, cid, cycles)
-            rows += summary("SQL function (asyncpg, datastorage_app)", "sql", place, release, n)
-            log(f"    SQL place p50 {rows[-2]['p50_ms']} ms, release p50 {rows[-1]['p50_ms']} ms")
-            vacuum_chain(ds.url, cid)
-            place, release, statuses = http_cycles(svc.base_url, cid, cycles)
-            rows += summary("HTTP (1 worker)", "http", place, release, n)
-            log(f"    HTTP place p50 {rows[-2]['p50_ms']} ms, release p50 {rows[-1]['p50_ms']} ms"
-                f"; {statuses}")
+            # Rounds interleave the paths (order rotating), each after a VACUUM
+            # of the chain's partitions: every path meets the same table state
+            # and the same background load.
+            t: dict[str, list[float]] = {k: [] for k in ("sql_place", "sql_release", "http_place",
+                                                          "http_release", "raw_on", "raw_off")}
+            statuses: dict = {}
+            for i in range(cycles):
+                steps = ["sql", "http", "raw_on", "raw_off"]
+                for step in steps[i % 4:] + steps[:i % 4]:
+                    vacuum_chain(ds.url, cid)
+                    if step == "sql":
+                        place, release = sql_cycles(ds.url, cid, 1)
+                    elif step == "http":
+                        place, release, st = http_cycles(svc.base_url, cid, 1)
+                        for k, v in st.items():
+                            statuses[k] = statuses.get(k, 0) + v
+                    else:
+                        t[step] += raw_updates(ds.url, cid, 1, trigger=step == "raw_on")
+                        continue
+                    t[f"{step}_place"] += place
+                    t[f"{step}_release"] += release
+            rows += summary("SQL function (asyncpg, datastorage_app)", "sql", t["sql_place"],
+                            t["sql_release"], n)
+            rows += summary("HTTP (1 worker)", "http", t["http_place"], t["http_release"], n)
+            for key, state in (("raw_on", "on"), ("raw_off", "off")):
+                rows += summary(f"plain UPDATE, immutability trigger {state} (superuser, "
+                                "rolled back)", "raw", t[key], [], n)[:1]
+                rows[-1]["operation"] = "its UPDATE alone"
+            for r in rows:
+                log(f"    {r['label']} {r['operation']}: p50 {r['p50_ms']} ms")
             live = latency_summary(live_latency(svc.base_url, 200))
         finally:
             stop_service(svc)
@@ -146,8 +194,9 @@ def main(quick: bool = False, *, cycles: int | None = None) -> dict:
             still_held = conn.execute("SELECT count(*) FROM audit_events WHERE correlation_id = "
                                       "%s AND legal_hold", (cid,)).fetchone()[0]
         dataset = {k: ds.meta.get(k) for k in ("database", "events", "chains", "months")}
-    for r in rows:  # HTTP beside the SQL function alone, same operation
-        ceiling = next(c for c in rows if c["how"] == "sql" and c["operation"] == r["operation"])
+    for r in rows:  # beside the SQL function alone, same operation
+        op = "place" if r["how"] == "raw" else r["operation"]
+        ceiling = next(c for c in rows if c["how"] == "sql" and c["operation"] == op)
         r["vs_sql_p50"] = round(r["p50_ms"] / ceiling["p50_ms"], 3) if ceiling["p50_ms"] else None
     checks = {"statuses": statuses, "chain_valid_after": valid, "chain_events": total,
               "events_still_held": still_held, "partitions": parts}
@@ -165,8 +214,8 @@ def main(quick: bool = False, *, cycles: int | None = None) -> dict:
 
 def render(rows, live, config, checks) -> str:
     out = [f"### Legal hold on a {config['chain_events']:,}-event chain "
-           f"({config['dataset']['events']:,}-event dataset, {config['cycles']} place/release "
-           "cycles per phase, one request at a time)\n\n",
+           f"({config['dataset']['events']:,}-event dataset, {config['cycles']} rounds: one "
+           "place + release per path, interleaved, one request at a time)\n\n",
            markdown_table(["path", "operation", "p50 ms", "p99 ms", "max ms",
                            "µs/event (p50)", "p50 / SQL p50"],
                           [[r["label"], r["operation"], r["p50_ms"], r["p99_ms"], r["max_ms"],
@@ -182,8 +231,8 @@ def render(rows, live, config, checks) -> str:
 def cli(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.bench_legal_hold",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="the small dataset, 3 cycles")
-    ap.add_argument("--cycles", type=int, help="place/release cycles per phase")
+    ap.add_argument("--quick", action="store_true", help="the small dataset, 3 rounds")
+    ap.add_argument("--cycles", type=int, help="rounds (one place + release per path each)")
     a = ap.parse_args(argv)
     main(quick=a.quick or quick_mode([]), cycles=a.cycles)
 

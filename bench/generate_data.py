@@ -495,23 +495,33 @@ def check_templates() -> None:
 # --- loading -------------------------------------------------------------------------
 
 APPEND = "SELECT datastorage.append_audit_events(%s::jsonb)"
+# The ceiling: the same rows inserted as they are, without the chain (no
+# chain-head locks, no hashes, no event_id check). Never for real data.
+PLAIN = "INSERT INTO audit_events SELECT * FROM jsonb_populate_recordset(NULL::audit_events, %s::jsonb)"
+
+
+def _unchained(chain: list[dict]) -> list[dict]:
+    return [{**r, "chain_seq": i + 1, "event_date": r["event_timestamp"][:10], "event_hash": "",
+             "previous_event_hash": "", "legal_hold": False} for i, r in enumerate(chain)]
 
 
 def _load_worker(url: str, todo: list[tuple[int, int]], tl: Timeline, seed: int, batch: int,
-                 long_id: int | None, counter) -> None:
+                 long_id: int | None, counter, plain: bool = False) -> None:
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
         rows: list[dict] = []
 
         def flush() -> None:
             if rows:
-                conn.execute(APPEND, (orjson.dumps(rows).decode(),))
+                conn.execute(PLAIN if plain else APPEND, (orjson.dumps(rows).decode(),))
                 with counter.get_lock():
                     counter.value += len(rows)
                 rows.clear()
 
         for c, length in todo:
             chain = chain_rows(c, length, tl, seed, long_chain=(c == long_id))
+            if plain:
+                chain = _unchained(chain)
             if len(chain) > batch:
                 flush()
                 # Chunks of one chain in order: the function links each to the last.
@@ -527,7 +537,7 @@ def _load_worker(url: str, todo: list[tuple[int, int]], tl: Timeline, seed: int,
 
 def load(url: str, *, events: int, chains: int, months: int, anchor: datetime,
          long_chain: int = 0, seed: int = SEED, workers: int | None = None, batch: int = 2000,
-         progress: bool = True) -> dict:
+         progress: bool = True, plain: bool = False) -> dict:
     """Append the dataset into the database at `url` (resuming: complete
     chains are skipped). Returns counts and the append rate."""
     tl = Timeline(anchor, months)
@@ -558,13 +568,13 @@ def load(url: str, *, events: int, chains: int, months: int, anchor: datetime,
     counter = ctx.Value("q", 0)
     t0 = time.perf_counter()
     if workers == 1:  # in this process (tests: no fork)
-        _load_worker(url, shares[0], tl, seed, batch, long_id, counter)
+        _load_worker(url, shares[0], tl, seed, batch, long_id, counter, plain)
         seconds = time.perf_counter() - t0
         result.update(appended_events=counter.value, seconds=round(seconds, 1),
                       events_per_s=round(counter.value / seconds) if seconds else None)
         return result
     procs = [ctx.Process(target=_load_worker, args=(url, share, tl, seed, batch, long_id,
-                                                   counter), daemon=True)
+                                                   counter, plain), daemon=True)
              for share in shares]
     for p in procs:
         p.start()
@@ -603,6 +613,31 @@ def finish(url: str) -> dict:
         ).fetchone()[0]
         out["size_mb"] = round(conn.execute(
             "SELECT pg_database_size(current_database())").fetchone()[0] / 2**20)
+    return out
+
+
+def ceiling(cluster: Cluster, *, events: int, chains: int, months: int, anchor: datetime,
+            seed: int, workers: int | None, batch: int) -> dict:
+    """The same generator into two fresh scratch databases: through the
+    append function, and as a plain INSERT of the same rows (the ceiling:
+    what storing them costs without the chain). Same sample, same run."""
+    out: dict = {"sample_events": events, "sample_chains": chains}
+    for mode in ("append", "plain"):
+        name = f"ds_ceiling_{mode}"
+        with psycopg.connect(libpq_url(cluster.url()), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            migrate(cluster.url(name))
+            res = load(cluster.url(name), events=events, chains=chains, months=months,
+                       anchor=anchor, seed=seed, workers=workers, batch=batch, progress=False,
+                       plain=mode == "plain")
+            out[f"{mode}_events_per_s"] = res["events_per_s"]
+        finally:
+            with psycopg.connect(libpq_url(cluster.url()), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if out.get("plain_events_per_s"):
+        out["append_vs_plain"] = round(out["append_events_per_s"] / out["plain_events_per_s"], 3)
     return out
 
 
@@ -651,17 +686,25 @@ class Dataset:
         return int((self.cluster.pgdata / "postmaster.pid").read_text().split()[0])
 
 
+# Appended once to the cluster's postgresql.auto.conf (later lines win):
+# bulk loading with fewer checkpoints, room to build indexes, and a buffer
+# cache that holds the hot part of a 1M-event dataset (~1.2 GB on disk).
+SETTINGS_MARK = "# bench.generate_data settings v2"
+SETTINGS = {"shared_buffers": "'1GB'", "max_wal_size": "'8GB'", "checkpoint_timeout": "'30min'",
+            "maintenance_work_mem": "'512MB'"}
+
+
 def _cluster(directory: Path) -> Cluster:
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # the postgres user must traverse it
     cluster = Cluster(directory / "cluster", durable=False)
-    fresh = not cluster.initialized
     cluster.init()
-    if fresh:
-        # Bulk loading: fewer checkpoints; room to build indexes.
-        with open(cluster.pgdata / "postgresql.auto.conf", "a") as f:
-            f.write("max_wal_size = '8GB'\nmaintenance_work_mem = '512MB'\n"
-                    "checkpoint_timeout = '30min'\n")
+    auto = cluster.pgdata / "postgresql.auto.conf"
+    if SETTINGS_MARK not in auto.read_text():
+        if cluster.running():
+            cluster.stop()  # shared_buffers needs a restart; the caller starts it again
+        with open(auto, "a") as f:
+            f.write(f"{SETTINGS_MARK}\n" + "".join(f"{k} = {v}\n" for k, v in SETTINGS.items()))
     return cluster
 
 
@@ -705,7 +748,11 @@ def ensure(events: int, chains: int, months: int, *, long_chain: int = 10_000,
     fin = finish(url)
     sample = [ds.cid(c) for c in random.Random(seed).sample(range(chains), min(20, chains))]
     valid = verify_sample(url, sample + ([ds.long_chain_id] if ds.long_chain_id else []))
-    meta.update(complete=True, load=res, **fin, sample_chains_valid=valid,
+    n = min(events, 100_000)
+    log(f"ceiling: {n:,} events appended vs inserted plainly, in scratch databases")
+    ceil = ceiling(cluster, events=n, chains=max(1, chains * n // events), months=months,
+                   anchor=ds.anchor, seed=seed, workers=workers, batch=batch)
+    meta.update(complete=True, load=res, **fin, sample_chains_valid=valid, ceiling=ceil,
                 total_s=round(time.perf_counter() - t0, 1),
                 generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     if fin["stored_events"] < events:
@@ -713,7 +760,9 @@ def ensure(events: int, chains: int, months: int, *, long_chain: int = 10_000,
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     log(f"{name}: {fin['stored_events']:,} events, {fin['size_mb']:,} MB; append "
         f"{res['events_per_s'] or 0:,} events/s over {res['seconds']} s, VACUUM ANALYZE "
-        f"{fin['vacuum_analyze_s']} s; sample chains verify: {valid}")
+        f"{fin['vacuum_analyze_s']} s; sample chains verify: {valid}; ceiling on "
+        f"{ceil['sample_events']:,} events: append {ceil['append_events_per_s']:,}/s, "
+        f"plain INSERT {ceil['plain_events_per_s']:,}/s")
     return ds
 
 
@@ -773,7 +822,7 @@ def main(argv: list[str] | None = None) -> dict:
         meta = dict(ds.meta)
     print(json.dumps({k: meta[k] for k in ("database", "events", "chains", "months",
                                            "stored_events", "size_mb", "load",
-                                           "vacuum_analyze_s", "generated_at")
+                                           "vacuum_analyze_s", "ceiling", "generated_at")
                       if k in meta}, indent=2))
     return meta
 

@@ -239,8 +239,15 @@ def summary_markdown(doc: dict) -> str:
                               e.get("how", "–"), e["seconds"]] for n, e in entries.items()])]
     if doc.get("dataset"):
         lines += ["\n## Dataset (bench/generate_data.py)\n", dataset_markdown(doc["dataset"])]
-    if doc.get("plot"):
-        lines.append(f"\nPlot: {doc['plot']}\n")
+    plot = doc.get("plot")
+    if plot:
+        lines.append(f"\nPlot (bench/plot.py): {plot.get('file') or plot.get('status')}"
+                     + (f" ({plot.get('error') or plot.get('reason')})"
+                        if plot.get("status") != "ok" else "") + "\n")
+    for m in doc.get("merged", []):
+        load = (m.get("machine") or {}).get("loadavg_at_start")
+        lines.append(f"Re-measured {m['at']} (`--only ... --merge`): {', '.join(m['benchmarks'])}"
+                     + (f"; load average {load[0]} at its start" if load else "") + ".\n")
     targets = collect_targets(entries)
     if targets:
         lines += ["\n## Targets\n", markdown_table(["benchmark", "target", "value", "limit", "met"],
@@ -261,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", default="", help="comma-separated names to leave out")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per subprocess benchmark (default 600 quick, 3600 full)")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --only/--skip: replace just these benchmarks' entries in the "
+                         "existing all.json and summary.md (default: write them anew)")
     a = ap.parse_args(argv)
 
     def norm(s: str) -> set[str]:
@@ -278,6 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc)
     doc = {"started_at": started.isoformat(timespec="seconds"), "quick": a.quick,
            "machine": machine_info(), "benchmarks": {}}
+    previous = out_dir / "all.json"
+    if a.merge and previous.exists():
+        # Re-measure a few benchmarks, keep the others' last results.
+        old = json.loads(previous.read_text())
+        doc["benchmarks"] = old.get("benchmarks", {})
+        for key in ("dataset", "plot"):
+            if key in old:
+                doc[key] = old[key]
+        doc["merged"] = old.get("merged", []) + [
+            {"at": started.isoformat(timespec="seconds"), "benchmarks": names,
+             "previous_run_started_at": old.get("started_at"), "machine": doc["machine"]}]
+        doc["started_at"], doc["machine"] = old.get("started_at"), old.get("machine")
     if DATASET_USERS & set(names):
         log("=== dataset for the query benchmarks ===")
         doc["dataset"] = prepare_dataset(a.quick)

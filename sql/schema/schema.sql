@@ -37,11 +37,27 @@ DECLARE
     rows        public.audit_events[] := '{}';
     n           integer := 0;
     seen        uuid[] := '{}';
+    stored      uuid[];
     missing     uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
     END IF;
+    -- Lock every chain's head first, in sorted order: concurrent batches
+    -- cannot deadlock, and everything read below is read under the locks.
+    FOR cur_chain IN SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
+    LOOP
+        INSERT INTO audit_chain_heads AS h (correlation_id) VALUES (cur_chain)
+        ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at;
+    END LOOP;
+    cur_chain := NULL;
+    -- event_id is unique across all partitions (not only the event's month);
+    -- one probe of every partition for the whole array, not one per event.
+    -- Taken after the locks, so a replay racing the original sees it stored.
+    SELECT coalesce(array_agg(a.event_id), '{}') INTO stored
+      FROM audit_events a
+     WHERE a.event_id = ANY (ARRAY(SELECT (x->>'event_id')::uuid
+                                   FROM jsonb_array_elements(p_events) x));
 
     FOR r IN
         SELECT e.*
@@ -57,16 +73,11 @@ BEGIN
                  WHERE correlation_id = cur_chain;
             END IF;
             cur_chain := r.correlation_id;
-            -- Takes the chain lock (row lock on the head) in sorted order.
-            INSERT INTO audit_chain_heads AS h (correlation_id) VALUES (cur_chain)
-            ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at
-            RETURNING * INTO head;
+            SELECT * INTO head FROM audit_chain_heads WHERE correlation_id = cur_chain;
         END IF;
 
         r.event_date := (r.event_timestamp AT TIME ZONE 'UTC')::date;
-        -- event_id is unique across all partitions (not only the event's month).
-        CONTINUE WHEN r.event_id = ANY (seen)
-                   OR EXISTS (SELECT 1 FROM audit_events a WHERE a.event_id = r.event_id);
+        CONTINUE WHEN r.event_id = ANY (stored) OR r.event_id = ANY (seen);
         seen := seen || r.event_id;
 
         r.event_version := coalesce(r.event_version, '1.0');

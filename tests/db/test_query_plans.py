@@ -20,60 +20,24 @@ import psycopg
 import pytest
 
 from app.migrate import libpq_url
+from bench.bench_query import NestedPlans, plan_nodes, populated_partitions
 from bench.generate_data import PREFIX, chain_lengths, load
 
 EVENTS, CHAINS, MONTHS, LONG = 50_000, 5_000, 12, 2_000
 SEED = 7
 
 
-class Plans:
-    """Collects the plan of every statement the session runs, nested ones included."""
-
-    def __init__(self, conn: psycopg.Connection):
-        self.conn = conn
-        self.plans: list[dict] = []
-        conn.execute("LOAD 'auto_explain'")
-        for name, value in (("log_min_duration", "0"), ("log_nested_statements", "on"),
-                            ("log_format", "json"), ("log_level", "notice")):
-            conn.execute(f"SET auto_explain.{name} = '{value}'")
-        conn.execute("SET client_min_messages = notice")
-        conn.add_notice_handler(self._notice)
-
-    def _notice(self, diag) -> None:
-        text = diag.message_primary or ""
-        at = text.find("plan:")
-        if at >= 0:
-            self.plans.append(json.loads(text[at + 5:]))
-
-    def of(self, sql: str, params=()) -> list[dict]:
-        self.plans = []
-        self.conn.execute(sql, params).fetchall()
-        return list(self.plans)
-
-
-def nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from nodes(child)
-
-
 def audit_scans(plans: list[dict]) -> list[tuple[str, str, str]]:
     """(statement, node type, relation or index) of every scan touching audit_events."""
     out = []
     for p in plans:
-        for n in nodes(p["Plan"]):
+        for n in plan_nodes(p["Plan"]):
             rel = n.get("Relation Name") or ""
             idx = n.get("Index Name") or ""
             if rel.startswith("audit_events") or idx.startswith(("idx_audit_events",
                                                                   "audit_events")):
                 out.append((p.get("Query Text", "")[:120], n["Node Type"], rel or idx))
     return out
-
-
-def populated_partitions(conn) -> set[str]:
-    return {r[0] for r in conn.execute(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'audit_events'::regclass AND c.reltuples > 0")}
 
 
 def seq_scans(plans: list[dict], populated: set[str]) -> list[tuple[str, str, str]]:
@@ -100,10 +64,9 @@ def dataset(module_db):
 
 @pytest.fixture
 def plans(module_conn, dataset):
-    p = Plans(module_conn)
+    p = NestedPlans(module_conn)
     yield p
-    module_conn.execute("LOAD 'auto_explain'")
-    module_conn.execute("SET auto_explain.log_min_duration = -1")
+    p.close()
 
 
 def hot_queries(ds: dict) -> dict[str, tuple[str, tuple]]:
@@ -138,7 +101,7 @@ def hot_queries(ds: dict) -> dict[str, tuple[str, tuple]]:
     }
 
 
-def run_plans(conn, plans: Plans, sql: str, params) -> list[dict]:
+def run_plans(conn, plans: NestedPlans, sql: str, params) -> list[dict]:
     conn.execute("BEGIN")
     try:
         return plans.of(sql, params)
