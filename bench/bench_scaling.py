@@ -55,6 +55,7 @@ def main(quick: bool = False, *, duration: float | None = None, levels=LEVELS,
          worker_counts=(1, 2), months_kept=RETENTION_MONTHS) -> dict:
     duration = duration or (2.0 if quick else 8.0)
     warmup = 0.5 if quick else 1.5
+    load_at_start = round(os.getloadavg()[0], 2)
     points: list[dict] = []
     with BenchCluster() as pg:
         url = pg.database("bench_scaling")
@@ -144,7 +145,9 @@ def main(quick: bool = False, *, duration: float | None = None, levels=LEVELS,
     ]
     config = {"quick": quick, "duration_s": duration, "warmup_s": warmup, "levels": list(levels),
               "workers": list(worker_counts), "cpus": os.cpu_count(), "postgres": settings,
-              "correlation_ids": N_IDS, "months_kept": list(months_kept)}
+              "correlation_ids": N_IDS, "months_kept": list(months_kept),
+              "loadavg_1min_at_start": load_at_start,
+              "loadavg_1min_at_end": round(os.getloadavg()[0], 2)}
     md = render(points, scaling, targets, config, partitions)
     doc = {"config": config, "points": points, "scaling": scaling, "targets": targets,
            "partitions": partitions,
@@ -166,7 +169,9 @@ def render(points, scaling, targets, config, partitions) -> str:
                      or None,
                      ", ".join(f"{k}: {v}" for k, v in p["statuses"].items())])
     out = [f"### Throughput against concurrency, workers {config['workers']} "
-           f"({config['duration_s']:.0f} s per point; PostgreSQL {config['postgres']})\n\n",
+           f"({config['duration_s']:.0f} s per point; PostgreSQL {config['postgres']}; "
+           f"{config['cpus']} CPUs, 1-minute load average {config['loadavg_1min_at_start']} at "
+           f"start, {config['loadavg_1min_at_end']} at end)\n\n",
            markdown_table(["series", "workers", "connections", "events/s (req/s for GET)",
                            "p50 ms", "p99 ms", "CPU µs/item: service + PG", "outcomes"], rows)]
     if scaling:

@@ -63,11 +63,11 @@ def plot(results: dict, out: Path) -> Path:
                     textcoords="offset points", fontsize=8, color="tab:red")
     ax_p99.set_ylabel("p99 latency, ms (log scale)")
     ax_rate.legend(fontsize=8)
-    m = results.get("machine", {})
-    load = m.get("loadavg_at_start")
-    fig.suptitle(f"Audit writes against concurrency — {m.get('cpus')} CPUs, PostgreSQL "
-                 f"{results['config']['postgres']}"
-                 + (f", load average {load[0]} at start" if load else ""), fontsize=9)
+    m, cfg = results.get("machine", {}), results["config"]
+    load = (f", 1-min load average {cfg['loadavg_1min_at_start']} at start, "
+            f"{cfg['loadavg_1min_at_end']} at end" if "loadavg_1min_at_start" in cfg else "")
+    fig.suptitle(f"Audit writes against concurrency — {m.get('cpus')} CPUs shared, PostgreSQL "
+                 f"{cfg['postgres']}{load}", fontsize=9)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

@@ -84,6 +84,9 @@ def hot_queries(ds: dict) -> dict[str, tuple[str, tuple]]:
             "SELECT datastorage.query_audit_events(p_correlation_id => %s)", (ds["cid"],)),
         "query by correlation id, 2,000-event chain": (
             "SELECT datastorage.query_audit_events(p_correlation_id => %s)", (ds["long"],)),
+        "query by correlation id and outcome": (
+            "SELECT datastorage.query_audit_events(p_correlation_id => %s, "
+            "p_event_outcome => 'success')", (ds["cid"],)),
         "query by event_type since 24h": (
             "SELECT datastorage.query_audit_events(p_event_type => %s, p_since => %s)",
             ("aianalysis.analysis.completed", since)),
@@ -111,6 +114,7 @@ def run_plans(conn, plans: NestedPlans, sql: str, params) -> list[dict]:
 
 @pytest.mark.parametrize("name", ["query by correlation id",
                                   "query by correlation id, 2,000-event chain",
+                                  "query by correlation id and outcome",
                                   "query by event_type since 24h", "legal hold place and list",
                                   "verify_chain", "verify_chain_summary",
                                   "export by correlation id", "append one event to a chain"])
