@@ -125,7 +125,6 @@ def test_sigterm_turns_readiness_503_before_stopping(module_db):
                 time.sleep(0.05)
             assert seen == {"status": "not_ready", "reason": "shutting_down"}
             assert c.get("/health/live").status_code == 200  # still serving meanwhile
-        assert svc.proc.wait(60) == 0
     finally:
         svc.stop()
 
