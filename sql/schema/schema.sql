@@ -460,9 +460,10 @@ CREATE FUNCTION datastorage.event_json(e public.audit_events) RETURNS jsonb
         'legal_hold',           e.legal_hold,
         'legal_hold_reason',    e.legal_hold_reason,
         'legal_hold_placed_by', e.legal_hold_placed_by,
-        'legal_hold_placed_at', datastorage.rfc3339(e.legal_hold_placed_at),
-        'event_data',           e.event_data))
-    || jsonb_build_object('parent_event_id', e.parent_event_id,
+        'legal_hold_placed_at', datastorage.rfc3339(e.legal_hold_placed_at)))
+    -- Added after stripping: nulls inside event_data are the client's data.
+    || jsonb_build_object('event_data', e.event_data,
+                          'parent_event_id', e.parent_event_id,
                           'parent_event_date', to_char(e.parent_event_date, 'YYYY-MM-DD'))
 $$;
 
