@@ -1,6 +1,11 @@
 -- Rule: audit events are immutable.
 --   * UPDATE may change only the legal-hold columns (placing/releasing holds);
 --   * DELETE of a row under legal hold is refused, naming the correlation id;
+--   * any other DELETE is refused too, except retention's (sql/functions/
+--     450_retention.sql): it sets datastorage.retention_cutoff for its
+--     transaction, and even then only rows expired by that cutoff AND by the
+--     database clock go (a session setting the flag by hand can remove no
+--     more than retention would; docs/retention.md);
 --   * TRUNCATE is refused on the table and on every partition;
 --   * the legal-hold history is append-only.
 -- These hold for everyone, a DBA with psql included (only a superuser who
@@ -35,12 +40,23 @@ $$;
 
 CREATE OR REPLACE FUNCTION datastorage.refuse_held_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    cutoff date;
 BEGIN
     IF OLD.legal_hold THEN
         RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
                         OLD.event_id, OLD.correlation_id
             USING ERRCODE = '23503',
                   HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
+    END IF;
+    -- least() skips NULL: without the setting there is no cutoff at all.
+    cutoff := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
+    cutoff := CASE WHEN cutoff IS NOT NULL THEN least(cutoff, (now() AT TIME ZONE 'UTC')::date) END;
+    IF cutoff IS NULL OR NOT coalesce(OLD.retention_days < cutoff - OLD.event_date, false) THEN
+        RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
+                        'and only retention removes events', OLD.event_id, OLD.correlation_id
+            USING ERRCODE = '55000',
+                  HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
     END IF;
     RETURN OLD;
 END
