@@ -180,7 +180,7 @@ BEGIN
         UNION ALL
         (SELECT 'chain'::text, f.correlation_id, NULL::uuid,
                 f.chain_total = f.chain_valid AND m.head_matches,
-                jsonb_build_object('correlation_id', f.correlation_id,
+                (jsonb_build_object('correlation_id', f.correlation_id,
                                    'total_events', f.chain_total,
                                    'valid_events', f.chain_valid,
                                    'broken_events', f.chain_total - f.chain_valid,
