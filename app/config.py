@@ -45,6 +45,10 @@ class Settings(BaseModel):
     signing_cert: str | None = None
     log_level: str = "INFO"
     pg_port: int = Field(5432, ge=1, le=65535)
+    retention_interval: float = Field(86400.0, ge=0)
+    retention_role: str = "datastorage_maintenance"
+    retention_database_url: str | None = None
+    retention_batch: int = Field(10000, ge=1, le=1_000_000)
 
     model_config = {"frozen": True}
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from . import metrics
 from .http import field_errors, has_nul, parse_model
-from .models.audit import AuditEventEnvelope
+from .models.audit import RETENTION_DAYS_DEFAULT, AuditEventEnvelope
 from .models.contract import validate_event_data
 from .problems import Problem, validation
 from .timeutil import TimeFormatError, go_duration, parse_rfc3339, utc_micro
@@ -110,7 +110,8 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
         "cluster_name": env.cluster_name or None,
         "severity": ("info" if "severity" not in sent else (env.severity or None)),
         "duration_ms": env.duration_ms or None,
-        "retention_days": 2555,
+        "retention_days": (env.retention_days if env.retention_days is not None
+                           else RETENTION_DAYS_DEFAULT),
         "is_sensitive": False,
         "event_data": event_data,
     }

@@ -357,11 +357,18 @@ END
 $$;
 
 -- A whole run, committing after every step (so no lock outlives a step),
--- retrying a step that could not get the parent's lock in time. For pg_cron
--- and psql (outside an explicit transaction):  CALL datastorage.run_retention();
+-- retrying a step that could not get the parent's lock in time. For pg_cron,
+-- psql (outside an explicit transaction) and the service, which follows the
+-- progress NOTICEs (JSON: the plan, then one per step):
+--   CALL datastorage.run_retention();
+-- p_result returns the run's record. A failed step is recorded with its
+-- reason (everything it did is rolled back) and raised.
 -- (No SET clause: a procedure with one cannot COMMIT; every name is qualified.)
+DROP PROCEDURE IF EXISTS datastorage.run_retention(timestamptz, text);
 CREATE OR REPLACE PROCEDURE datastorage.run_retention(p_now timestamptz DEFAULT now(),
-                                                      p_started_by text DEFAULT 'run_retention')
+                                                      p_started_by text DEFAULT 'run_retention',
+                                                      p_batch integer DEFAULT 10000,
+                                                      INOUT p_result jsonb DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE
     run bigint;
@@ -371,10 +378,15 @@ DECLARE
 BEGIN
     run := datastorage.retention_begin(p_now, p_started_by);
     COMMIT;
+    RAISE NOTICE '%', (SELECT pg_catalog.jsonb_build_object(
+                           'action', 'plan', 'run_id', r.run_id, 'cutoff', r.cutoff,
+                           'events_planned', r.events_planned, 'chains_planned', r.chains_planned,
+                           'partitions_planned', r.partitions_planned)
+                       FROM public.audit_retention_runs r WHERE r.run_id = run);
     LOOP
         err := NULL;
         BEGIN
-            step := datastorage.retention_step(run);
+            step := datastorage.retention_step(run, p_batch);
         EXCEPTION
             WHEN lock_not_available THEN
                 busy := busy + 1;
@@ -384,17 +396,18 @@ BEGIN
                 err := SQLERRM;
         END;
         IF err IS NOT NULL THEN
-            PERFORM datastorage.retention_finish(run, err);
+            p_result := datastorage.retention_finish(run, err);
             COMMIT;
             RAISE EXCEPTION 'retention run % failed: %', run, err USING ERRCODE = '55000';
         END IF;
         COMMIT;
         EXIT WHEN step ->> 'action' = 'done';
+        RAISE NOTICE '%', step;
         IF step ->> 'action' = 'retry' THEN
             PERFORM pg_catalog.pg_sleep(0.2 * busy);
         END IF;
     END LOOP;
-    PERFORM datastorage.retention_finish(run);
+    p_result := datastorage.retention_finish(run);
     COMMIT;
 END
 $$;
@@ -410,4 +423,5 @@ GRANT EXECUTE ON FUNCTION datastorage.retention_begin(timestamptz, text),
                           datastorage.retention_finish(bigint, text),
                           datastorage.enforce_retention(timestamptz, boolean)
     TO datastorage_maintenance;
-GRANT EXECUTE ON PROCEDURE datastorage.run_retention(timestamptz, text) TO datastorage_maintenance;
+GRANT EXECUTE ON PROCEDURE datastorage.run_retention(timestamptz, text, integer, jsonb)
+    TO datastorage_maintenance;

@@ -60,6 +60,10 @@ CREATE TABLE audit_retention_queue (
     PRIMARY KEY (run_id, correlation_id)
 );
 
+-- Run records are for auditors to read (default privileges) and for the
+-- maintenance role that starts runs; only retention's functions write.
+GRANT SELECT ON audit_retention_runs, audit_retention_horizons TO datastorage_maintenance;
+
 RESET ROLE;
 
 -- The drop guard (0002) refuses dropping any audit table while any hold is
