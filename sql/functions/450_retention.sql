@@ -187,30 +187,55 @@ BEGIN
     -- Same lock order as appends and holds: sorted correlation ids.
     PERFORM 1 FROM public.audit_chain_heads h
      WHERE h.correlation_id = ANY (p_cids) ORDER BY h.correlation_id FOR UPDATE;
+    -- (Joins with unnest(), not = ANY (array): a batch is thousands of chains.)
     SELECT coalesce(sum(q.events) FILTER (WHERE h.legal_hold), 0),
            coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}')
       INTO kept_held, work
-      FROM public.audit_retention_queue q
-      JOIN public.audit_chain_heads h ON h.correlation_id = q.correlation_id
-     WHERE q.run_id = p_run AND q.correlation_id = ANY (p_cids);
-    INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq, previous_hash,
-                                                      run_id, pruned_at)
-    SELECT q.correlation_id, q.upto_seq + 1, e.event_hash, p_run, clock_timestamp()
-      FROM public.audit_retention_queue q
-      JOIN public.audit_events e ON e.correlation_id = q.correlation_id AND e.chain_seq = q.upto_seq
-     WHERE q.run_id = p_run AND q.correlation_id = ANY (work)
-    ON CONFLICT (correlation_id) DO UPDATE
-       SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
-           run_id = excluded.run_id, pruned_at = excluded.pruned_at
-     WHERE excluded.first_kept_seq > z.first_kept_seq;
-    GET DIAGNOSTICS chains = ROW_COUNT;
-    DELETE FROM public.audit_events e
-     USING public.audit_retention_queue q
-     WHERE q.run_id = p_run AND q.correlation_id = ANY (work)
-       AND e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
-       AND e.tableoid IS DISTINCT FROM p_except::oid;
-    GET DIAGNOSTICS deleted = ROW_COUNT;
-    DELETE FROM public.audit_retention_queue q WHERE q.run_id = p_run AND q.correlation_id = ANY (p_cids);
+      FROM unnest(p_cids) c(cid)
+      JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+      JOIN public.audit_chain_heads h ON h.correlation_id = q.correlation_id;
+    IF p_except IS NULL THEN
+        -- One pass: the horizon is taken from the last deleted row of each chain.
+        WITH gone AS (
+            DELETE FROM public.audit_events e
+             USING unnest(work) c(cid)
+              JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+             WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
+            RETURNING e.correlation_id, e.chain_seq, e.event_hash, q.upto_seq),
+        horizon AS (
+            INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
+                                                              previous_hash, run_id, pruned_at)
+            SELECT g.correlation_id, g.upto_seq + 1, g.event_hash, p_run, clock_timestamp()
+              FROM gone g WHERE g.chain_seq = g.upto_seq
+            ON CONFLICT (correlation_id) DO UPDATE
+               SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
+                   run_id = excluded.run_id, pruned_at = excluded.pruned_at
+             WHERE excluded.first_kept_seq > z.first_kept_seq
+            RETURNING 1)
+        SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM horizon) INTO deleted, chains;
+    ELSE
+        -- The chains of a partition about to be dropped: horizons from the
+        -- stored hashes, then their prefix rows outside that partition.
+        INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
+                                                          previous_hash, run_id, pruned_at)
+        SELECT q.correlation_id, q.upto_seq + 1, e.event_hash, p_run, clock_timestamp()
+          FROM unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+          JOIN public.audit_events e ON e.correlation_id = q.correlation_id AND e.chain_seq = q.upto_seq
+        ON CONFLICT (correlation_id) DO UPDATE
+           SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
+               run_id = excluded.run_id, pruned_at = excluded.pruned_at
+         WHERE excluded.first_kept_seq > z.first_kept_seq;
+        GET DIAGNOSTICS chains = ROW_COUNT;
+        DELETE FROM public.audit_events e
+         USING unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+         WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
+           AND e.tableoid <> p_except::oid;
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+    END IF;
+    DELETE FROM public.audit_retention_queue q
+     USING unnest(p_cids) c(cid) WHERE q.run_id = p_run AND q.correlation_id = c.cid;
 END
 $$;
 
@@ -259,10 +284,12 @@ BEGIN
             RETURN jsonb_build_object('action', 'skip', 'partition', part);
         END IF;
         SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel);
-        -- A short wait for the parent's lock, never a long queue of writers behind it.
+        -- A short wait for each lock, never a long queue of writers behind it.
         PERFORM set_config('lock_timeout', '1s', true);
-        EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
-        -- Detached: nothing can be added any more. Every row must be a pruned prefix row.
+        -- Nothing more can be written into the partition (writers to other
+        -- partitions go on): every row in it must be a pruned prefix row.
+        -- Checked before the parent's exclusive lock, to keep that lock short.
+        EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
         EXECUTE format('SELECT count(*) FROM %s e LEFT JOIN public.audit_retention_horizons z '
                        'ON z.correlation_id = e.correlation_id '
                        'WHERE z.first_kept_seq IS NULL OR e.chain_seq >= z.first_kept_seq', rel)
@@ -271,6 +298,7 @@ BEGIN
             RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', part, stray
                 USING ERRCODE = '55000';
         END IF;
+        EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
         PERFORM set_config('datastorage.retention_drop', format('public.%I', part), true);
         EXECUTE format('DROP TABLE %s', rel);
         PERFORM set_config('datastorage.retention_drop', '', true);

@@ -16,10 +16,12 @@ import httpx
 import psycopg
 import pytest
 
+from app import signing
 from app.migrate import libpq_url
 from tests.api.test_audit_events import gateway_event
 from tests.api.test_cli import run_cli
 from tests.api.test_foundation import assert_problem
+from tests.db.test_verifier_cli import _resign
 from tests.harness import Service, unique
 
 HOLDER = {"X-Auth-Request-User": "system:serviceaccount:legal:alice"}
@@ -150,19 +152,21 @@ def test_cli_run_under_write_load_removes_exactly_the_expired_unheld_events(quie
         assert summary["retention_horizon"]["first_kept_seq"] == 3
         ok = run_cli("verify", str(tmp_path / "export.json"), "--cert", str(tmp_path / "cert.pem"))
         assert ok.returncode == 0, ok.stdout + ok.stderr
-        # The same file claiming a different horizon fails (the signature, and the link).
-        forged = r.content.replace(b'"first_kept_seq": 3', b'"first_kept_seq": 4')
-        (tmp_path / "forged.json").write_bytes(forged)
-        bad = run_cli("verify", str(tmp_path / "forged.json"), "--cert", str(tmp_path / "cert.pem"))
-        assert bad.returncode == 1 and "signature: INVALID" in bad.stdout
-
-        # The run is on record for auditors; an earlier date is refused.
+        # Validly signed, but the first kept event does not link to the horizon: caught.
+        signer = signing.Signer.from_files(quiet_service.data_dir / "signing" / "export-signing-key.pem",
+                                           tmp_path / "cert.pem")
+        hz = summary["retention_horizon"]["previous_hash"].encode()
+        (tmp_path / "moved.json").write_bytes(
+            _resign(r.content, signer, lambda b: b.replace(b'"previous_hash": "' + hz,
+                                                           b'"previous_hash": "' + b"0" * 64)))
+        bad = run_cli("verify", str(tmp_path / "moved.json"), "--cert", str(tmp_path / "cert.pem"))
+        assert bad.returncode == 1 and "does not link to the recorded horizon" in bad.stdout, bad.stdout
+        # The run is on record for auditors; a date ahead of the database clock is refused
+        # (an earlier cutoff too: tests/sql/test_retention.sql).
         conn.execute("SET ROLE datastorage_auditor")
         assert conn.execute("SELECT count(*) FROM audit_retention_runs "
                             "WHERE status = 'succeeded'").fetchone()[0] >= 1
         conn.execute("RESET ROLE")
-        early = run_cli("retention", "run", "--as-of", _ago(30)[:10], env=env)
-        assert early.returncode == 2 and "earlier run already used cutoff" in early.stderr
         ahead = run_cli("retention", "run", "--as-of", _ago(-2)[:10], env=env)
         assert ahead.returncode == 2 and "ahead of the database clock" in ahead.stderr
 
