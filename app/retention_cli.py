@@ -21,7 +21,7 @@ from datetime import date, datetime, timezone
 import orjson
 
 from . import retention
-from .verifier import Progress as Bar
+from .verifier import Progress as Bar, progress_options
 
 
 def _as_of(text: str) -> datetime:
@@ -153,8 +153,5 @@ def register(subparsers) -> None:
     q.add_argument("--batch", type=int, default=None, help="events per delete step "
                                                            "(default DS_RETENTION_BATCH)")
     q.add_argument("--json", action="store_true", help="print the run's record as JSON")
-    bar = q.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="draw a progress bar on stderr (default: when stderr is a terminal)")
-    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    progress_options(q)
     q.set_defaults(func=cmd_retention)

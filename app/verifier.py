@@ -504,8 +504,13 @@ def register(subparsers) -> None:
     p.add_argument("--strict", action="store_true",
                    help="also fail on redacted events and on an unpinned certificate")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    progress_options(p)
+    p.set_defaults(func=cmd_verify)
+
+
+def progress_options(p) -> None:
+    """--progress / --no-progress (default: a bar when stderr is a terminal)."""
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="draw a progress bar on stderr (default: when stderr is a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
-    p.set_defaults(func=cmd_verify)
