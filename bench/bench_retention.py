@@ -18,6 +18,7 @@ CALL datastorage.run_retention does), every step timed:
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -137,7 +138,7 @@ def run_retention(url: str) -> tuple[list[dict], dict]:
 
 def main(quick: bool = False) -> dict:
     quick = quick or quick_mode()
-    month = 10_000 if quick else 83_000
+    month = int(os.environ.get("BENCH_RETENTION_MONTH", 0)) or (10_000 if quick else 83_000)
     rate = 100.0
     with BenchCluster() as cluster:
         url = cluster.database()

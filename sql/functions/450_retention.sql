@@ -30,17 +30,21 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 7310575183440000014::bigint $$;
 -- Per chain with at least one expired event: what retention would do as of
 -- p_cutoff. upto_seq is the last chain_seq to remove (NULL when held or
 -- nothing prunable); prunable_events counts the rows up to it.
-CREATE OR REPLACE FUNCTION datastorage.retention_chain_plan(p_cutoff date)
+DROP FUNCTION IF EXISTS datastorage.retention_chain_plan(date);
+CREATE FUNCTION datastorage.retention_chain_plan(p_cutoff date)
 RETURNS TABLE (correlation_id text, stored_events bigint, expired_events bigint,
                held boolean, upto_seq bigint, prunable_events bigint, waiting_events bigint,
-               whole_chain boolean)
+               whole_chain boolean, first_date date, last_date date)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH c AS (
         SELECT e.correlation_id::text AS cid, count(*) AS stored,
                count(*) FILTER (WHERE x.expired) AS expired,
                bool_or(e.legal_hold) AS any_held,
                min(e.chain_seq) AS first_seq,
-               min(e.chain_seq) FILTER (WHERE NOT x.expired) AS first_unexpired
+               min(e.chain_seq) FILTER (WHERE NOT x.expired) AS first_unexpired,
+               -- the prefix rows' dates lie in between (they are all expired)
+               min(e.event_date) AS first_date,
+               max(e.event_date) FILTER (WHERE x.expired) AS last_date
         FROM public.audit_events e
         CROSS JOIN LATERAL (SELECT coalesce(e.retention_days < p_cutoff - e.event_date, false)
                                    AS expired) x
@@ -55,7 +59,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT p.cid, p.stored, p.expired, p.held, p.upto,
            coalesce(p.upto - p.first_seq + 1, 0),
            CASE WHEN p.held THEN 0 ELSE p.expired - coalesce(p.upto - p.first_seq + 1, 0) END,
-           coalesce(p.upto = p.last_seq, false)
+           coalesce(p.upto = p.last_seq, false), p.first_date, p.last_date
     FROM p
 $$;
 
@@ -149,8 +153,9 @@ BEGIN
         INSERT INTO public.audit_retention_runs (as_of, cutoff, started_by)
         VALUES (p_now, v_cutoff, coalesce(nullif(p_started_by, ''), 'sql'))
         RETURNING run_id INTO run;
-        INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events)
-        SELECT run, c.correlation_id, c.upto_seq, c.prunable_events
+        INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
+                                                  first_date, last_date)
+        SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
           FROM datastorage.retention_chain_plan(v_cutoff) c
          WHERE c.upto_seq IS NOT NULL;
         SELECT array_agg(q.correlation_id::text), array_agg(q.upto_seq) INTO cids, uptos
@@ -174,15 +179,22 @@ END
 $$;
 
 -- Remove the prefixes of the given chains (heads locked, held ones skipped):
--- horizons first (from the hashes still stored), then the rows. Returns
--- (events deleted, chains pruned, expired events kept because now held).
+-- horizons (from the hashes still stored) and the rows, together. Every
+-- lookup carries the chain's prefix dates, so only the partitions holding
+-- them are probed. With p_except (a partition about to be dropped, whose
+-- event dates span p_lo..p_hi), rows in it are left for the DROP and only
+-- chains reaching outside it are looked up elsewhere.
+-- Returns (events deleted, chains pruned, expired events kept because now held).
+DROP FUNCTION IF EXISTS datastorage.retention_prune_chains(bigint, text[], regclass);
 CREATE OR REPLACE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[],
-                                                              p_except regclass,
+                                                              p_except regclass, p_lo date,
+                                                              p_hi date,
                                                               OUT deleted bigint, OUT chains bigint,
                                                               OUT kept_held bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     work text[];
+    n bigint;
 BEGIN
     -- Same lock order as appends and holds: sorted correlation ids.
     PERFORM 1 FROM public.audit_chain_heads h
@@ -201,6 +213,7 @@ BEGIN
              USING unnest(work) c(cid)
               JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
              WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
+               AND e.event_date BETWEEN q.first_date AND q.last_date
             RETURNING e.correlation_id, e.chain_seq, e.event_hash, q.upto_seq),
         horizon AS (
             INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
@@ -214,23 +227,46 @@ BEGIN
             RETURNING 1)
         SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM horizon) INTO deleted, chains;
     ELSE
-        -- The chains of a partition about to be dropped: horizons from the
-        -- stored hashes, then their prefix rows outside that partition.
+        -- Horizons of the chains whose last removed row is in the partition:
+        -- one scan of it.
+        EXECUTE format($q$
+            INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
+                                                              previous_hash, run_id, pruned_at)
+            SELECT q.correlation_id, q.upto_seq + 1, e.event_hash, $1, clock_timestamp()
+              FROM %s e
+              JOIN public.audit_retention_queue q
+                ON q.run_id = $1 AND q.correlation_id = e.correlation_id AND q.upto_seq = e.chain_seq
+             WHERE e.correlation_id = ANY ($2)
+            ON CONFLICT (correlation_id) DO UPDATE
+               SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
+                   run_id = excluded.run_id, pruned_at = excluded.pruned_at
+             WHERE excluded.first_kept_seq > z.first_kept_seq $q$, p_except)
+            USING p_run, work;
+        GET DIAGNOSTICS chains = ROW_COUNT;
+        -- Chains reaching outside it (across a month's edge): the rest, row by row.
+        SELECT coalesce(array_agg(q.correlation_id::text), '{}') INTO work
+          FROM unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+         WHERE q.first_date < p_lo OR q.last_date > p_hi;
         INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
                                                           previous_hash, run_id, pruned_at)
         SELECT q.correlation_id, q.upto_seq + 1, e.event_hash, p_run, clock_timestamp()
           FROM unnest(work) c(cid)
           JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
           JOIN public.audit_events e ON e.correlation_id = q.correlation_id AND e.chain_seq = q.upto_seq
+                                    AND e.event_date BETWEEN q.first_date AND q.last_date
+         WHERE e.tableoid <> p_except::oid
         ON CONFLICT (correlation_id) DO UPDATE
            SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
                run_id = excluded.run_id, pruned_at = excluded.pruned_at
          WHERE excluded.first_kept_seq > z.first_kept_seq;
-        GET DIAGNOSTICS chains = ROW_COUNT;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        chains := chains + n;
         DELETE FROM public.audit_events e
          USING unnest(work) c(cid)
           JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
          WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
+           AND e.event_date BETWEEN q.first_date AND q.last_date
            AND e.tableoid <> p_except::oid;
         GET DIAGNOSTICS deleted = ROW_COUNT;
     END IF;
@@ -251,6 +287,8 @@ DECLARE
     cids text[];
     res record;
     in_part bigint;
+    lo date;
+    hi date;
     stray bigint;
 BEGIN
     SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
@@ -270,8 +308,9 @@ BEGIN
     IF part IS NOT NULL THEN
         rel := to_regclass(format('public.%I', part));
         IF rel IS NOT NULL THEN
-            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), count(*) FROM %s', rel)
-                INTO cids, in_part;
+            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), count(*), '
+                           'min(event_date), max(event_date) FROM %s', rel)
+                INTO cids, in_part, lo, hi;
             -- Same lock order as appends and holds: sorted correlation ids.
             PERFORM 1 FROM public.audit_chain_heads h
              WHERE h.correlation_id = ANY (cids) ORDER BY h.correlation_id FOR UPDATE;
@@ -283,7 +322,7 @@ BEGIN
              WHERE run_id = p_run;
             RETURN jsonb_build_object('action', 'skip', 'partition', part);
         END IF;
-        SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel);
+        SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
         -- A short wait for each lock, never a long queue of writers behind it.
         PERFORM set_config('lock_timeout', '1s', true);
         -- Nothing more can be written into the partition (writers to other
@@ -320,7 +359,7 @@ BEGIN
     IF cids IS NULL THEN
         RETURN jsonb_build_object('action', 'done');
     END IF;
-    SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, NULL);
+    SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, NULL, NULL, NULL);
     UPDATE public.audit_retention_runs
        SET events_deleted = events_deleted + res.deleted, chains_affected = chains_affected + res.chains,
            kept_held_events = kept_held_events + res.kept_held

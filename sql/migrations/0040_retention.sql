@@ -57,6 +57,8 @@ CREATE TABLE audit_retention_queue (
     correlation_id  varchar(255) NOT NULL,
     upto_seq        bigint       NOT NULL,
     events          bigint       NOT NULL,
+    first_date      date         NOT NULL,   -- the prefix's event dates lie in between
+    last_date       date         NOT NULL,
     PRIMARY KEY (run_id, correlation_id)
 );
 
