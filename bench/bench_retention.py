@@ -1,8 +1,8 @@
 """Retention (issue 14): `python -m bench.bench_retention [--quick]`.
 
 A private cluster gets two old months written through the real append
-function: January (a month of the 1M-event dataset: ~83,000 events, 10 per
-chain) expires whole; in February every other chain expires (row-wise
+function: January (as many events as a month of the 1M-event dataset:
+83,000, 10 per chain; BENCH_RETENTION_MONTH changes it) expires whole; in February every other chain expires (row-wise
 deletion) and one chain is under legal hold. Then, while single-event writes
 arrive at a fixed rate (open loop: latency counted from the moment each write
 was due), a retention run goes step by step (datastorage.retention_begin /
@@ -149,14 +149,13 @@ def main(quick: bool = False) -> dict:
         writes = Writes(url, rate).start()
         time.sleep(2.0)  # warm-up
         t0 = time.monotonic()
-        time.sleep(4.0)  # the window before retention: as long as retention's, at least 4 s
+        time.sleep(4.0)
         t1 = time.monotonic()
         steps, record = run_retention(url)
         t2 = time.monotonic()
-        # As long a window before as during (at least 4 s): sleep if retention was quicker.
-        time.sleep(max(0.0, 0.5))
         writes.finish()
-        before = writes.between(t1 - max(t2 - t1, t1 - t0), t1)
+        # The window before: as long as the run (at least 4 s), after the warm-up.
+        before = writes.between(max(t0, t1 - max(t2 - t1, 4.0)), t1)
         during = writes.between(t1, t2)
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             bad = conn.execute("SELECT count(*) FROM datastorage.verify_chains(ARRAY(SELECT "

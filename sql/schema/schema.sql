@@ -243,9 +243,11 @@ $$;
 CREATE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, 0)
-                            AND h.last_hash = coalesce(p_last_hash, '')
-                     FROM public.audit_chain_heads h WHERE h.correlation_id = p_correlation_id),
+    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
+                            AND h.last_hash = coalesce(p_last_hash, z.previous_hash, '')
+                     FROM public.audit_chain_heads h
+                     LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = h.correlation_id
+                     WHERE h.correlation_id = p_correlation_id),
                     coalesce(p_last_seq, 0) = 0)
 $$;
 
@@ -277,16 +279,19 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
                    coalesce(h.scan_hash,
                             datastorage.link_hash(coalesce(h.previous_event_hash, ''),
                                                   '{' || h.members || '}')) AS recomputed,
-                   lag(h.event_hash) OVER w AS pred_hash,
-                   coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
+                   coalesce(lag(h.event_hash) OVER w, h.horizon_hash) AS pred_hash,
+                   coalesce(lag(h.chain_seq) OVER w, h.horizon_seq - 1, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold,
+                         e.legal_hold, z.first_kept_seq AS horizon_seq, z.previous_hash AS horizon_hash,
                          CASE WHEN NOT p_with_members
                               THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
                          END AS scan_hash,
                          CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
                   FROM public.audit_events e
+                  LEFT JOIN public.audit_retention_horizons z
+                         ON z.correlation_id = e.correlation_id
+                        AND z.correlation_id = ANY (p_correlation_ids)
                   WHERE e.correlation_id = ANY (p_correlation_ids)
                   OFFSET 0) h
             WINDOW w AS (PARTITION BY h.correlation_id ORDER BY h.chain_seq, h.event_id)
@@ -295,6 +300,42 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
     WINDOW chain AS (PARTITION BY v.correlation_id ORDER BY v.chain_seq, v.event_id
                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 $$;
+
+
+--
+-- Name: check_retention_drop(); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.check_retention_drop() RETURNS event_trigger
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    flagged text := nullif(current_setting('datastorage.retention_drop', true), '');
+    cutoff date := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
+    rel regclass;
+    bad boolean;
+BEGIN
+    IF flagged IS NULL THEN
+        RETURN;
+    END IF;
+    rel := to_regclass(flagged);
+    IF rel IS NULL THEN
+        RETURN;
+    END IF;
+    IF cutoff IS NULL OR (SELECT c.relispartition FROM pg_class c WHERE c.oid = rel) THEN
+        RAISE EXCEPTION 'retention may drop % only once detached, during a retention run', flagged
+            USING ERRCODE = '55000';
+    END IF;
+    cutoff := least(cutoff, (now() AT TIME ZONE 'UTC')::date);
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold '
+                   'OR NOT coalesce(retention_days < $1 - event_date, false))', rel)
+        INTO bad USING cutoff;
+    IF bad THEN
+        RAISE EXCEPTION 'retention may not drop %: it holds held or unexpired events', flagged
+            USING ERRCODE = '55000';
+    END IF;
+END
+$_$;
 
 
 --
@@ -389,6 +430,33 @@ CREATE FUNCTION datastorage.csv_cell(v text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN v IS NULL THEN '' ELSE '"' || replace(v, '"', '""') || '"' END
+$$;
+
+
+--
+-- Name: enforce_retention(timestamp with time zone, boolean); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.enforce_retention(p_now timestamp with time zone DEFAULT now(), p_dry_run boolean DEFAULT false) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    run bigint;
+BEGIN
+    IF p_dry_run THEN
+        RETURN datastorage.retention_plan(p_now);
+    END IF;
+    run := datastorage.retention_begin(p_now, 'enforce_retention');
+    BEGIN
+        WHILE datastorage.retention_step(run) ->> 'action' <> 'done' LOOP
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
+        RAISE;
+    END;
+    RETURN datastorage.retention_finish(run);
+END
 $$;
 
 
@@ -563,14 +631,20 @@ BEGIN
         UNION ALL
         (SELECT 'chain'::text, f.correlation_id, NULL::uuid,
                 f.chain_total = f.chain_valid AND m.head_matches,
-                jsonb_build_object('correlation_id', f.correlation_id,
+                (jsonb_build_object('correlation_id', f.correlation_id,
                                    'total_events', f.chain_total,
                                    'valid_events', f.chain_valid,
                                    'broken_events', f.chain_total - f.chain_valid,
                                    'first_broken_seq', f.chain_first_broken_seq,
                                    'first_broken_event_id', CASE WHEN NOT f.valid THEN f.event_id END,
                                    'head_matches', m.head_matches,
-                                   'is_valid', f.chain_total = f.chain_valid AND m.head_matches)::text,
+                                   'is_valid', f.chain_total = f.chain_valid AND m.head_matches)
+                -- a pruned chain: where its stored part starts (450_retention.sql)
+                || CASE WHEN z.first_kept_seq IS NULL THEN '{}'::jsonb
+                        ELSE jsonb_build_object('retention_horizon', jsonb_build_object(
+                                 'first_kept_seq', z.first_kept_seq, 'previous_hash', z.previous_hash,
+                                 'run_id', z.run_id, 'pruned_at', datastorage.rfc3339(z.pruned_at)))
+                   END)::text,
                 NULL::text
          -- The first row of a chain in this order is its first broken event, if any.
          FROM (SELECT DISTINCT ON (v.correlation_id) v.correlation_id, v.valid, v.event_id,
@@ -578,7 +652,8 @@ BEGIN
                       v.chain_last_hash
                FROM v ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id) f
          CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(f.correlation_id, f.chain_last_seq,
-                                                                   f.chain_last_hash) AS head_matches) m)
+                                                                   f.chain_last_hash) AS head_matches) m
+         LEFT JOIN audit_retention_horizons z ON z.correlation_id = f.correlation_id)
         $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END,
         p_format = 'json', events_sql)
         USING page_ids, page_seqs, page_chains, chains;
@@ -1066,6 +1141,9 @@ BEGIN
         FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
                    WHERE object_type = 'table' AND schema_name = 'public'
                      AND (object_name = 'audit_events' OR object_name LIKE 'audit\_events\_%')
+                     -- checked by check_retention_drop() at the start of this DROP
+                     AND object_identity IS DISTINCT FROM
+                         nullif(current_setting('datastorage.retention_drop', true), '')
         LOOP
             IF EXISTS (SELECT 1 FROM public.audit_chain_heads WHERE legal_hold) THEN
                 RAISE EXCEPTION 'Cannot drop % while a legal hold is active', obj.object_identity
@@ -1797,12 +1875,23 @@ $$;
 CREATE FUNCTION datastorage.refuse_held_delete() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    cutoff date;
 BEGIN
     IF OLD.legal_hold THEN
         RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
                         OLD.event_id, OLD.correlation_id
             USING ERRCODE = '23503',
                   HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
+    END IF;
+    -- least() skips NULL: without the setting there is no cutoff at all.
+    cutoff := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
+    cutoff := CASE WHEN cutoff IS NOT NULL THEN least(cutoff, (now() AT TIME ZONE 'UTC')::date) END;
+    IF cutoff IS NULL OR NOT coalesce(OLD.retention_days < cutoff - OLD.event_date, false) THEN
+        RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
+                        'and only retention removes events', OLD.event_id, OLD.correlation_id
+            USING ERRCODE = '55000',
+                  HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
     END IF;
     RETURN OLD;
 END
@@ -1863,6 +1952,433 @@ $$;
 
 
 --
+-- Name: retention_begin(timestamp with time zone, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_begin(p_now timestamp with time zone, p_started_by text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_cutoff date := (p_now AT TIME ZONE 'UTC')::date;
+    last_cutoff date;
+    run bigint;
+    cids text[];
+    uptos bigint[];
+BEGIN
+    IF p_now IS NULL OR p_now > now() THEN
+        RAISE EXCEPTION 'retention cannot run as of %: it is ahead of the database clock (%)',
+                        p_now, now()
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    SELECT max(r.cutoff) INTO last_cutoff FROM public.audit_retention_runs r;
+    IF v_cutoff < last_cutoff THEN
+        RAISE EXCEPTION 'retention cannot run as of %: an earlier run already used cutoff %',
+                        v_cutoff, last_cutoff
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    IF NOT pg_try_advisory_lock(datastorage.retention_lock_key()) THEN
+        RAISE EXCEPTION 'retention is already running (run %)',
+                        (SELECT max(r.run_id) FROM public.audit_retention_runs r WHERE r.status = 'running')
+            USING ERRCODE = 'DS409', HINT = 'already-running';
+    END IF;
+    BEGIN
+        -- We hold the only lock: a run still marked running lost its session.
+        UPDATE public.audit_retention_runs
+           SET status = 'failed', finished_at = clock_timestamp(),
+               error = coalesce(error, 'abandoned: its session ended before it finished')
+         WHERE status = 'running';
+        DELETE FROM public.audit_retention_queue;
+        INSERT INTO public.audit_retention_runs (as_of, cutoff, started_by)
+        VALUES (p_now, v_cutoff, coalesce(nullif(p_started_by, ''), 'sql'))
+        RETURNING run_id INTO run;
+        INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
+                                                  first_date, last_date)
+        SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
+          FROM datastorage.retention_chain_plan(v_cutoff) c
+         WHERE c.upto_seq IS NOT NULL;
+        SELECT array_agg(q.correlation_id::text), array_agg(q.upto_seq) INTO cids, uptos
+          FROM public.audit_retention_queue q WHERE q.run_id = run;
+        UPDATE public.audit_retention_runs r
+           SET chains_planned = (SELECT count(*) FROM public.audit_retention_queue q WHERE q.run_id = run),
+               events_planned = (SELECT coalesce(sum(q.events), 0) FROM public.audit_retention_queue q
+                                 WHERE q.run_id = run),
+               partitions_planned = ARRAY(SELECT p.partition
+                                          FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
+                                          WHERE p.droppable ORDER BY p.partition),
+               kept_held_events = (SELECT coalesce(sum(c.expired_events), 0)
+                                   FROM datastorage.retention_chain_plan(v_cutoff) c WHERE c.held)
+         WHERE r.run_id = run;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
+        RAISE;
+    END;
+    RETURN run;
+END
+$$;
+
+
+--
+-- Name: retention_chain_plan(date); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_chain_plan(p_cutoff date) RETURNS TABLE(correlation_id text, stored_events bigint, expired_events bigint, held boolean, upto_seq bigint, prunable_events bigint, waiting_events bigint, whole_chain boolean, first_date date, last_date date)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH c AS (
+        SELECT e.correlation_id::text AS cid, count(*) AS stored,
+               count(*) FILTER (WHERE x.expired) AS expired,
+               bool_or(e.legal_hold) AS any_held,
+               min(e.chain_seq) AS first_seq,
+               min(e.chain_seq) FILTER (WHERE NOT x.expired) AS first_unexpired,
+               -- the prefix rows' dates lie in between (they are all expired)
+               min(e.event_date) AS first_date,
+               max(e.event_date) FILTER (WHERE x.expired) AS last_date
+        FROM public.audit_events e
+        CROSS JOIN LATERAL (SELECT coalesce(e.retention_days < p_cutoff - e.event_date, false)
+                                   AS expired) x
+        GROUP BY e.correlation_id
+        HAVING bool_or(x.expired)),
+    p AS (
+        SELECT c.*, (h.legal_hold OR c.any_held) AS held,
+               CASE WHEN NOT (h.legal_hold OR c.any_held)
+                    THEN nullif(coalesce(c.first_unexpired - 1, h.last_seq), c.first_seq - 1)
+               END AS upto, h.last_seq
+        FROM c JOIN public.audit_chain_heads h ON h.correlation_id = c.cid)
+    SELECT p.cid, p.stored, p.expired, p.held, p.upto,
+           coalesce(p.upto - p.first_seq + 1, 0),
+           CASE WHEN p.held THEN 0 ELSE p.expired - coalesce(p.upto - p.first_seq + 1, 0) END,
+           coalesce(p.upto = p.last_seq, false), p.first_date, p.last_date
+    FROM p
+$$;
+
+
+--
+-- Name: retention_finish(bigint, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_finish(p_run bigint, p_error text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r public.audit_retention_runs;
+BEGIN
+    DELETE FROM public.audit_retention_queue WHERE run_id = p_run;
+    UPDATE public.audit_retention_runs
+       SET status = CASE WHEN p_error IS NULL THEN 'succeeded' ELSE 'failed' END,
+           error = p_error, finished_at = clock_timestamp()
+     WHERE run_id = p_run AND status = 'running'
+    RETURNING * INTO r;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'retention run % is not running', p_run USING ERRCODE = '55000';
+    END IF;
+    PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
+    RETURN datastorage.retention_run_json(r);
+END
+$$;
+
+
+--
+-- Name: retention_lock_key(); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_lock_key() RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 7310575183440000014::bigint $$;
+
+
+--
+-- Name: retention_partition_plan(date, text[], bigint[]); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_partition_plan(p_cutoff date, p_cids text[], p_upto bigint[]) RETURNS TABLE(partition text, events bigint, expired_events bigint, held_events bigint, prunable_events bigint, droppable boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH plan AS (SELECT * FROM unnest(p_cids, p_upto) AS p(cid, upto) WHERE p.upto IS NOT NULL)
+    SELECT c.relname::text, count(*),
+           count(*) FILTER (WHERE coalesce(e.retention_days < p_cutoff - e.event_date, false)),
+           count(*) FILTER (WHERE e.legal_hold),
+           count(*) FILTER (WHERE e.chain_seq <= p.upto),
+           count(*) = count(*) FILTER (WHERE e.chain_seq <= p.upto) AND NOT c.relname LIKE '%default'
+    FROM public.audit_events e
+    JOIN pg_catalog.pg_class c ON c.oid = e.tableoid
+    LEFT JOIN plan p ON p.cid = e.correlation_id
+    GROUP BY c.relname
+    ORDER BY c.relname
+$$;
+
+
+--
+-- Name: retention_plan(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_plan(p_now timestamp with time zone DEFAULT now()) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_cutoff date := (p_now AT TIME ZONE 'UTC')::date;
+    chains jsonb;
+    parts jsonb;
+    cids text[];
+    uptos bigint[];
+BEGIN
+    SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.correlation_id), '[]'),
+           array_agg(c.correlation_id), array_agg(c.upto_seq)
+      INTO chains, cids, uptos
+      FROM datastorage.retention_chain_plan(v_cutoff) c;
+    SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.partition), '[]') INTO parts
+      FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p;
+    RETURN jsonb_build_object(
+        'as_of', datastorage.rfc3339(p_now), 'cutoff', v_cutoff, 'dry_run', true,
+        'events_to_delete', (SELECT coalesce(sum((c->>'prunable_events')::bigint), 0)
+                             FROM jsonb_array_elements(chains) c),
+        'chains_affected', (SELECT count(*) FROM jsonb_array_elements(chains) c
+                            WHERE (c->>'prunable_events')::bigint > 0),
+        'kept_held_events', (SELECT coalesce(sum((c->>'expired_events')::bigint), 0)
+                             FROM jsonb_array_elements(chains) c WHERE (c->>'held')::boolean),
+        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p->'partition'), '[]')
+                               FROM jsonb_array_elements(parts) p WHERE (p->>'droppable')::boolean),
+        'partitions', parts, 'chains', chains);
+END
+$$;
+
+
+--
+-- Name: retention_prune_chains(bigint, text[], regclass, date, date); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[], p_except regclass, p_lo date, p_hi date, OUT deleted bigint, OUT chains bigint, OUT kept_held bigint) RETURNS record
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    work text[];
+    n bigint;
+BEGIN
+    -- Same lock order as appends and holds: sorted correlation ids.
+    PERFORM 1 FROM public.audit_chain_heads h
+     WHERE h.correlation_id = ANY (p_cids) ORDER BY h.correlation_id FOR UPDATE;
+    -- (Joins with unnest(), not = ANY (array): a batch is thousands of chains.)
+    SELECT coalesce(sum(q.events) FILTER (WHERE h.legal_hold), 0),
+           coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}')
+      INTO kept_held, work
+      FROM unnest(p_cids) c(cid)
+      JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+      JOIN public.audit_chain_heads h ON h.correlation_id = q.correlation_id;
+    IF p_except IS NULL THEN
+        -- One pass: the horizon is taken from the last deleted row of each chain.
+        WITH gone AS (
+            DELETE FROM public.audit_events e
+             USING unnest(work) c(cid)
+              JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+             WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
+               AND e.event_date BETWEEN q.first_date AND q.last_date
+            RETURNING e.correlation_id, e.chain_seq, e.event_hash, q.upto_seq),
+        horizon AS (
+            INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
+                                                              previous_hash, run_id, pruned_at)
+            SELECT g.correlation_id, g.upto_seq + 1, g.event_hash, p_run, clock_timestamp()
+              FROM gone g WHERE g.chain_seq = g.upto_seq
+            ON CONFLICT (correlation_id) DO UPDATE
+               SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
+                   run_id = excluded.run_id, pruned_at = excluded.pruned_at
+             WHERE excluded.first_kept_seq > z.first_kept_seq
+            RETURNING 1)
+        SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM horizon) INTO deleted, chains;
+    ELSE
+        -- Horizons of the chains whose last removed row is in the partition:
+        -- one scan of it.
+        EXECUTE format($q$
+            INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
+                                                              previous_hash, run_id, pruned_at)
+            SELECT q.correlation_id, q.upto_seq + 1, e.event_hash, $1, clock_timestamp()
+              FROM %s e
+              JOIN public.audit_retention_queue q
+                ON q.run_id = $1 AND q.correlation_id = e.correlation_id AND q.upto_seq = e.chain_seq
+             WHERE e.correlation_id = ANY ($2)
+            ON CONFLICT (correlation_id) DO UPDATE
+               SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
+                   run_id = excluded.run_id, pruned_at = excluded.pruned_at
+             WHERE excluded.first_kept_seq > z.first_kept_seq $q$, p_except)
+            USING p_run, work;
+        GET DIAGNOSTICS chains = ROW_COUNT;
+        -- Chains reaching outside it (across a month's edge): the rest, row by row.
+        SELECT coalesce(array_agg(q.correlation_id::text), '{}') INTO work
+          FROM unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+         WHERE q.first_date < p_lo OR q.last_date > p_hi;
+        INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
+                                                          previous_hash, run_id, pruned_at)
+        SELECT q.correlation_id, q.upto_seq + 1, e.event_hash, p_run, clock_timestamp()
+          FROM unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+          JOIN public.audit_events e ON e.correlation_id = q.correlation_id AND e.chain_seq = q.upto_seq
+                                    AND e.event_date BETWEEN q.first_date AND q.last_date
+         WHERE e.tableoid <> p_except::oid
+        ON CONFLICT (correlation_id) DO UPDATE
+           SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
+               run_id = excluded.run_id, pruned_at = excluded.pruned_at
+         WHERE excluded.first_kept_seq > z.first_kept_seq;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        chains := chains + n;
+        DELETE FROM public.audit_events e
+         USING unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+         WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
+           AND e.event_date BETWEEN q.first_date AND q.last_date
+           AND e.tableoid <> p_except::oid;
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+    END IF;
+    DELETE FROM public.audit_retention_queue q
+     USING unnest(p_cids) c(cid) WHERE q.run_id = p_run AND q.correlation_id = c.cid;
+END
+$_$;
+
+
+--
+-- Name: audit_retention_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_retention_runs (
+    run_id bigint NOT NULL,
+    started_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    finished_at timestamp with time zone,
+    as_of timestamp with time zone NOT NULL,
+    cutoff date NOT NULL,
+    started_by text NOT NULL,
+    db_user text DEFAULT SESSION_USER NOT NULL,
+    status text DEFAULT 'running'::text NOT NULL,
+    partitions_planned text[] DEFAULT '{}'::text[] NOT NULL,
+    partitions_dropped text[] DEFAULT '{}'::text[] NOT NULL,
+    partitions_skipped text[] DEFAULT '{}'::text[] NOT NULL,
+    chains_planned bigint DEFAULT 0 NOT NULL,
+    events_planned bigint DEFAULT 0 NOT NULL,
+    events_deleted bigint DEFAULT 0 NOT NULL,
+    chains_affected bigint DEFAULT 0 NOT NULL,
+    kept_held_events bigint DEFAULT 0 NOT NULL,
+    error text,
+    CONSTRAINT audit_retention_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+
+--
+-- Name: retention_run_json(public.audit_retention_runs); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_run_json(r public.audit_retention_runs) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT to_jsonb(r) || jsonb_build_object(
+        'started_at', datastorage.rfc3339(r.started_at), 'finished_at', datastorage.rfc3339(r.finished_at),
+        'as_of', datastorage.rfc3339(r.as_of), 'dry_run', false,
+        'duration_seconds', extract(epoch FROM r.finished_at - r.started_at))
+$$;
+
+
+--
+-- Name: retention_step(bigint, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_step(p_run bigint, p_batch integer DEFAULT 10000) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r public.audit_retention_runs;
+    part text;
+    rel regclass;
+    cids text[];
+    res record;
+    in_part bigint;
+    lo date;
+    hi date;
+    stray bigint;
+BEGIN
+    SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
+    IF NOT FOUND OR r.status <> 'running' OR NOT EXISTS (
+           SELECT 1 FROM pg_locks l
+            WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
+              AND l.objid = (datastorage.retention_lock_key() & 4294967295)::oid
+              AND l.classid = (datastorage.retention_lock_key() >> 32)::oid) THEN
+        RAISE EXCEPTION 'retention run % is not running in this session', p_run
+            USING ERRCODE = '55000';
+    END IF;
+    -- The row trigger lets retention's DELETEs through (110_audit_immutability.sql).
+    PERFORM set_config('datastorage.retention_cutoff', r.cutoff::text, true);
+
+    part := (SELECT p FROM unnest(r.partitions_planned) p
+             WHERE NOT p = ANY (r.partitions_dropped || r.partitions_skipped) ORDER BY p LIMIT 1);
+    IF part IS NOT NULL THEN
+        rel := to_regclass(format('public.%I', part));
+        IF rel IS NOT NULL THEN
+            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), count(*), '
+                           'min(event_date), max(event_date) FROM %s', rel)
+                INTO cids, in_part, lo, hi;
+            -- Same lock order as appends and holds: sorted correlation ids.
+            PERFORM 1 FROM public.audit_chain_heads h
+             WHERE h.correlation_id = ANY (cids) ORDER BY h.correlation_id FOR UPDATE;
+        END IF;
+        IF rel IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
+                                  WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
+            -- Gone, or a chain in it was held since the plan: its rows stay.
+            UPDATE public.audit_retention_runs SET partitions_skipped = partitions_skipped || part
+             WHERE run_id = p_run;
+            RETURN jsonb_build_object('action', 'skip', 'partition', part);
+        END IF;
+        SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
+        -- A short wait for each lock, never a long queue of writers behind it.
+        PERFORM set_config('lock_timeout', '1s', true);
+        -- Nothing more can be written into the partition (writers to other
+        -- partitions go on): every row in it must be a pruned prefix row.
+        -- Checked before the parent's exclusive lock, to keep that lock short.
+        EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
+        EXECUTE format('SELECT count(*) FROM %s e LEFT JOIN public.audit_retention_horizons z '
+                       'ON z.correlation_id = e.correlation_id '
+                       'WHERE z.first_kept_seq IS NULL OR e.chain_seq >= z.first_kept_seq', rel)
+            INTO stray;
+        IF stray > 0 THEN
+            RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', part, stray
+                USING ERRCODE = '55000';
+        END IF;
+        EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
+        PERFORM set_config('datastorage.retention_drop', format('public.%I', part), true);
+        EXECUTE format('DROP TABLE %s', rel);
+        PERFORM set_config('datastorage.retention_drop', '', true);
+        UPDATE public.audit_retention_runs
+           SET partitions_dropped = partitions_dropped || part,
+               events_deleted = events_deleted + res.deleted + in_part,
+               chains_affected = chains_affected + res.chains
+         WHERE run_id = p_run;
+        RETURN jsonb_build_object('action', 'drop', 'partition', part,
+                                  'events', res.deleted + in_part, 'chains', res.chains);
+    END IF;
+
+    -- Chains in order until the batch is full (at least one chain).
+    SELECT array_agg(b.correlation_id::text) INTO cids
+      FROM (SELECT q.correlation_id, sum(q.events) OVER (ORDER BY q.correlation_id) - q.events AS before
+              FROM public.audit_retention_queue q WHERE q.run_id = p_run
+             ORDER BY q.correlation_id LIMIT greatest(p_batch, 1)) b
+     WHERE b.before < greatest(p_batch, 1);
+    IF cids IS NULL THEN
+        RETURN jsonb_build_object('action', 'done');
+    END IF;
+    SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, NULL, NULL, NULL);
+    UPDATE public.audit_retention_runs
+       SET events_deleted = events_deleted + res.deleted, chains_affected = chains_affected + res.chains,
+           kept_held_events = kept_held_events + res.kept_held
+     WHERE run_id = p_run;
+    RETURN jsonb_build_object('action', 'delete', 'events', res.deleted, 'chains', res.chains,
+                              'kept_held', res.kept_held);
+END
+$$;
+
+
+--
 -- Name: rfc3339(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
@@ -1883,6 +2399,56 @@ CREATE FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) RETURNS t
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+
+--
+-- Name: run_retention(timestamp with time zone, text, integer, jsonb); Type: PROCEDURE; Schema: datastorage; Owner: -
+--
+
+CREATE PROCEDURE datastorage.run_retention(IN p_now timestamp with time zone DEFAULT now(), IN p_started_by text DEFAULT 'run_retention'::text, IN p_batch integer DEFAULT 10000, INOUT p_result jsonb DEFAULT NULL::jsonb)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    run bigint;
+    step jsonb;
+    err text;
+    busy integer := 0;
+BEGIN
+    run := datastorage.retention_begin(p_now, p_started_by);
+    COMMIT;
+    RAISE NOTICE '%', (SELECT pg_catalog.jsonb_build_object(
+                           'action', 'plan', 'run_id', r.run_id, 'cutoff', r.cutoff,
+                           'events_planned', r.events_planned, 'chains_planned', r.chains_planned,
+                           'partitions_planned', r.partitions_planned)
+                       FROM public.audit_retention_runs r WHERE r.run_id = run);
+    LOOP
+        err := NULL;
+        BEGIN
+            step := datastorage.retention_step(run, p_batch);
+        EXCEPTION
+            WHEN lock_not_available THEN
+                busy := busy + 1;
+                err := CASE WHEN busy > 10 THEN 'could not lock audit_events: ' || SQLERRM END;
+                step := '{"action": "retry"}';
+            WHEN OTHERS THEN
+                err := SQLERRM;
+        END;
+        IF err IS NOT NULL THEN
+            p_result := datastorage.retention_finish(run, err);
+            COMMIT;
+            RAISE EXCEPTION 'retention run % failed: %', run, err USING ERRCODE = '55000';
+        END IF;
+        COMMIT;
+        EXIT WHEN step ->> 'action' = 'done';
+        RAISE NOTICE '%', step;
+        IF step ->> 'action' = 'retry' THEN
+            PERFORM pg_catalog.pg_sleep(0.2 * busy);
+        END IF;
+    END LOOP;
+    p_result := datastorage.retention_finish(run);
+    COMMIT;
+END
 $$;
 
 
@@ -2139,7 +2705,7 @@ $$;
 -- Name: verify_chains(text[]); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
-CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb)
+CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb, pruned_events bigint, expired boolean)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     SET jit TO 'off'
@@ -2177,10 +2743,12 @@ CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABL
     SELECT w.cid, coalesce(c.total, 0), coalesce(c.ok, 0), coalesce(c.total - c.ok, 0),
            c.first_bad_seq, (c.broken -> 0 ->> 'event_id')::uuid, h.last_seq, h.last_hash,
            m.head_matches, coalesce(c.total = c.ok, true) AND m.head_matches,
-           coalesce(c.broken, '[]')
+           coalesce(c.broken, '[]'), coalesce(z.first_kept_seq - 1, 0),
+           coalesce(z.first_kept_seq > h.last_seq AND c.total IS NULL, false)
     FROM wanted w
     LEFT JOIN chains c ON c.correlation_id = w.cid
     LEFT JOIN audit_chain_heads h ON h.correlation_id = w.cid
+    LEFT JOIN audit_retention_horizons z ON z.correlation_id = w.cid
     CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
                                AS head_matches) m
     ORDER BY w.ord
@@ -2399,6 +2967,48 @@ ALTER TABLE public.audit_legal_holds ALTER COLUMN id ADD GENERATED ALWAYS AS IDE
 
 
 --
+-- Name: audit_retention_horizons; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_retention_horizons (
+    correlation_id character varying(255) NOT NULL,
+    first_kept_seq bigint NOT NULL,
+    previous_hash text NOT NULL,
+    run_id bigint NOT NULL,
+    pruned_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT audit_retention_horizons_first_kept_seq_check CHECK ((first_kept_seq > 1))
+);
+
+
+--
+-- Name: audit_retention_queue; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_retention_queue (
+    run_id bigint NOT NULL,
+    correlation_id character varying(255) NOT NULL,
+    upto_seq bigint NOT NULL,
+    events bigint NOT NULL,
+    first_date date NOT NULL,
+    last_date date NOT NULL
+);
+
+
+--
+-- Name: audit_retention_runs_run_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_retention_runs ALTER COLUMN run_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_retention_runs_run_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: notification_audit; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2485,6 +3095,30 @@ ALTER TABLE ONLY public.audit_events_default
 
 ALTER TABLE ONLY public.audit_legal_holds
     ADD CONSTRAINT audit_legal_holds_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: audit_retention_horizons audit_retention_horizons_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_retention_horizons
+    ADD CONSTRAINT audit_retention_horizons_pkey PRIMARY KEY (correlation_id);
+
+
+--
+-- Name: audit_retention_queue audit_retention_queue_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_retention_queue
+    ADD CONSTRAINT audit_retention_queue_pkey PRIMARY KEY (run_id, correlation_id);
+
+
+--
+-- Name: audit_retention_runs audit_retention_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_retention_runs
+    ADD CONSTRAINT audit_retention_runs_pkey PRIMARY KEY (run_id);
 
 
 --
@@ -2601,6 +3235,13 @@ CREATE INDEX idx_audit_chain_heads_held ON public.audit_chain_heads USING btree 
 --
 
 CREATE INDEX idx_audit_legal_holds_correlation ON public.audit_legal_holds USING btree (correlation_id, id);
+
+
+--
+-- Name: idx_audit_retention_runs_cutoff; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_audit_retention_runs_cutoff ON public.audit_retention_runs USING btree (cutoff DESC);
 
 
 --
@@ -2762,6 +3403,31 @@ CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH 
 --
 
 CREATE TRIGGER workflow_touch_updated_at BEFORE UPDATE ON public.remediation_workflow_catalog FOR EACH ROW EXECUTE FUNCTION datastorage.workflow_touch_updated_at();
+
+
+--
+-- Name: audit_retention_horizons audit_retention_horizons_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_retention_horizons
+    ADD CONSTRAINT audit_retention_horizons_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.audit_retention_runs(run_id);
+
+
+--
+-- Name: audit_retention_queue audit_retention_queue_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_retention_queue
+    ADD CONSTRAINT audit_retention_queue_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.audit_retention_runs(run_id);
+
+
+--
+-- Name: datastorage_check_retention_drop; Type: EVENT TRIGGER; Schema: -; Owner: -
+--
+
+CREATE EVENT TRIGGER datastorage_check_retention_drop ON ddl_command_start
+         WHEN TAG IN ('DROP TABLE')
+   EXECUTE FUNCTION datastorage.check_retention_drop();
 
 
 --
