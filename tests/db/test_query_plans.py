@@ -25,9 +25,8 @@ from bench.generate_data import PREFIX, chain_lengths, load
 
 EVENTS, CHAINS, MONTHS, LONG = 50_000, 5_000, 12, 2_000
 SEED = 7
+# Not a `calendar` test any more: nothing in it reads the clock.
 ANCHOR = datetime(2026, 6, 15, 12, tzinfo=timezone.utc)
-
-pytestmark = pytest.mark.calendar
 
 
 def audit_scans(plans: list[dict]) -> list[tuple[str, str, str]]:
