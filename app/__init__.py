@@ -79,6 +79,15 @@ def create_app(settings: Settings | None = None) -> Sanic:
         request.ctx.started = time.perf_counter()
 
     @app.on_response(priority=-100)
+    async def _close_when_stopping(request, response):
+        # Once stopping, no connection is kept alive: a client's next request
+        # opens a new one (to another replica, behind a load balancer), and
+        # the connections drain as soon as their requests finish instead of
+        # holding the worker for the whole GRACEFUL_SHUTDOWN_TIMEOUT.
+        if app.ctx.shutting_down and hasattr(request.stream, "keep_alive"):
+            request.stream.keep_alive = False
+
+    @app.on_response(priority=-100)
     async def _count(request, response):
         started = getattr(request.ctx, "started", None)
         route = request.route.path if request.route else "unmatched"
@@ -113,8 +122,15 @@ def create_app(settings: Settings | None = None) -> Sanic:
                 pass
 
     @app.before_server_stop
-    async def _close(app):
+    async def _stopping(app):
         app.ctx.shutting_down = True
+
+    # Sanic runs before_server_stop while the listener is still open and
+    # before in-flight requests have finished; the pool closes only after
+    # they have (after_server_stop), so they complete against the database
+    # instead of failing or being spooled.
+    @app.after_server_stop
+    async def _close(app):
         await app.ctx.db.close()
 
     # Dead-letter spool (app/spool.py): starts draining once the pool is open,

@@ -94,8 +94,12 @@ class Service:
     """`datastorage serve` in a subprocess, as an operator would run it."""
 
     def __init__(self, database_url: str | None, env: dict | None = None, workers: int = 1,
-                 data_dir: Path | None = None):
-        """database_url None: the service runs its own embedded cluster."""
+                 data_dir: Path | None = None, command: list[str] | None = None,
+                 cwd: Path = ROOT):
+        """database_url None: the service runs its own embedded cluster.
+        command: how to run `datastorage` (default: this interpreter's app.cli)."""
+        self.command = command or [sys.executable, "-m", "app.cli"]
+        self.cwd = cwd
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -109,8 +113,8 @@ class Service:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> "Service":
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=self.env,
-                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen([*self.command, "serve"], env=self.env,
+                                     cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

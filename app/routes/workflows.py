@@ -251,7 +251,9 @@ async def _start_audit_writer(app):
     app.ctx.workflow_audit = AuditWriter(app)
 
 
-@bp.before_server_stop
+# After in-flight requests have finished (they may still submit rows), and
+# before the pool closes (after_server_stop listeners run in reverse).
+@bp.after_server_stop
 async def _stop_audit_writer(app):
     writer = getattr(app.ctx, "workflow_audit", None)
     if writer is not None:

@@ -1,7 +1,7 @@
 -- Retention (docs/retention.md): the maintenance role, run records, per-chain
 -- horizons, the run's work queue, and the one narrow way retention passes the
 -- partition-drop guard.
--- depends: 0004_query_indexes
+-- depends: 0005_partition_anchor
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'datastorage_maintenance') THEN

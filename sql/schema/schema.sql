@@ -461,15 +461,15 @@ $$;
 
 
 --
--- Name: ensure_audit_partitions(integer, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: ensure_audit_partitions(integer, integer, timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
-CREATE FUNCTION datastorage.ensure_audit_partitions(months_back integer DEFAULT 1, months_ahead integer DEFAULT 3) RETURNS integer
+CREATE FUNCTION datastorage.ensure_audit_partitions(months_back integer DEFAULT 1, months_ahead integer DEFAULT 3, anchor timestamp with time zone DEFAULT now()) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    first_month date := date_trunc('month', (now() AT TIME ZONE 'UTC'))::date;
+    first_month date := date_trunc('month', anchor AT TIME ZONE 'UTC')::date;
     m date;
     name text;
     created integer := 0;
