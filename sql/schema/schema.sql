@@ -2177,53 +2177,37 @@ BEGIN
               JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
              WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
                AND e.event_date BETWEEN q.first_date AND q.last_date
-            RETURNING e.correlation_id, e.chain_seq, e.event_hash, q.upto_seq),
-        horizon AS (
-            INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
-                                                              previous_hash, run_id, pruned_at)
-            SELECT g.correlation_id, g.upto_seq + 1, g.event_hash, p_run, clock_timestamp()
-              FROM gone g WHERE g.chain_seq = g.upto_seq
-            ON CONFLICT (correlation_id) DO UPDATE
-               SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
-                   run_id = excluded.run_id, pruned_at = excluded.pruned_at
-             WHERE excluded.first_kept_seq > z.first_kept_seq
-            RETURNING 1)
-        SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM horizon) INTO deleted, chains;
+            RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, q.upto_seq)
+        SELECT count(*), datastorage.retention_record_horizons(p_run,
+                   array_agg(g.cid) FILTER (WHERE g.chain_seq = g.upto_seq),
+                   array_agg(g.upto_seq + 1) FILTER (WHERE g.chain_seq = g.upto_seq),
+                   array_agg(g.event_hash) FILTER (WHERE g.chain_seq = g.upto_seq))
+          INTO deleted, chains
+          FROM gone g;
     ELSE
         -- Horizons of the chains whose last removed row is in the partition:
         -- one scan of it.
         EXECUTE format($q$
-            INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
-                                                              previous_hash, run_id, pruned_at)
-            SELECT q.correlation_id, q.upto_seq + 1, e.event_hash, $1, clock_timestamp()
+            SELECT datastorage.retention_record_horizons($1, array_agg(q.correlation_id::text),
+                                                         array_agg(q.upto_seq + 1), array_agg(e.event_hash))
               FROM %s e
               JOIN public.audit_retention_queue q
                 ON q.run_id = $1 AND q.correlation_id = e.correlation_id AND q.upto_seq = e.chain_seq
-             WHERE e.correlation_id = ANY ($2)
-            ON CONFLICT (correlation_id) DO UPDATE
-               SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
-                   run_id = excluded.run_id, pruned_at = excluded.pruned_at
-             WHERE excluded.first_kept_seq > z.first_kept_seq $q$, p_except)
-            USING p_run, work;
-        GET DIAGNOSTICS chains = ROW_COUNT;
+             WHERE e.correlation_id = ANY ($2) $q$, p_except)
+            INTO chains USING p_run, work;
         -- Chains reaching outside it (across a month's edge): the rest, row by row.
         SELECT coalesce(array_agg(q.correlation_id::text), '{}') INTO work
           FROM unnest(work) c(cid)
           JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
          WHERE q.first_date < p_lo OR q.last_date > p_hi;
-        INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
-                                                          previous_hash, run_id, pruned_at)
-        SELECT q.correlation_id, q.upto_seq + 1, e.event_hash, p_run, clock_timestamp()
+        SELECT datastorage.retention_record_horizons(p_run, array_agg(q.correlation_id::text),
+                                                     array_agg(q.upto_seq + 1), array_agg(e.event_hash))
+          INTO n
           FROM unnest(work) c(cid)
           JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
           JOIN public.audit_events e ON e.correlation_id = q.correlation_id AND e.chain_seq = q.upto_seq
                                     AND e.event_date BETWEEN q.first_date AND q.last_date
-         WHERE e.tableoid <> p_except::oid
-        ON CONFLICT (correlation_id) DO UPDATE
-           SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
-               run_id = excluded.run_id, pruned_at = excluded.pruned_at
-         WHERE excluded.first_kept_seq > z.first_kept_seq;
-        GET DIAGNOSTICS n = ROW_COUNT;
+         WHERE e.tableoid <> p_except::oid;
         chains := chains + n;
         DELETE FROM public.audit_events e
          USING unnest(work) c(cid)
@@ -2237,6 +2221,28 @@ BEGIN
      USING unnest(p_cids) c(cid) WHERE q.run_id = p_run AND q.correlation_id = c.cid;
 END
 $_$;
+
+
+--
+-- Name: retention_record_horizons(bigint, text[], bigint[], text[]); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.retention_record_horizons(p_run bigint, p_cids text[], p_first_kept bigint[], p_hashes text[]) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH moved AS (
+        INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
+                                                          previous_hash, run_id, pruned_at)
+        SELECT u.cid, u.seq, u.hash, p_run, clock_timestamp()
+          FROM unnest(p_cids, p_first_kept, p_hashes) AS u(cid, seq, hash)
+        ON CONFLICT (correlation_id) DO UPDATE
+           SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
+               run_id = excluded.run_id, pruned_at = excluded.pruned_at
+         WHERE excluded.first_kept_seq > z.first_kept_seq
+        RETURNING 1)
+    SELECT count(*) FROM moved
+$$;
 
 
 --
