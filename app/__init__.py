@@ -11,17 +11,15 @@ from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
 
-from . import metrics
+from . import metrics, problems
 from .config import Settings
-from .db import Database, DatabaseUnavailable
-from .problems import Problem, from_database_error, render
+from .db import Database, DatabaseError, DatabaseUnavailable
+from .http import check_query, render
+from .problems import Problem, for_status, from_database_error
+from .spool import SpoolFull
 
 __version__ = "0.1.0"
 log = logging.getLogger("datastorage")
-
-_STATUS_SLUGS = {400: "validation-error", 404: "not-found", 405: "method-not-allowed",
-                 413: "payload-too-large", 415: "unsupported-media-type",
-                 503: "service-unavailable"}
 
 
 class ProblemErrorHandler(ErrorHandler):
@@ -32,28 +30,20 @@ class ProblemErrorHandler(ErrorHandler):
         if isinstance(exception, Problem):
             return render(exception, path)
         if isinstance(exception, DatabaseUnavailable):
-            return render(Problem(503, "service-unavailable", "database unavailable - please retry",
-                                  retry=True), path, {"Retry-After": "1"})
-        problem = from_database_error(exception)
-        if problem is not None:
-            return render(problem, path)
+            return render(problems.problem("service-unavailable",
+                                           "database unavailable - please retry", retry=True),
+                          path, {"Retry-After": "1"})
+        if isinstance(exception, SpoolFull):
+            return render(problems.problem("service-unavailable", str(exception), retry=True), path)
+        if isinstance(exception, DatabaseError):
+            problem = from_database_error(exception)
+            if problem is not None:
+                return render(problem, path)
         if isinstance(exception, SanicException) and exception.status_code < 500:
-            status = exception.status_code
-            slug = _STATUS_SLUGS.get(status, "bad-request")
-            detail = str(exception) or slug.replace("-", " ")
-            return render(Problem(status, slug, detail, title=_title(status)), path)
+            return render(for_status(exception.status_code, str(exception)), path)
         log.error("unhandled error on %s %s: %s", request.method if request else "?", path,
                   "".join(traceback.format_exception(exception)))
-        return render(Problem(500, "internal-error", "An unexpected error occurred",
-                              title="Internal Server Error"), path)
-
-
-def _title(status: int) -> str:
-    from http import HTTPStatus
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+        return render(problems.problem("internal-error", "An unexpected error occurred"), path)
 
 
 def create_app(settings: Settings | None = None) -> Sanic:
@@ -77,6 +67,10 @@ def create_app(settings: Settings | None = None) -> Sanic:
     @app.on_request(priority=100)
     async def _start_timer(request):
         request.ctx.started = time.perf_counter()
+
+    @app.on_request(priority=90)
+    async def _query_without_nul(request):
+        check_query(request)
 
     @app.on_response(priority=-100)
     async def _count(request, response):

@@ -35,13 +35,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-import asyncpg
 import orjson
-from prometheus_client import Counter
 
 from . import canonical, redaction
-from .db import DatabaseUnavailable
-from .problems import Problem
+from .db import DatabaseError, DatabaseUnavailable
+from .metrics import EXPORT_FAILURES, EXPORT_SUCCESSES
+from .problems import Problem, from_database_error, problem
 from .signing import ALGORITHM, Signer
 
 log = logging.getLogger("datastorage.export")
@@ -60,11 +59,6 @@ H_ALGORITHM = "X-Export-Signature-Algorithm"
 H_SCHEME = "X-Export-Signature-Scheme"
 H_FINGERPRINT = "X-Export-Certificate-Fingerprint"
 H_CERTIFICATE = "X-Export-Certificate"
-
-EXPORT_SUCCESSES = Counter("datastorage_export_successes_total", "Audit exports served",
-                           ["format"])
-EXPORT_FAILURES = Counter("datastorage_export_failures_total", "Audit exports refused or failed",
-                          ["reason"])
 
 _SQL = ("SELECT kind, correlation_id, event_id, hash_chain_valid, body, event_data "
         "FROM datastorage.export_audit_events($1, $2, $3, $4, $5, $6, $7)")
@@ -213,37 +207,33 @@ def _redact_event_data(text: str) -> tuple[str, bool]:
     return canonical.render(masked), True
 
 
-def _fail(reason: str, status: int, title: str, detail: str) -> Problem:
-    EXPORT_FAILURES.labels(reason=reason).inc()
-    return Problem(status, "about:blank", detail, title=title)
+def _failed() -> Problem:
+    return problem("export-failed", "Failed to export audit events. Please retry.")
 
 
 async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> ExportResult:
     """Select, verify (in SQL), render, sign. Raises Problem on failure."""
-    if db.pool is None:
-        raise _fail("database", 500, "Export Failed", "Failed to export audit events. Please retry.")
     out = _Writer()
     try:
-        return await _produce(db.pool, signer, req, out, timeout)
-    except asyncpg.PostgresError as exc:
+        return await _produce(db, signer, req, out, timeout)
+    except DatabaseError as exc:
         out.file.close()
-        if getattr(exc, "sqlstate", "") == "DS400":
-            raise _fail("validation", 400, "Validation Error",
-                        f"Invalid query parameters: {exc.message}") from None
-        log.error("export failed in the database: %s", exc)
-        raise _fail("database", 500, "Export Failed",
-                    "Failed to export audit events. Please retry.") from None
-    except (DatabaseUnavailable, OSError, asyncpg.exceptions.InterfaceError, TimeoutError) as exc:
+        answer = from_database_error(exc, _failed())
+        if answer.status >= 500:
+            log.error("export failed in the database: %s", exc)
+        EXPORT_FAILURES.labels(reason="validation" if answer.status < 500 else "database").inc()
+        raise answer from None
+    except (DatabaseUnavailable, OSError, TimeoutError) as exc:
         out.file.close()
         log.error("export failed: %s", exc)
-        raise _fail("database", 500, "Export Failed",
-                    "Failed to export audit events. Please retry.") from None
+        EXPORT_FAILURES.labels(reason="database").inc()
+        raise _failed() from None
     except BaseException:
         out.file.close()
         raise
 
 
-async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
+async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
                    timeout: float) -> ExportResult:
     exported_at = now_text()
     exported_by = redaction.mask(req.exported_by) if req.redact_pii else req.exported_by
@@ -251,40 +241,37 @@ async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
     total = valid = 0
     tampered: list[str] = []
     chains: list[dict] = []
-    async with pool.acquire(timeout=timeout) as conn:
-        # One snapshot for selection and verification.
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            if is_csv:
-                columns = await conn.fetchval("SELECT datastorage.export_csv_columns()",
-                                              timeout=timeout)
-                out.signed((",".join(csv_cell(c) for c in columns) + "\r\n").encode())
-            else:
-                out.signed(b'{"events": [')
-            cursor = await conn.cursor(_SQL, req.format, req.start_time, req.end_time,
+    # One snapshot for selection and verification.
+    async with db.snapshot(timeout) as snap:
+        if is_csv:
+            columns = await snap.value("SELECT datastorage.export_csv_columns()")
+            out.signed((",".join(csv_cell(c) for c in columns) + "\r\n").encode())
+        else:
+            out.signed(b'{"events": [')
+        async for rows in snap.batches(_SQL, req.format, req.start_time, req.end_time,
                                        req.correlation_id, req.event_category, req.limit,
-                                       req.offset, timeout=timeout)
-            while rows := await cursor.fetch(FETCH_ROWS, timeout=timeout):
-                for row in rows:
-                    if row["kind"] == "chain":
-                        chains.append(orjson.loads(row["body"]))
-                        continue
-                    if row["hash_chain_valid"]:
-                        valid += 1
-                    else:
-                        tampered.append(str(row["event_id"]))
-                    if is_csv:
-                        data, redacted = row["event_data"], False
-                        if req.redact_pii:
-                            data, redacted = _redact_event_data(data)
-                        line = (row["body"] + csv_cell(data) + ","
-                                + csv_cell("true" if redacted else "false") + "\r\n")
-                        out.signed(line.encode())
-                    else:
-                        text = row["body"]
-                        if req.redact_pii:
-                            text, _ = _redact_json_event(text)
-                        out.signed((b", " if total else b"") + text.encode())
-                    total += 1
+                                       req.offset, size=FETCH_ROWS):
+            for row in rows:
+                if row["kind"] == "chain":
+                    chains.append(orjson.loads(row["body"]))
+                    continue
+                if row["hash_chain_valid"]:
+                    valid += 1
+                else:
+                    tampered.append(str(row["event_id"]))
+                if is_csv:
+                    data, redacted = row["event_data"], False
+                    if req.redact_pii:
+                        data, redacted = _redact_event_data(data)
+                    line = (row["body"] + csv_cell(data) + ","
+                            + csv_cell("true" if redacted else "false") + "\r\n")
+                    out.signed(line.encode())
+                else:
+                    text = row["body"]
+                    if req.redact_pii:
+                        text, _ = _redact_json_event(text)
+                    out.signed((b", " if total else b"") + text.encode())
+                total += 1
     verified_at = now_text()
     percentage = round(valid * 100 / total, 4) if total else 100.0
     summary = [("total_events_verified", total), ("valid_chain_events", valid),

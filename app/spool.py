@@ -48,12 +48,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import asyncpg
 import orjson
 
 from . import metrics
-from .db import DatabaseUnavailable
-from .problems import Problem
+from .db import DatabaseError, DatabaseUnavailable
 from .timeutil import utc_micro
 from .writes import FUNCTIONS
 
@@ -80,13 +78,14 @@ _PERMANENT_CLASSES = ("22", "23")
 _PERMANENT_STATES = ("DS400", "DS404", "DS409", "DS413")
 
 
-class SpoolFull(Problem):
-    """503: the client keeps its event and retries; nothing is evicted."""
+class SpoolFull(Exception):
+    """At capacity: the client keeps its write and retries (the HTTP layer
+    answers 503); nothing is evicted."""
 
     def __init__(self, used: int, capacity: int):
-        super().__init__(503, "service-unavailable",
-                         f"database unavailable and dead-letter spool full ({used} of "
-                         f"{capacity} bytes) - please retry", retry=True)
+        super().__init__(f"database unavailable and dead-letter spool full ({used} of "
+                         f"{capacity} bytes) - please retry")
+        self.used, self.capacity = used, capacity
 
 
 class SpoolWriteError(DatabaseUnavailable):
@@ -824,7 +823,7 @@ class _Source:
         os.close(self.fd)
 
 
-def _permanent(exc: asyncpg.PostgresError) -> bool:
+def _permanent(exc: DatabaseError) -> bool:
     state = getattr(exc, "sqlstate", None) or ""
     return state.startswith(_PERMANENT_CLASSES) or state in _PERMANENT_STATES
 
@@ -942,7 +941,9 @@ class Drainer:
         (_, rec), = records
         try:
             await self.db.call(FUNCTIONS[kind], rec.body.decode(errors="replace"))
-        except asyncpg.UniqueViolationError:
+        except DatabaseError as exc:
+            if exc.sqlstate != "23505":
+                raise
             # The notification is stored already (an earlier replay, or the
             # original write committed but its reply was lost).
             self.stats.duplicates += 1
@@ -954,7 +955,7 @@ class Drainer:
         try:
             await self._replay(kind, records)
             return len(records)
-        except asyncpg.PostgresError as exc:
+        except DatabaseError as exc:
             if not _permanent(exc):
                 raise ReplayDeferred(f"{exc.sqlstate}: {exc}") from exc
             if len(records) > 1:

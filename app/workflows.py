@@ -17,9 +17,8 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-import asyncpg
-
 from . import events, metrics
+from .db import DatabaseError
 from .writes import persist
 
 log = logging.getLogger("datastorage.workflows")
@@ -186,7 +185,7 @@ class AuditWriter:
             try:
                 self.flushes += 1
                 outcome, _ = await persist(self.app, "audit_events", events.payload(batch))
-            except asyncpg.PostgresError as exc:
+            except DatabaseError as exc:
                 if len(batch) > 1:
                     for row in batch:  # isolate the row the database refuses
                         await self._store([row])

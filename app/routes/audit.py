@@ -15,7 +15,7 @@ from ..models.audit import (AsyncAcceptanceResponse, AuditEventResponse, AuditEv
                             AuditEventsQueryResponse, BatchAuditEventResponse)
 from ..models.common import ProblemDetails
 from ..openapi import doc
-from ..problems import Problem, validation
+from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_since, rfc3339_seconds
 from ..writes import persist
 
@@ -25,10 +25,6 @@ MAINTENANCE_INTERVAL = 24 * 3600
 
 
 
-def _unavailable(detail: str) -> Problem:
-    return Problem(503, "service-unavailable", detail, retry=True)
-
-
 @bp.post("/api/v1/audit/events")
 @doc("Create an audit event (hash-chained)", body=dict,
      responses={201: AuditEventResponse, 202: AsyncAcceptanceResponse, 400: ProblemDetails,
@@ -36,15 +32,13 @@ def _unavailable(detail: str) -> Problem:
 async def create_event(request):
     app = request.app
     settings = app.ctx.settings
-    ev = events.prepare(read_json(request), max_event_data_bytes=settings.max_event_data_bytes,
-                        nul_possible=b"\\u0000" in request.body)
+    ev = events.prepare(read_json(request), max_event_data_bytes=settings.max_event_data_bytes)
     event_id = ev.row["event_id"]
     started = time.perf_counter()
     try:
         outcome, _ = await persist(app, "audit_events", events.payload([ev.row]))
     except DatabaseUnavailable:
-        raise Problem(500, "database_error", "Failed to write audit event to database and DLQ",
-                      title="Database Error") from None
+        raise problem("database_error", "Failed to write audit event to database and DLQ") from None
     finally:
         metrics.WRITE_DURATION.labels(table="audit_events").observe(time.perf_counter() - started)
     if outcome == "spooled":
@@ -82,15 +76,13 @@ async def create_batch(request):
         raise validation(f"batch of {len(body)} events exceeds the maximum of "
                          f"{settings.max_batch_events} events per request")
     now = datetime.now(timezone.utc)
-    nul_possible = b"\\u0000" in request.body
     prepared = []
     for i, item in enumerate(body):
         if not isinstance(item, dict):
             raise validation(f'request body has an error: Error at "/{i}": value must be an object',
                              {str(i): "value must be an object"})
         ev = events.prepare(item, max_event_data_bytes=settings.max_event_data_bytes,
-                            prefix=f"{i}.", now=now, check_window=False,
-                            nul_possible=nul_possible)
+                            prefix=f"{i}.", now=now, check_window=False)
         problem = events.check_bounds(ev.timestamp, now)
         if problem:
             metrics.VALIDATION_FAILURES.labels(field="batch_event", reason="validation_failed").inc()
@@ -101,8 +93,7 @@ async def create_batch(request):
     try:
         outcome, _ = await persist(app, "audit_events", events.payload([ev.row for ev in prepared]))
     except DatabaseUnavailable:
-        raise Problem(500, "database-error", "Failed to write audit events batch to database",
-                      title="Database Error") from None
+        raise problem("database-error", "Failed to write audit events batch to database") from None
     finally:
         metrics.WRITE_DURATION.labels(table="audit_events_batch").observe(
             time.perf_counter() - started)
@@ -156,8 +147,7 @@ async def query_events(request):
             text["event_category"], text["event_outcome"], text["severity"], since, until,
             limit, offset)
     except DatabaseUnavailable:
-        raise Problem(500, "database-error", "Failed to query audit events from database",
-                      title="Database Error") from None
+        raise problem("database-error", "Failed to query audit events from database") from None
     return json_response(body)
 
 

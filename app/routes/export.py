@@ -15,13 +15,14 @@ from sanic import Blueprint
 from sanic.response import HTTPResponse
 
 from .. import export, metrics
-from ..export import EXPORT_FAILURES, ExportRequest
-from ..http import int_param
+from ..export import ExportRequest
 from ..identity import user_of
 from ..models.common import ProblemDetails
 from ..models.export import AuditExport, ExportQuery
 from ..openapi import doc
-from ..problems import Problem, validation
+from ..validation import int_param
+from ..metrics import EXPORT_FAILURES
+from ..problems import Problem, problem, validation
 from ..signing import Signer, SigningError
 from ..timeutil import TimeFormatError, parse_rfc3339
 
@@ -74,7 +75,7 @@ def _parse_query(request) -> tuple[dict, dict[str, str]]:
 
 def _bad_filter(detail: str) -> Problem:
     EXPORT_FAILURES.labels(reason="validation").inc()
-    return Problem(400, "about:blank", f"Invalid query parameters: {detail}", title="Validation Error")
+    return problem("export-invalid", f"Invalid query parameters: {detail}")
 
 
 @bp.get("/api/v1/audit/export")
@@ -93,7 +94,7 @@ async def export_events(request):
     user = user_of(request)
     if not user:
         EXPORT_FAILURES.labels(reason="unauthorized").inc()
-        raise Problem(401, "about:blank", UNAUTHORIZED, title="Unauthorized")
+        raise problem("export-unauthorized", UNAUTHORIZED)
     for name in ("start_time", "end_time"):
         if values[name] is not None:
             try:

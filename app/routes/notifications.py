@@ -4,18 +4,18 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-import asyncpg
 import orjson
 from sanic import Blueprint
 
 from .. import metrics
 from ..db import DatabaseUnavailable
-from ..http import json_response, parse_model, read_json
+from ..http import json_response, read_json
 from ..models.audit import AsyncAcceptanceResponse
 from ..models.common import ProblemDetails
 from ..models.notifications import NotificationAudit, NotificationAuditResponse
 from ..openapi import doc
-from ..problems import Problem, validation
+from ..validation import parse_model
+from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_rfc3339
 from ..writes import persist
 
@@ -60,14 +60,8 @@ async def create_notification(request):
     started = time.perf_counter()
     try:
         outcome, stored = await persist(app, "notification", payload)
-    except asyncpg.UniqueViolationError:
-        nid = note.notification_id
-        raise Problem(409, "conflict",
-                      f"Resource notification_audit with notification_id='{nid}' already exists",
-                      instance=INSTANCE, resource="notification_audit",
-                      field="notification_id", value=nid) from None
     except DatabaseUnavailable:
-        raise Problem(503, "service-unavailable", "database and DLQ both unavailable - please retry",
+        raise problem("service-unavailable", "database and DLQ both unavailable - please retry",
                       retry=True) from None
     if outcome == "spooled":
         metrics.AUDIT_TRACES.labels(service="notification", status="dlq_fallback").inc()
