@@ -3,7 +3,8 @@ parameters (with the checks of app/validation.py), rendering answers and
 problems."""
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal, get_args, get_origin
 
 import orjson
 from sanic.response import HTTPResponse
@@ -77,3 +78,75 @@ def check_query(request) -> None:
     for name, values in request.get_args(keep_blank_values=True).items():
         if "\x00" in name or any("\x00" in v for v in values):
             raise param_error(name.replace("\x00", ""), "NUL character not allowed")
+
+
+# --- query parameters, through the model that documents them ---------------
+
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def _allowed(field) -> list[str] | None:
+    if get_origin(field.annotation) is Literal:
+        return list(get_args(field.annotation))
+    args = [a for a in get_args(field.annotation) if get_origin(a) is Literal]
+    if args:
+        return list(get_args(args[0]))
+    extra = field.json_schema_extra or {}
+    return list(extra["enum"]) if "enum" in extra else None
+
+
+def _bounds(field) -> tuple[int, int | None]:
+    lo, hi = -(2**63), None
+    for m in field.metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+    return lo, hi
+
+
+def _one(field, raw: str):
+    """(value, None) or (None, the contract validator's reason) for one value."""
+    allowed = _allowed(field)
+    if allowed is not None and raw not in allowed:
+        return None, f"value is not one of the allowed values [{' '.join(allowed)}]"
+    if field.annotation is bool:
+        if raw in _TRUE or raw in _FALSE:
+            return raw in _TRUE, None
+        return None, f"value {raw}: an invalid boolean: invalid syntax"
+    if field.annotation is int:
+        return int_param(raw, *_bounds(field))
+    if (field.json_schema_extra or {}).get("format") == "date-time" and not _DATE_TIME.match(raw):
+        return None, 'string doesn\'t match the format "date-time"'
+    return raw, None
+
+
+def parse_query(request, model, *, blank_is_absent: bool = False) -> tuple[dict, dict[str, str]]:
+    """The query parameters `model` documents (its fields, in their order):
+    typed values and the validator-style reasons, all of them at once. An
+    absent parameter takes the field's default; an empty one too when the
+    field has a default other than None (or with blank_is_absent), else it
+    is refused."""
+    args = request.get_args(keep_blank_values=True)
+    values: dict = {}
+    errors: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        raw = args.get(name)
+        if raw is None or raw == "" and (blank_is_absent or field.default is not None):
+            values[name] = field.default
+        elif raw == "":
+            errors[name] = "empty value is not allowed"
+        else:
+            values[name], reason = _one(field, raw)
+            if reason:
+                errors[name] = reason
+    return values, errors
+
+
+def query(request, model, **kw) -> dict:
+    """parse_query, refusing the first bad parameter as a 400 problem."""
+    values, errors = parse_query(request, model, **kw)
+    if errors:
+        name, reason = next(iter(errors.items()))
+        raise param_error(name, reason)
+    return values

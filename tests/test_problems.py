@@ -8,7 +8,7 @@ import pytest
 
 from app.db import DatabaseError
 from app.problems import PROBLEMS, from_database_error, key_of
-from tests.harness import ROOT
+from harness import ROOT
 
 SQL_FILES = sorted((ROOT / "sql").rglob("*.sql"))
 # One RAISE statement: from RAISE to the semicolon that ends it (string

@@ -8,12 +8,12 @@ from .. import metrics
 from ..db import DatabaseError, DatabaseUnavailable
 from ..http import json_response, read_json
 from ..identity import user_of
-from ..models.common import ProblemDetails
+from ..models.contract import RFC7807Problem
 from ..models.legal_hold import (LegalHoldList, LegalHoldPlaced, LegalHoldReleased,
                                  PlaceLegalHoldRequest, ReleaseLegalHoldRequest)
 from ..openapi import doc
-from ..validation import parse_model
 from ..problems import Problem, from_database_error, key_of, problem
+from ..validation import parse_model
 
 bp = Blueprint("legal_hold")
 
@@ -51,8 +51,8 @@ async def _call(request, failure: str, detail: str, *args):
 @bp.post("/api/v1/audit/legal-hold")
 @doc("Place a legal hold on every event of a correlation id (and all later ones)",
      body=PlaceLegalHoldRequest,
-     responses={200: LegalHoldPlaced, 400: ProblemDetails, 401: ProblemDetails,
-                404: ProblemDetails}, tags=["legal-hold"])
+     responses={200: LegalHoldPlaced, 400: RFC7807Problem, 401: RFC7807Problem,
+                404: RFC7807Problem}, tags=["legal-hold"])
 async def place(request):
     req = _body(request, PlaceLegalHoldRequest)
     if not req.correlation_id:
@@ -70,8 +70,8 @@ async def place(request):
 
 @bp.delete("/api/v1/audit/legal-hold/<correlation_id:path>")
 @doc("Release the legal hold of a correlation id", body=ReleaseLegalHoldRequest,
-     responses={200: LegalHoldReleased, 400: ProblemDetails, 401: ProblemDetails,
-                404: ProblemDetails}, tags=["legal-hold"])
+     responses={200: LegalHoldReleased, 400: RFC7807Problem, 401: RFC7807Problem,
+                404: RFC7807Problem}, tags=["legal-hold"])
 async def release(request, correlation_id: str):
     if not correlation_id:
         raise _fail("missing_correlation_id", "missing-correlation-id",

@@ -11,12 +11,12 @@ from .. import metrics
 from ..db import DatabaseUnavailable
 from ..http import json_response, read_json
 from ..models.audit import AsyncAcceptanceResponse
-from ..models.common import ProblemDetails
+from ..models.contract import RFC7807Problem
 from ..models.notifications import NotificationAudit, NotificationAuditResponse
 from ..openapi import doc
-from ..validation import parse_model
 from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_rfc3339
+from ..validation import parse_model
 from ..writes import persist
 
 bp = Blueprint("notifications")
@@ -44,7 +44,7 @@ def _rules(n: NotificationAudit) -> tuple[dict[str, str], datetime | None]:
 @bp.post("/api/v1/audit/notifications")
 @doc("Record a notification delivery", body=NotificationAudit,
      responses={201: NotificationAuditResponse, 202: AsyncAcceptanceResponse,
-                400: ProblemDetails, 409: ProblemDetails, 503: ProblemDetails},
+                400: RFC7807Problem, 409: RFC7807Problem, 503: RFC7807Problem},
      tags=["audit"])
 async def create_notification(request):
     app = request.app

@@ -14,7 +14,7 @@ import orjson
 from sanic import Blueprint
 
 from ..http import json_response
-from ..models.common import ProblemDetails
+from ..models.contract import RFC7807Problem
 from ..db import DatabaseError
 from ..models.reconstruction import ReconstructionResponse
 from ..openapi import doc
@@ -31,8 +31,8 @@ def _query_failed() -> Problem:
 
 @bp.post("/api/v1/audit/remediation-requests/<correlation_id:path>/reconstruct")
 @doc("Reconstruct a RemediationRequest from its audit trail",
-     responses={200: ReconstructionResponse, 400: ProblemDetails, 404: ProblemDetails,
-                500: ProblemDetails}, tags=["audit-reconstruction"])
+     responses={200: ReconstructionResponse, 400: RFC7807Problem, 404: RFC7807Problem,
+                500: RFC7807Problem}, tags=["audit-reconstruction"])
 async def reconstruct(request, correlation_id: str):
     # The router hands over the raw (still percent-encoded) path segment.
     try:

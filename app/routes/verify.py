@@ -13,11 +13,11 @@ from sanic import Blueprint
 
 from ..export import now_text
 from ..http import json_response, read_json
-from ..models.common import ProblemDetails
+from ..models.contract import RFC7807Problem
 from ..models.export import VerifyChainRequest, VerifyChainResponse
 from ..openapi import doc
-from ..validation import parse_model
 from ..problems import problem, validation
+from ..validation import parse_model
 
 bp = Blueprint("verify")
 
@@ -94,7 +94,7 @@ def _requested(req: VerifyChainRequest) -> tuple[list[str], bool]:
 
 @bp.post("/api/v1/audit/verify-chain")
 @doc("Verify whole hash chains (one correlation id or a list)", body=VerifyChainRequest,
-     responses={200: VerifyChainResponse, 400: ProblemDetails, 404: ProblemDetails},
+     responses={200: VerifyChainResponse, 400: RFC7807Problem, 404: RFC7807Problem},
      tags=["verification"])
 async def verify_chain(request):
     body = read_json(request)

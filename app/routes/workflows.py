@@ -13,17 +13,17 @@ import orjson
 from sanic import Blueprint
 
 from .. import events
-from ..http import json_response, param_error, query_int, read_json
+from ..http import json_response, query, read_json
 from ..identity import user_of
-from ..models.common import ProblemDetails
-from ..models.workflows import (STATUSES, RemediationWorkflow, SearchRequest, WorkflowCreate,
+from ..models.contract import RFC7807Problem
+from ..models.workflows import (RemediationWorkflow, SearchRequest, WorkflowCreate,
                                 WorkflowDisable, WorkflowListQuery, WorkflowListResponse,
                                 WorkflowPatch, WorkflowSearchResponse, WorkflowVersions,
                                 detected_labels_echo)
 from ..openapi import doc
-from ..validation import parse_model
 from ..problems import problem, validation
-from ..workflows import AuditWriter, created_event, search_event, updated_event
+from ..validation import parse_model
+from ..workflows import created_event, search_event, updated_event
 
 bp = Blueprint("workflows")
 TAGS = ["Workflow Catalog API"]
@@ -56,7 +56,7 @@ def _dumps(value) -> str:
 
 @bp.post("/api/v1/workflows")
 @doc("Create a workflow version (it becomes the latest of its name)", body=WorkflowCreate,
-     responses={201: RemediationWorkflow, 400: ProblemDetails, 409: ProblemDetails}, tags=TAGS)
+     responses={201: RemediationWorkflow, 400: RFC7807Problem, 409: RFC7807Problem}, tags=TAGS)
 async def create_workflow(request):
     settings = request.app.ctx.settings
     wf = parse_model(WorkflowCreate, _object_body(read_json(request)))
@@ -76,7 +76,7 @@ async def create_workflow(request):
 
 @bp.get("/api/v1/workflows")
 @doc("List workflows, newest first", query=WorkflowListQuery,
-     responses={200: WorkflowListResponse, 400: ProblemDetails}, tags=TAGS)
+     responses={200: WorkflowListResponse, 400: RFC7807Problem}, tags=TAGS)
 async def list_workflows(request):
     args = request.args
     custom: dict[str, list[str]] = {}
@@ -86,22 +86,17 @@ async def list_workflows(request):
             wanted = [v for v in values[0].split(",") if v]
             if wanted:
                 custom[m.group(1)] = wanted
-    status = args.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise param_error("status", "value is not one of the allowed values "
-                                     "[active disabled deprecated archived]")
-    limit = query_int(args, "limit", 100, 1, 1000)
-    offset = query_int(args, "offset", 0, 0, 2**62)
+    q = query(request, WorkflowListQuery, blank_is_absent=True)
     body = await request.app.ctx.db.call(
-        "datastorage.list_workflows", status, args.get("environment") or None,
-        args.get("priority") or None, args.get("component") or None,
-        args.get("workflow_name") or None, _dumps(custom) if custom else None, limit, offset)
+        "datastorage.list_workflows", q["status"], q["environment"], q["priority"],
+        q["component"], q["workflow_name"], _dumps(custom) if custom else None,
+        q["limit"], q["offset"])
     return json_response(body)
 
 
 @bp.get("/api/v1/workflows/<workflow_id>")
-@doc("Get one workflow version", responses={200: RemediationWorkflow, 400: ProblemDetails,
-                                           404: ProblemDetails}, tags=TAGS)
+@doc("Get one workflow version", responses={200: RemediationWorkflow, 400: RFC7807Problem,
+                                           404: RFC7807Problem}, tags=TAGS)
 async def get_workflow(request, workflow_id: str):
     return json_response(await request.app.ctx.db.call("datastorage.get_workflow",
                                                        _workflow_id(workflow_id)))
@@ -109,7 +104,7 @@ async def get_workflow(request, workflow_id: str):
 
 @bp.patch("/api/v1/workflows/<workflow_id>")
 @doc("Update a workflow's mutable fields (status)", body=WorkflowPatch,
-     responses={200: RemediationWorkflow, 400: ProblemDetails, 404: ProblemDetails}, tags=TAGS)
+     responses={200: RemediationWorkflow, 400: RFC7807Problem, 404: RFC7807Problem}, tags=TAGS)
 async def update_workflow(request, workflow_id: str):
     settings = request.app.ctx.settings
     wid = _workflow_id(workflow_id)
@@ -135,7 +130,7 @@ async def update_workflow(request, workflow_id: str):
 
 @bp.patch("/api/v1/workflows/<workflow_id>/disable")
 @doc("Disable a workflow version (body optional)", body=WorkflowDisable,
-     responses={200: RemediationWorkflow, 400: ProblemDetails, 404: ProblemDetails}, tags=TAGS)
+     responses={200: RemediationWorkflow, 400: RFC7807Problem, 404: RFC7807Problem}, tags=TAGS)
 async def disable_workflow(request, workflow_id: str):
     settings = request.app.ctx.settings
     wid = _workflow_id(workflow_id)
@@ -154,7 +149,7 @@ async def disable_workflow(request, workflow_id: str):
 
 @bp.get("/api/v1/workflows/by-name/<workflow_name>/versions")
 @doc("Every version of one workflow name, newest first",
-     responses={200: WorkflowVersions, 400: ProblemDetails}, tags=TAGS)
+     responses={200: WorkflowVersions, 400: RFC7807Problem}, tags=TAGS)
 async def workflow_versions(request, workflow_name: str):
     # The router hands over the segment still percent-encoded.
     try:
@@ -170,7 +165,7 @@ async def workflow_versions(request, workflow_name: str):
 
 @bp.post("/api/v1/workflows/search")
 @doc("Label-based workflow search with weighted scoring", body=SearchRequest,
-     responses={200: WorkflowSearchResponse, 400: ProblemDetails}, tags=TAGS)
+     responses={200: WorkflowSearchResponse, 400: RFC7807Problem}, tags=TAGS)
 async def search_workflows(request):
     app = request.app
     raw = _object_body(read_json(request))
@@ -229,15 +224,3 @@ def _filters_echo(f) -> dict:
     if f.workflow_name:
         echo["workflow_name"] = f.workflow_name
     return echo
-
-
-@bp.before_server_start
-async def _start_audit_writer(app):
-    app.ctx.workflow_audit = AuditWriter(app)
-
-
-@bp.before_server_stop
-async def _stop_audit_writer(app):
-    writer = getattr(app.ctx, "workflow_audit", None)
-    if writer is not None:
-        await writer.close()

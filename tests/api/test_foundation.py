@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.harness import Service
+from harness import Service
 
 PROBLEM = "application/problem+json"
 

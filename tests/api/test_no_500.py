@@ -19,7 +19,7 @@ from tests.api.test_audit_events import gateway_event, notification
 from tests.api.test_foundation import assert_problem
 from tests.api.test_workflows import body as workflow_body
 from tests.api.test_workflows import query as search_query
-from tests.harness import unique
+from harness import unique
 
 USER = {"X-Auth-Request-User": "fuzzer@example.com"}
 NIL = str(uuid.UUID(int=0))
@@ -97,6 +97,7 @@ OPERATIONS = {
     "release": ("DELETE", "/api/v1/audit/legal-hold/{correlation_id}", USER,
                 lambda: {"release_reason": "closed"}),
     "export": ("GET", "/api/v1/audit/export", USER, None),
+    "certificate": ("GET", "/api/v1/audit/export/certificate", {}, None),
     "verify": ("POST", "/api/v1/audit/verify-chain", {}, lambda: {"correlation_id": unique("rr")}),
     "reconstruct": ("POST", "/api/v1/audit/remediation-requests/{correlation_id}/reconstruct", {},
                     None),

@@ -27,7 +27,7 @@ from app.spool import list_segments
 from tests.api.test_audit_events import gateway_event, notification
 from tests.api.test_foundation import assert_problem
 from tests.db.test_spool_drain import gated_backends, install_gate, set_gate
-from tests.harness import ROOT, Service
+from harness import ROOT, Service, poll
 
 DRAIN_TIMEOUT = 180
 
@@ -173,13 +173,7 @@ def quarantine(spool_dir: Path) -> list[dict]:
 
 
 def wait_until(predicate, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return poll(predicate, timeout=timeout, what=what, interval=0.1)
 
 
 # --- 1 ------------------------------------------------------------------------

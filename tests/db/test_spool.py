@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from app import ProblemErrorHandler
+from app.server import ProblemErrorHandler
 from app.db import DatabaseUnavailable
 from app.spool import (ACK, FILE_HEADER, REC, Damage, Record, Spool, SpoolFull,
                        SpoolWriteError, _ack_bytes, list_segments, read_ack, scan, writer_alive)

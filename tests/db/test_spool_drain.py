@@ -16,7 +16,7 @@ from app import events
 from app.db import Database, DatabaseUnavailable
 from app.spool import Drainer, Spool, list_segments
 from tests.api.test_audit_events import gateway_event, notification
-from tests.harness import ROOT
+from harness import ROOT
 
 # A trigger that holds any insert of a `gated-*` chain until the test opens
 # the gate: a replay transaction that is provably in flight.
