@@ -44,3 +44,10 @@ def test_background_tasks_are_wired_in_one_place():
         for hook in ("before_server_start", "after_server_start", "before_server_stop",
                      "after_server_stop", "create_task"):
             assert hook not in text, f"{path.name} wires {hook}; app/lifecycle.py does that"
+
+
+def test_benchmarks_do_not_import_the_tests():
+    """bench/ and tests/ share the `harness` package; bench never imports tests."""
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        for line in path.read_text().splitlines():
+            assert not line.strip().startswith(("from tests", "import tests")), (path.name, line)
