@@ -38,9 +38,9 @@ class ProblemErrorHandler(ErrorHandler):
         if isinstance(exception, SpoolFull):
             return render(problems.problem("service-unavailable", str(exception), retry=True), path)
         if isinstance(exception, DatabaseError):
-            problem = from_database_error(exception)
-            if problem is not None:
-                return render(problem, path)
+            answer = from_database_error(exception)
+            if answer is not None:
+                return render(answer, path)
         if isinstance(exception, SanicException) and exception.status_code < 500:
             return render(for_status(exception.status_code, str(exception)), path)
         log.error("unhandled error on %s %s: %s", request.method if request else "?", path,

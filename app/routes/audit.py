@@ -79,10 +79,10 @@ async def create_batch(request):
                              {str(i): "value must be an object"})
         ev = events.prepare(item, max_event_data_bytes=settings.max_event_data_bytes,
                             prefix=f"{i}.", now=now, check_window=False)
-        problem = events.check_bounds(ev.timestamp, now)
-        if problem:
+        out_of_window = events.check_bounds(ev.timestamp, now)
+        if out_of_window:
             metrics.VALIDATION_FAILURES.labels(field="batch_event", reason="validation_failed").inc()
-            raise validation(f"event at index {i}: {problem}")
+            raise validation(f"event at index {i}: {out_of_window}")
         prepared.append(ev)
     ids = [ev.row["event_id"] for ev in prepared]
     started = time.perf_counter()
