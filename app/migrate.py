@@ -52,10 +52,12 @@ class MigrationError(RuntimeError):
 
 
 def apply_functions(conn: psycopg.Connection) -> None:
-    """All function files in one transaction, as the owning role."""
+    """All function files in one transaction. Each file starts as the owning
+    role; a file that needs another (the guard's superuser, the hold keeper)
+    says so with its own SET LOCAL ROLE / RESET ROLE."""
     with conn.transaction():
-        conn.execute("SET LOCAL ROLE datastorage_owner")
         for path in function_files():
+            conn.execute("SET LOCAL ROLE datastorage_owner")
             try:
                 conn.execute(path.read_text())
             except psycopg.Error as exc:

@@ -83,7 +83,7 @@ $$;
 --   * parent_event_id must name a stored event (or one earlier in the array).
 -- Returns the number of events inserted (the rest were already stored).
 CREATE OR REPLACE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r           public.audit_events;
     head        public.audit_chain_heads;
@@ -101,7 +101,7 @@ BEGIN
     -- cannot deadlock, and everything read below is read under the locks.
     FOR cur_chain IN SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
     LOOP
-        INSERT INTO audit_chain_heads AS h (correlation_id) VALUES (cur_chain)
+        INSERT INTO public.audit_chain_heads AS h (correlation_id) VALUES (cur_chain)
         ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at;
     END LOOP;
     cur_chain := NULL;
@@ -109,7 +109,7 @@ BEGIN
     -- one probe of every partition for the whole array, not one per event.
     -- Taken after the locks, so a replay racing the original sees it stored.
     SELECT coalesce(array_agg(a.event_id), '{}') INTO stored
-      FROM audit_events a
+      FROM public.audit_events a
      WHERE a.event_id = ANY (ARRAY(SELECT (x->>'event_id')::uuid
                                    FROM jsonb_array_elements(p_events) x));
 
@@ -121,13 +121,13 @@ BEGIN
     LOOP
         IF r.correlation_id IS DISTINCT FROM cur_chain THEN
             IF cur_chain IS NOT NULL THEN
-                UPDATE audit_chain_heads
+                UPDATE public.audit_chain_heads
                    SET last_seq = head.last_seq, last_hash = head.last_hash,
                        last_event_id = head.last_event_id, updated_at = now()
                  WHERE correlation_id = cur_chain;
             END IF;
             cur_chain := r.correlation_id;
-            SELECT * INTO head FROM audit_chain_heads WHERE correlation_id = cur_chain;
+            SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = cur_chain;
         END IF;
 
         r.event_date := (r.event_timestamp AT TIME ZONE 'UTC')::date;
@@ -152,19 +152,19 @@ BEGIN
     END LOOP;
 
     IF cur_chain IS NOT NULL THEN
-        UPDATE audit_chain_heads
+        UPDATE public.audit_chain_heads
            SET last_seq = head.last_seq, last_hash = head.last_hash,
                last_event_id = head.last_event_id, updated_at = now()
          WHERE correlation_id = cur_chain;
     END IF;
 
     IF n > 0 THEN
-        INSERT INTO audit_events SELECT * FROM unnest(rows);
+        INSERT INTO public.audit_events SELECT * FROM unnest(rows);
         -- After the insert, so a parent earlier in the same batch counts.
         SELECT x.parent_event_id INTO missing
           FROM unnest(rows) x
          WHERE x.parent_event_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM audit_events p WHERE p.event_id = x.parent_event_id)
+           AND NOT EXISTS (SELECT 1 FROM public.audit_events p WHERE p.event_id = x.parent_event_id)
          LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing

@@ -91,7 +91,7 @@ CREATE OR REPLACE FUNCTION datastorage.verify_chain(p_correlation_id text)
 RETURNS TABLE (chain_seq bigint, event_id uuid, event_timestamp timestamptz,
                event_hash text, previous_event_hash text, expected_hash text,
                expected_previous_hash text, valid boolean, verdict text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
     SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
@@ -111,7 +111,7 @@ RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
                broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
                head_seq bigint, head_hash text, head_matches boolean, is_valid boolean,
                broken jsonb)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
     WITH wanted AS (
@@ -145,7 +145,7 @@ SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64
            coalesce(c.broken, '[]')
     FROM wanted w
     LEFT JOIN chains c ON c.correlation_id = w.cid
-    LEFT JOIN audit_chain_heads h ON h.correlation_id = w.cid
+    LEFT JOIN public.audit_chain_heads h ON h.correlation_id = w.cid
     CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
                                AS head_matches) m
     ORDER BY w.ord
@@ -156,7 +156,7 @@ CREATE OR REPLACE FUNCTION datastorage.verify_chain_summary(p_correlation_id tex
 RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
                broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
                tampered_event_ids uuid[], head_matches boolean, is_valid boolean)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT s.correlation_id, s.total_events, s.valid_events, s.broken_events, s.first_broken_seq,
            s.first_broken_event_id,
            ARRAY(SELECT (b ->> 'event_id')::uuid FROM jsonb_array_elements(s.broken) b),

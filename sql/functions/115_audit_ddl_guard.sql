@@ -1,0 +1,192 @@
+-- Rule: DDL cannot take a legal hold away, whoever owns the tables.
+--
+-- Two event triggers (superuser-owned, in the superuser's datastorage_guard
+-- schema: datastorage_owner can drop neither them nor their functions):
+--   ddl_command_start  notes which audit partitions hold held rows;
+--   ddl_command_end    gives every new audit partition its TRUNCATE guard,
+--                      then refuses the command (rolling it back) unless
+--                        * audit_events, audit_chain_heads and audit_legal_holds
+--                          are still there under their names;
+--                        * every partition that held held rows is still a
+--                          partition of audit_events under its name (no DROP,
+--                          DETACH, RENAME or SET SCHEMA of it);
+--                        * every guard trigger is in place, enabled, and runs
+--                          its guard function; no other BEFORE/INSTEAD trigger,
+--                          no rule and no row-level security on these tables;
+--                        * the legal_hold columns are still there.
+-- Partitions are found through pg_partition_tree (their parent), never by
+-- name, and a partition that holds no held rows can be dropped or detached
+-- (retention). A superuser is not checked (docs/sql-api.md).
+RESET ROLE;
+
+-- Every partition of audit_events (any depth), found through its parent.
+CREATE OR REPLACE FUNCTION datastorage_guard.audit_partitions() RETURNS SETOF regclass
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.relid FROM pg_catalog.pg_partition_tree(to_regclass('public.audit_events')) t
+    WHERE t.level > 0
+$$;
+
+-- The partitions that hold at least one held row, with their current names.
+CREATE OR REPLACE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel regclass;
+    held boolean;
+    out jsonb := '[]';
+BEGIN
+    FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
+               JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'
+    LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+        IF held THEN
+            out := out || jsonb_build_object('oid', rel::oid, 'name', rel::text);
+        END IF;
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+-- Statement-level TRUNCATE triggers are not inherited by partitions: every
+-- partition gets its own, however it was created (by upkeep or by hand).
+CREATE OR REPLACE FUNCTION datastorage_guard.install_truncate_guards() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
+               WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                                 WHERE t.tgrelid = p AND t.tgname = 'audit_events_no_truncate')
+    LOOP
+        EXECUTE format('CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate()', rel);
+    END LOOP;
+END
+$$;
+
+-- The guard triggers every protected relation must carry: (relation, trigger, function).
+CREATE OR REPLACE FUNCTION datastorage_guard.expected_triggers()
+RETURNS TABLE (rel regclass, tgname name, fn regprocedure)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r, g.tgname, g.fn::regprocedure
+    FROM (SELECT to_regclass('public.audit_events') AS r
+          UNION ALL SELECT p FROM datastorage_guard.audit_partitions() p) events
+    CROSS JOIN (VALUES ('audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
+                       ('enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
+                       ('audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'))
+               AS g(tgname, fn)
+    UNION ALL
+    SELECT to_regclass('public.audit_chain_heads'), g.tgname, g.fn::regprocedure
+    FROM (VALUES ('audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
+                 ('audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
+    UNION ALL
+    SELECT to_regclass('public.audit_legal_holds'), g.tgname, g.fn::regprocedure
+    FROM (VALUES ('audit_legal_holds_append_only', 'datastorage_guard.guard_hold_history()'),
+                 ('audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
+$$;
+
+-- Raises (SQLSTATE 42501) when the state after a DDL command breaks the rule
+-- above; p_held is what held_partitions() said before the command.
+CREATE OR REPLACE FUNCTION datastorage_guard.check_guards(p_held jsonb) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t text;
+    h jsonb;
+    c record;
+    bad text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds'] LOOP
+        IF to_regclass('public.' || t) IS NULL THEN
+            RAISE EXCEPTION 'public.% is protected: it cannot be dropped, renamed or moved', t
+                USING ERRCODE = '42501';
+        END IF;
+    END LOOP;
+    FOR h IN SELECT * FROM jsonb_array_elements(coalesce(p_held, '[]')) LOOP
+        SELECT x.oid, x.oid::regclass::text AS name INTO c
+        FROM pg_catalog.pg_class x WHERE x.oid = (h ->> 'oid')::oid;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'Cannot drop %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        ELSIF c.name <> h ->> 'name' THEN
+            RAISE EXCEPTION 'Cannot rename or move %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        ELSIF NOT EXISTS (SELECT 1 FROM datastorage_guard.audit_partitions() p WHERE p = c.oid) THEN
+            RAISE EXCEPTION 'Cannot detach %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        END IF;
+    END LOOP;
+    SELECT format('%s on %s', e.tgname, e.rel) INTO bad
+    FROM datastorage_guard.expected_triggers() e
+    LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
+    WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Guard trigger % must stay in place and enabled', bad USING ERRCODE = '42501';
+    END IF;
+    -- A BEFORE or INSTEAD OF trigger of someone else's could rewrite a row
+    -- after the guard saw it; AFTER triggers (an outbox, say) cannot.
+    SELECT format('%s on %s', g.tgname, g.tgrelid::regclass) INTO bad
+    FROM pg_catalog.pg_trigger g
+    WHERE g.tgrelid IN (SELECT DISTINCT e.rel FROM datastorage_guard.expected_triggers() e)
+      AND NOT g.tgisinternal AND (g.tgtype & (2 | 64)) <> 0
+      AND NOT EXISTS (SELECT 1 FROM datastorage_guard.expected_triggers() e
+                      WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Trigger % is not allowed: only the guard triggers run before a write '
+                        'to the audit tables', bad USING ERRCODE = '42501';
+    END IF;
+    SELECT x.oid::regclass::text INTO bad
+    FROM pg_catalog.pg_class x
+    WHERE x.oid IN (SELECT DISTINCT e.rel FROM datastorage_guard.expected_triggers() e)
+      AND (x.relrowsecurity OR x.relforcerowsecurity
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = x.oid))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Rules and row-level security are not allowed on %', bad
+            USING ERRCODE = '42501';
+    END IF;
+    IF (SELECT count(*) FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'))
+          AND a.attname = 'legal_hold' AND a.atttypid = 'boolean'::regtype AND NOT a.attisdropped) <> 2
+    THEN
+        RAISE EXCEPTION 'The legal_hold columns of audit_events and audit_chain_heads must stay'
+            USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage_guard.ddl_start() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT datastorage_guard.is_superuser() THEN
+        PERFORM set_config('datastorage_guard.held', datastorage_guard.held_partitions()::text, true);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage_guard.ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM datastorage_guard.install_truncate_guards();
+    IF NOT datastorage_guard.is_superuser() THEN
+        PERFORM datastorage_guard.check_guards(
+            nullif(current_setting('datastorage_guard.held', true), '')::jsonb);
+    END IF;
+END
+$$;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'datastorage_guard_start') THEN
+        CREATE EVENT TRIGGER datastorage_guard_start ON ddl_command_start
+            EXECUTE FUNCTION datastorage_guard.ddl_start();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'datastorage_guard_end') THEN
+        CREATE EVENT TRIGGER datastorage_guard_end ON ddl_command_end
+            EXECUTE FUNCTION datastorage_guard.ddl_end();
+    END IF;
+END
+$$;
+
+-- Partitions created before the guard existed.
+SELECT datastorage_guard.install_truncate_guards();
