@@ -22,9 +22,7 @@
 --         OFFSET 0); canonical_members stays NULL;
 --   true (exports): the scan renders the canonical members once, and the hash
 --         is taken from that text, which is returned for the export to show.
-DROP FUNCTION IF EXISTS datastorage.chain_verdicts(text[]);
-DROP FUNCTION IF EXISTS datastorage.chain_verdicts(text[], boolean);
-CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean)
+CREATE OR REPLACE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean)
 RETURNS TABLE (correlation_id text, chain_seq bigint, event_id uuid, event_date date,
                event_timestamp timestamptz, event_hash text, previous_event_hash text,
                expected_hash text, expected_previous_hash text, valid boolean, verdict text,

@@ -13,9 +13,7 @@
 -- members of its canonical text (datastorage.canonical_members: the bytes the
 -- hash covers, between the braces), so a verifier finds every hashed member
 -- under its canonical name.
-DROP FUNCTION IF EXISTS datastorage.export_event_json(public.audit_events, text);
-DROP FUNCTION IF EXISTS datastorage.export_event_json(text, text, text, text, boolean);
-CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text,
+CREATE OR REPLACE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text,
                                                          previous_event_hash text, verdict text,
                                                          legal_hold boolean)
 RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
