@@ -27,8 +27,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- The partitions that hold at least one held row, with their current names.
+-- VOLATILE: it must see what committed while freeze_holds() waited.
 CREATE OR REPLACE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rel regclass;
     held boolean;
@@ -155,10 +156,28 @@ BEGIN
 END
 $$;
 
+-- Until the DDL commits, no hold is placed and no event appended (both
+-- write the chain heads first): what held_partitions() sees cannot change
+-- under a DROP or DETACH. Appends already running are waited for.
+CREATE OR REPLACE FUNCTION datastorage_guard.freeze_holds() RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE
+$$;
+
 CREATE OR REPLACE FUNCTION datastorage_guard.ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT datastorage_guard.is_superuser() THEN
+        IF TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA', 'DROP OWNED') THEN
+            PERFORM datastorage_guard.freeze_holds();
+        END IF;
+        -- DETACH ... CONCURRENTLY commits its first half before any end
+        -- check could refuse it: not while anything is held.
+        IF TG_TAG = 'ALTER TABLE' AND current_query() ~* '\mdetach\M.*\mconcurrently\M'
+           AND datastorage_guard.held_partitions() <> '[]' THEN
+            RAISE EXCEPTION 'DETACH PARTITION CONCURRENTLY is refused while events are under legal hold'
+                USING ERRCODE = '23503', HINT = 'Detach without CONCURRENTLY.';
+        END IF;
         PERFORM set_config('datastorage_guard.held', datastorage_guard.held_partitions()::text, true);
     END IF;
 END

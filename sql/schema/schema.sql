@@ -2416,6 +2416,16 @@ CREATE FUNCTION datastorage_guard.ddl_start() RETURNS event_trigger
     AS $$
 BEGIN
     IF NOT datastorage_guard.is_superuser() THEN
+        IF TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA', 'DROP OWNED') THEN
+            PERFORM datastorage_guard.freeze_holds();
+        END IF;
+        -- DETACH ... CONCURRENTLY commits its first half before any end
+        -- check could refuse it: not while anything is held.
+        IF TG_TAG = 'ALTER TABLE' AND current_query() ~* '\mdetach\M.*\mconcurrently\M'
+           AND datastorage_guard.held_partitions() <> '[]' THEN
+            RAISE EXCEPTION 'DETACH PARTITION CONCURRENTLY is refused while events are under legal hold'
+                USING ERRCODE = '23503', HINT = 'Detach without CONCURRENTLY.';
+        END IF;
         PERFORM set_config('datastorage_guard.held', datastorage_guard.held_partitions()::text, true);
     END IF;
 END
@@ -2451,6 +2461,20 @@ $$;
 
 
 ALTER FUNCTION datastorage_guard.expected_triggers() OWNER TO postgres;
+
+--
+-- Name: freeze_holds(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.freeze_holds() RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE
+$$;
+
+
+ALTER FUNCTION datastorage_guard.freeze_holds() OWNER TO postgres;
 
 --
 -- Name: guard_chain_head(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -2512,7 +2536,7 @@ ALTER FUNCTION datastorage_guard.guard_hold_history() OWNER TO postgres;
 --
 
 CREATE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE

@@ -10,6 +10,8 @@ every guard trigger in place.
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -116,6 +118,10 @@ ATTACKS = {
     "detach_then_drop": ([], [
         f"ALTER TABLE audit_events DETACH PARTITION {HELD_PART}", f"DROP TABLE {HELD_PART}",
         "DROP TABLE audit_events"]),
+    "detach_concurrently": ([], [
+        f"ALTER TABLE audit_events DETACH PARTITION {HELD_PART} CONCURRENTLY",
+        f"ALTER TABLE audit_events DETACH PARTITION {HELD_PART} FINALIZE",
+        f"DROP TABLE {HELD_PART}"]),
     "replace_guard_trigger": ([
         "CREATE FUNCTION datastorage.noop() RETURNS trigger LANGUAGE plpgsql "
         "AS $$ BEGIN RETURN OLD; END $$"], [
@@ -203,3 +209,40 @@ def test_hold_changes_land_in_the_history(db_url):
         assert su.execute("SELECT pg_get_userbyid(proowner) FROM pg_proc "
                           "WHERE oid = 'datastorage.place_legal_hold(text,text,text)'::regprocedure"
                           ).fetchone() == ("datastorage_hold_keeper",)
+
+
+def test_a_drop_waits_for_a_hold_being_placed(attacker, db_url):
+    """The guard's look at a partition cannot be overtaken: a DROP that starts
+    while a hold on its rows is being placed waits for it, then is refused."""
+    part = "audit_events_2031_01"
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as su:
+        _held_partition(su, part, "2031-01-01")
+        _append(su, _event("late", "2031-01-10T10:00:00Z"))
+        with psycopg.connect(libpq_url(db_url)) as holder, \
+                psycopg.connect(as_login(db_url, attacker), autocommit=True) as owner:
+            holder.execute("SELECT datastorage.place_legal_hold('late', 'case', 'legal')")
+            owner.execute("SET ROLE datastorage_owner")
+            pid = owner.info.backend_pid
+            outcome = {}
+
+            def drop():
+                try:
+                    owner.execute(f"DROP TABLE {part}")
+                    outcome["result"] = "dropped"
+                except psycopg.Error as exc:
+                    outcome["result"] = exc.sqlstate
+
+            worker = threading.Thread(target=drop)
+            worker.start()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and worker.is_alive():
+                waiting = su.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                                     (pid,)).fetchone()
+                if waiting == ("Lock",):
+                    break
+                time.sleep(0.02)
+            assert worker.is_alive(), f"the DROP did not wait for the hold: {outcome}"
+            holder.commit()
+            worker.join(30)
+        assert outcome.get("result") == "23503", outcome
+        assert su.execute(f"SELECT count(*) FROM {part} WHERE legal_hold").fetchone() == (1,)
