@@ -39,7 +39,7 @@ def database_urls(settings, *, start: bool) -> tuple[str, str, object | None]:
     and migrates as its superuser; with DS_DATABASE_URL the migration URL is
     DS_MIGRATE_DATABASE_URL, else the same URL (one login for both)."""
     from .migrate import RUNTIME_LOGIN, ensure_database, with_user
-    if settings.database_url:
+    if settings.database_url or settings.migrate_database_url:
         return (settings.database_url,
                 settings.migrate_database_url or settings.database_url, None)
     cluster = _embedded(settings)
@@ -98,8 +98,13 @@ def cmd_serve(args) -> int:
     settings = _settings(args)
     _check_port(settings.host, settings.port)
     url, admin_url, cluster = database_urls(settings, start=True)
+    if not url:
+        raise Fatal("DS_MIGRATE_DATABASE_URL is set but DS_DATABASE_URL is not: "
+                    "set the runtime login's URL too")
     try:
         _migrate(admin_url, cluster)
+        # The workers (spawned, they inherit the environment) never see it.
+        os.environ.pop("DS_MIGRATE_DATABASE_URL", None)
         _check_reachable(url)
         log.info("database: %s", redacted(url))
         settings = settings.model_copy(update={"database_url": url, "migrate_database_url": None})
@@ -152,6 +157,8 @@ def cmd_psql(args) -> int:
     # The service's own login by default: `--migrate` is the privileged one.
     runtime, admin, _ = database_urls(settings, start=False)
     url = admin if args.migrate else runtime
+    if not url:
+        raise Fatal("no runtime URL: set DS_DATABASE_URL (or use --migrate)")
     psql = shutil.which("psql") or str(find_bindir() / "psql")
     os.execvp(psql, [psql, libpq_url(url), *args.rest])
     return 0

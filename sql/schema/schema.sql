@@ -2309,26 +2309,34 @@ $$;
 ALTER FUNCTION datastorage_guard.audit_partitions() OWNER TO postgres;
 
 --
+-- Name: before_ddl(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.before_ddl() RETURNS jsonb
+    LANGUAGE sql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT jsonb_build_object('held', datastorage_guard.held_partitions(),
+                              'violations', to_jsonb(ARRAY(SELECT datastorage_guard.violations())))
+$$;
+
+
+ALTER FUNCTION datastorage_guard.before_ddl() OWNER TO postgres;
+
+--
 -- Name: check_guards(jsonb); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
-CREATE FUNCTION datastorage_guard.check_guards(p_held jsonb) RETURNS void
+CREATE FUNCTION datastorage_guard.check_guards(p_before jsonb) RETURNS void
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    t text;
     h jsonb;
     c record;
     bad text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds'] LOOP
-        IF to_regclass('public.' || t) IS NULL THEN
-            RAISE EXCEPTION 'public.% is protected: it cannot be dropped, renamed or moved', t
-                USING ERRCODE = '42501';
-        END IF;
-    END LOOP;
-    FOR h IN SELECT * FROM jsonb_array_elements(coalesce(p_held, '[]')) LOOP
+    FOR h IN SELECT * FROM jsonb_array_elements(coalesce(p_before -> 'held', '[]')) LOOP
         SELECT x.oid, x.oid::regclass::text AS name INTO c
         FROM pg_catalog.pg_class x WHERE x.oid = (h ->> 'oid')::oid;
         IF NOT FOUND THEN
@@ -2342,49 +2350,17 @@ BEGIN
                 USING ERRCODE = '23503';
         END IF;
     END LOOP;
-    SELECT format('%s on %s', e.tgname, e.rel) INTO bad
-    FROM datastorage_guard.expected_triggers() e
-    LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
-    WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
+    SELECT v INTO bad FROM datastorage_guard.violations() v
+    WHERE NOT coalesce(p_before -> 'violations', '[]') ? v
     LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'Guard trigger % must stay in place and enabled', bad USING ERRCODE = '42501';
-    END IF;
-    -- A BEFORE or INSTEAD OF trigger of someone else's could rewrite a row
-    -- after the guard saw it; AFTER triggers (an outbox, say) cannot.
-    SELECT format('%s on %s', g.tgname, g.tgrelid::regclass) INTO bad
-    FROM pg_catalog.pg_trigger g
-    WHERE g.tgrelid IN (SELECT DISTINCT e.rel FROM datastorage_guard.expected_triggers() e)
-      AND NOT g.tgisinternal AND (g.tgtype & (2 | 64)) <> 0
-      AND NOT EXISTS (SELECT 1 FROM datastorage_guard.expected_triggers() e
-                      WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'Trigger % is not allowed: only the guard triggers run before a write '
-                        'to the audit tables', bad USING ERRCODE = '42501';
-    END IF;
-    SELECT x.oid::regclass::text INTO bad
-    FROM pg_catalog.pg_class x
-    WHERE x.oid IN (SELECT DISTINCT e.rel FROM datastorage_guard.expected_triggers() e)
-      AND (x.relrowsecurity OR x.relforcerowsecurity
-           OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = x.oid))
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'Rules and row-level security are not allowed on %', bad
-            USING ERRCODE = '42501';
-    END IF;
-    IF (SELECT count(*) FROM pg_catalog.pg_attribute a
-        WHERE a.attrelid IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'))
-          AND a.attname = 'legal_hold' AND a.atttypid = 'boolean'::regtype AND NOT a.attisdropped) <> 2
-    THEN
-        RAISE EXCEPTION 'The legal_hold columns of audit_events and audit_chain_heads must stay'
-            USING ERRCODE = '42501';
+        RAISE EXCEPTION '%', bad USING ERRCODE = '42501';
     END IF;
 END
 $$;
 
 
-ALTER FUNCTION datastorage_guard.check_guards(p_held jsonb) OWNER TO postgres;
+ALTER FUNCTION datastorage_guard.check_guards(p_before jsonb) OWNER TO postgres;
 
 --
 -- Name: ddl_end(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -2398,7 +2374,7 @@ BEGIN
     PERFORM datastorage_guard.install_truncate_guards();
     IF NOT datastorage_guard.is_superuser() THEN
         PERFORM datastorage_guard.check_guards(
-            nullif(current_setting('datastorage_guard.held', true), '')::jsonb);
+            coalesce(nullif(current_setting('datastorage_guard.before', true), ''), '{}')::jsonb);
     END IF;
 END
 $$;
@@ -2426,7 +2402,7 @@ BEGIN
             RAISE EXCEPTION 'DETACH PARTITION CONCURRENTLY is refused while events are under legal hold'
                 USING ERRCODE = '23503', HINT = 'Detach without CONCURRENTLY.';
         END IF;
-        PERFORM set_config('datastorage_guard.held', datastorage_guard.held_partitions()::text, true);
+        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl()::text, true);
     END IF;
 END
 $$;
@@ -2683,6 +2659,49 @@ $$;
 
 
 ALTER FUNCTION datastorage_guard.refuse_truncate() OWNER TO postgres;
+
+--
+-- Name: violations(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.violations() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT format('public.%s is protected: it cannot be dropped, renamed or moved', t)
+    FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
+    WHERE to_regclass('public.' || t) IS NULL
+    UNION ALL
+    SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
+    FROM datastorage_guard.expected_triggers() e
+    LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
+    WHERE e.rel IS NOT NULL AND (g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A'))
+    UNION ALL
+    -- A BEFORE UPDATE (or INSTEAD OF) trigger of someone else's could
+    -- rewrite a row after the guard saw it; other triggers cannot.
+    SELECT format('Trigger %s on %s is not allowed: only the guard triggers may run before an '
+                  'update of the audit tables', g.tgname, g.tgrelid::regclass)
+    FROM pg_catalog.pg_trigger g
+    WHERE g.tgrelid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+      AND NOT g.tgisinternal AND (g.tgtype & (2 | 64)) <> 0 AND (g.tgtype & 16) <> 0
+      AND NOT EXISTS (SELECT 1 FROM datastorage_guard.expected_triggers() e
+                      WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
+    UNION ALL
+    SELECT format('Rules and row-level security are not allowed on %s', x.oid::regclass)
+    FROM pg_catalog.pg_class x
+    WHERE x.oid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+      AND (x.relrowsecurity OR x.relforcerowsecurity
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = x.oid))
+    UNION ALL
+    SELECT 'The legal_hold columns of audit_events and audit_chain_heads must stay'
+    WHERE (SELECT count(*) FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'))
+             AND a.attname = 'legal_hold' AND a.atttypid = 'boolean'::regtype
+             AND NOT a.attisdropped) <> 2
+$$;
+
+
+ALTER FUNCTION datastorage_guard.violations() OWNER TO postgres;
 
 --
 -- Name: audit_chain_heads; Type: TABLE; Schema: public; Owner: datastorage_owner

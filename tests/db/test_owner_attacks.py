@@ -178,7 +178,7 @@ def test_owner_cannot_take_a_hold_away(name, attacker, db_url):
                     refused.append(exc.sqlstate)
         assert refused, f"{name}: every step went through"
         assert _state(su) == before, f"{name}: the hold was weakened"
-        su.execute("SELECT datastorage_guard.check_guards('[]')")  # every guard still in place
+        su.execute("SELECT datastorage_guard.check_guards('{}')")  # every guard still in place
 
 
 def test_a_partition_without_held_rows_can_be_dropped_by_the_owner(attacker, db_url):

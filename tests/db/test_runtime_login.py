@@ -96,3 +96,22 @@ def test_create_on_public_is_revoked_from_public(conn):
                         ).fetchone() == (False,)
     assert conn.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')",
                         (RUNTIME_LOGIN,)).fetchone() == (False,)
+
+
+def test_service_workers_run_as_the_runtime_login_without_the_migration_url(service):
+    """The harness starts `serve` as an operator should: migration URL and
+    runtime URL apart. The workers connect as the runtime login, and the
+    privileged URL is not in their environment."""
+    from pathlib import Path
+    with psycopg.connect(libpq_url(service.database_url), autocommit=True) as su:
+        with service.client() as c:
+            assert c.get("/health/ready").status_code == 200
+        users = su.execute("SELECT DISTINCT usename FROM pg_stat_activity "
+                           "WHERE application_name = 'datastorage'").fetchall()
+    assert users == [(RUNTIME_LOGIN,)]
+    children = Path(f"/proc/{service.proc.pid}/task/{service.proc.pid}/children").read_text().split()
+    assert children, "no worker processes"
+    for pid in children:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert not any(e.startswith(b"DS_MIGRATE_DATABASE_URL=") for e in env), pid
+        assert any(e.startswith(b"DS_DATABASE_URL=") for e in env), pid
