@@ -126,4 +126,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
     # with the pool open, its shutdown (listeners run in reverse) before close.
     for bp in blueprints():
         app.blueprint(bp)
+    # The audit console (app/console/): HTML pages on the same port.
+    from .console import attach as attach_console
+    attach_console(app)
     return app

@@ -117,6 +117,18 @@ class ExportResult:
     def close(self) -> None:
         self.body.close()
 
+    async def send(self, request) -> None:
+        """Stream the document as the response to `request`, then release it."""
+        try:
+            response = await request.respond(
+                status=200, content_type=self.content_type,
+                headers={**self.headers, "content-length": str(self.size)})
+            for chunk in self.chunks():
+                await response.send(chunk)
+            await response.eof()
+        finally:
+            self.close()
+
 
 class _Writer:
     """Spooled output; `signed` bytes also go into the signature digest."""
@@ -134,6 +146,11 @@ class _Writer:
     def unsigned(self, data: bytes) -> None:
         self.file.write(data)
         self.size += len(data)
+
+
+def time_budget(settings) -> float:
+    """Seconds an export may take in the database (a large one reads a lot)."""
+    return max(60.0, settings.db_timeout * 6)
 
 
 def now_text() -> str:
@@ -224,7 +241,7 @@ async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> Expo
         raise _fail("database", 500, "Export Failed", "Failed to export audit events. Please retry.")
     out = _Writer()
     try:
-        return await _produce(db.pool, signer, req, out, timeout)
+        result = await _produce(db.pool, signer, req, out, timeout)
     except asyncpg.PostgresError as exc:
         out.file.close()
         if getattr(exc, "sqlstate", "") == "DS400":
@@ -241,6 +258,10 @@ async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> Expo
     except BaseException:
         out.file.close()
         raise
+    if result.total != result.valid:
+        log.warning("export by %s contained %d event(s) failing chain verification: %s",
+                    req.exported_by, result.total - result.valid, ", ".join(result.tampered[:10]))
+    return result
 
 
 async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,

@@ -59,6 +59,12 @@ async def reconstruct(request, correlation_id: str):
     except UnicodeDecodeError:
         raise validation("correlation_id is not valid UTF-8 once percent-decoded",
                          {"correlation_id": "invalid UTF-8"}) from None
+    return json_response(await build(request.app.ctx.db, correlation_id))
+
+
+async def build(db, correlation_id: str) -> dict:
+    """The reconstruction response for one (decoded) correlation id; refusals
+    raise Problem. The console shows the same document."""
     if "\x00" in correlation_id:
         # Cannot be stored, so nothing can be found (and PostgreSQL would
         # refuse the parameter).
@@ -66,8 +72,7 @@ async def reconstruct(request, correlation_id: str):
                       f"No audit events found for correlation_id: {correlation_id}",
                       title="Audit Events Not Found")
     try:
-        text = await request.app.ctx.db.call("datastorage.reconstruct_remediation_request",
-                                             correlation_id)
+        text = await db.call("datastorage.reconstruct_remediation_request", correlation_id)
     except asyncpg.PostgresError as exc:
         raise _refusal(exc) from None
     result = orjson.loads(text)
@@ -79,10 +84,10 @@ async def reconstruct(request, correlation_id: str):
                       f"Failed to marshal RemediationRequest to YAML: {exc}",
                       title="YAML Marshaling Failed") from None
     v = result["validation"]
-    return json_response({
+    return {
         "remediation_request_yaml": rr_yaml,
         "validation": {"is_valid": v["is_valid"], "completeness": v["completeness"],
                        "errors": v["errors"], "warnings": v["warnings"]},
         "reconstructed_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "correlation_id": result["correlation_id"],
-    })
+    }

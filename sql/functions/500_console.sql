@@ -66,7 +66,8 @@ END
 $$;
 
 -- One page of a trail in chain order, judged over the WHOLE chain (a page
--- boundary is never a break): every event as the API renders it plus its
+-- boundary is never a break): every event as the API renders it (event_data
+-- as PostgreSQL prints it, indented, so numbers keep their exact text) plus its
 -- verdict from datastorage.chain_verdicts, the milliseconds since the event
 -- before it, and the chain's verdict (counts, head check, the first 100
 -- broken events). Also the chain's legal-hold state and hold history. One
@@ -134,7 +135,8 @@ BEGIN
                          WHERE l.correlation_id = p_correlation_id),
         'offset', p_offset,
         'limit', p_limit,
-        'events', (SELECT coalesce(jsonb_agg(datastorage.event_json(e) || jsonb_build_object(
+        'events', (SELECT coalesce(jsonb_agg((datastorage.event_json(e) - 'event_data') || jsonb_build_object(
+                           'event_data_pretty', jsonb_pretty(e.event_data),
                            'position', p.position, 'verdict', p.verdict, 'valid', p.valid,
                            'expected_hash', p.expected_hash,
                            'expected_previous_hash', p.expected_previous_hash,
