@@ -19,8 +19,8 @@ import os
 from urllib.parse import quote
 
 from bench.bench_reconstruction import seed
-from bench.common import (BenchCluster, asyncpg_load, http_load, http_request, log,
-                          markdown_table, quick_mode, start_service, stop_service, target,
+from bench.common import (BenchCluster, asyncpg_load, http_floor, http_load, http_request,
+                          latency_markdown, latency_rows, log, quick_mode, start_service, stop_service, target,
                           write_results)
 
 NAME = "bench_console"
@@ -54,39 +54,23 @@ def main() -> None:
             r = asyncpg_load(url, "SELECT * FROM datastorage.verify_chain_summary($1)",
                              lambda i: (cids[i % len(cids)],), clients=1, duration=duration)
             results["sql_verify"] = r.to_dict()
-            log("ceiling: GET /health/live")
-            r = http_load(svc.base_url, [http_request("GET", "/health/live")], clients=1,
-                          duration=duration)
-            results["http_floor"] = r.to_dict()
+            results["http_floor"] = http_floor(svc.base_url, duration)
         finally:
             stop_service(svc)
         settings = pg.settings
         version = pg.server_version()
     load_end = os.getloadavg()[0]
 
-    def row(label, key, ceiling):
-        r, c = results[key], results[ceiling]
-        return [label, r["requests"], r["p50_ms"], r["p99_ms"], r["max_ms"],
-                round(r["p50_ms"] / c["p50_ms"], 1), round(r["p99_ms"] / c["p99_ms"], 1), ceiling]
-
-    rows = [row("trail page 1, 1,000-event chain", "http_first", "http_floor"),
-            row("trail page 11, 1,000-event chain", "http_middle", "http_floor"),
-            row("SQL console_trail, 1,000 events", "sql_trail", "sql_verify")]
-    for key in ("http_floor", "sql_verify"):
-        r = results[key]
-        rows.append([f"ceiling: {key}", r["requests"], r["p50_ms"], r["p99_ms"], r["max_ms"],
-                     None, None, None])
-    checks = [target("trail page p99 ms, 1,000 events", results["http_first"]["p99_ms"], "<", 300.0),
-              target("trail page (middle) p99 ms, 1,000 events", results["http_middle"]["p99_ms"],
-                     "<", 300.0)]
-    md = (f"Console trail page latency, 1 client, sequential; PostgreSQL {version} ({settings}); "
-          f"{duration:.0f} s per phase; {os.cpu_count()} CPUs, 1-minute load average "
-          f"{load_start:.1f} at start, {load_end:.1f} at end.\n\n"
-          + markdown_table(["phase", "requests", "p50 ms", "p99 ms", "max ms", "p50 / ceiling",
-                            "p99 / ceiling", "ceiling"], rows)
-          + "\n" + markdown_table(["target", "value", "op", "limit", "met"],
-                                  [[t["target"], t["value"], t["op"], t["limit"], t["met"]]
-                                   for t in checks]))
+    rows = latency_rows(results, [("trail page 1, 1,000-event chain", "http_first", "http_floor"),
+                                  ("trail page 11, 1,000-event chain", "http_middle", "http_floor"),
+                                  ("SQL console_trail, 1,000 events", "sql_trail", "sql_verify")],
+                        ("http_floor", "sql_verify"))
+    checks = [target(f"trail page ({label}) p99 ms, 1,000 events", results[f"http_{label}"]["p99_ms"],
+                     "<", 300.0) for label in ("first", "middle")]
+    md = latency_markdown(
+        f"Console trail page latency, 1 client, sequential; PostgreSQL {version} ({settings}); "
+        f"{duration:.0f} s per phase; {os.cpu_count()} CPUs, 1-minute load average "
+        f"{load_start:.1f} at start, {load_end:.1f} at end.", rows, checks)
     path = write_results(NAME, {"quick": quick, "results": results, "targets": checks,
                                 "loadavg": [round(load_start, 2), round(load_end, 2)],
                                 "chains": len(cids)}, md)
