@@ -38,21 +38,18 @@ NOTICES = {"placed": "Legal hold placed.", "released": "Legal hold released."}
 WORKFLOW_PAGE = 25
 
 
-class ConsoleError(Exception):
-    """A friendly error page: status, title, sentence."""
-
-    def __init__(self, status: int, title: str, detail: str):
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
+def refuse(status: int, title: str, detail: str) -> Problem:
+    """An error shown as a friendly page (error_page below): status, title, sentence."""
+    return Problem(status, "about:blank", detail, title=title)
 
 
 def _text(args, name: str, *, required: bool = True) -> str:
     form = views.text_fields(args, (name,))
     if form.errors:
-        raise ConsoleError(400, "Invalid input", f"{name}: {form.errors[name]}")
+        raise refuse(400, "Invalid input", f"{name}: {form.errors[name]}")
     value = form.values[name]
     if required and not value:
-        raise ConsoleError(400, "Invalid input", f"{name} is required")
+        raise refuse(400, "Invalid input", f"{name} is required")
     return value
 
 
@@ -100,7 +97,7 @@ async def search(request):
 async def _trail(request, cid: str, offset: int) -> dict:
     doc = await _json(request, "datastorage.console_trail", cid, offset, views.TRAIL_PAGE)
     if not doc["found"]:
-        raise ConsoleError(404, "Trail not found", f"No audit events for correlation id {cid}.")
+        raise refuse(404, "Trail not found", f"No audit events for correlation id {cid}.")
     doc["pager"] = views.Pager(offset, views.TRAIL_PAGE, len(doc["events"]),
                                doc["chain"]["total_events"])
     doc["log"] = await log_state(request.app, [e["event_id"] for e in doc["events"]])
@@ -147,7 +144,7 @@ async def workflows(request):
     args = request.args
     status = args.get("status") or None
     if status not in (None, *STATUSES):
-        raise ConsoleError(400, "Invalid input", "status: one of " + ", ".join(STATUSES))
+        raise refuse(400, "Invalid input", "status: one of " + ", ".join(STATUSES))
     offset = views.offset_param(args)
     catalog = await _json(request, "datastorage.list_workflows", status, None, None, None, None,
                           None, WORKFLOW_PAGE, offset)
@@ -179,18 +176,18 @@ def _authorised_form(request) -> tuple[dict, str]:
     """The posted form and the user, once origin, CSRF token and identity pass."""
     ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
-        raise ConsoleError(415, "Unsupported form", "Send the form from a console page.")
+        raise refuse(415, "Unsupported form", "Send the form from a console page.")
     if not security.same_origin(request):
-        raise ConsoleError(403, "Forbidden", "The form was sent from another site.")
+        raise refuse(403, "Forbidden", "The form was sent from another site.")
     user = user_of(request)
     form = request.form
     try:
         security.check(request.app.ctx.console_key, user, request.cookies.get(security.COOKIE),
                        form.get(security.FIELD))
     except security.CsrfError as exc:
-        raise ConsoleError(403, "Form expired", f"{exc}; reload the page and try again.") from None
+        raise refuse(403, "Form expired", f"{exc}; reload the page and try again.") from None
     if not user:
-        raise ConsoleError(401, "Sign-in required",
+        raise refuse(401, "Sign-in required",
                            "Exports and legal holds need an identity (X-Auth-Request-User from "
                            "the authenticating proxy).")
     return form, user
@@ -202,7 +199,7 @@ async def trail_export(request):
     cid = _text(form, "correlation_id")
     fmt = form.get("format") or "json"
     if fmt not in ("json", "csv"):
-        raise ConsoleError(400, "Invalid input", "format: json or csv")
+        raise refuse(400, "Invalid input", "format: json or csv")
     req = ExportRequest(format=fmt, correlation_id=cid, redact_pii=form.get("redact_pii") == "on",
                         limit=export.MAX_EVENTS, exported_by=user)
     result = await export.run(request.app.ctx.db, request.app.ctx.signer, req,
@@ -216,20 +213,15 @@ async def trail_hold(request):
     cid = _text(form, "correlation_id")
     action = form.get("action") or ""
     if action not in HOLD_ACTIONS:
-        raise ConsoleError(400, "Invalid input", "action: place or release")
+        raise refuse(400, "Invalid input", "action: place or release")
     reason = _text(form, "reason", required=False)
     if not reason or form.get("confirm") != "yes":
         # First step (or a missing reason): show what will happen and ask.
         return page(request, "hold_confirm.html", status=400 if not reason else 200,
                     nav="search", cid=cid, action=action, reason=reason,
                     error=None if reason else "A reason is required.")
-    try:
-        await request.app.ctx.db.call(HOLD_ACTIONS[action], cid, reason, user)
-    except asyncpg.PostgresError as exc:
-        problem = from_database_error(exc)
-        if problem is None:
-            raise
-        raise ConsoleError(problem.status, problem.title, problem.detail) from None
+    # Refusals (no such trail, no hold to release) become error pages below.
+    await request.app.ctx.db.call(HOLD_ACTIONS[action], cid, reason, user)
     metrics.LEGAL_HOLD_SUCCESSES.labels(operation=action).inc()
     done = "placed" if action == "place" else "released"
     return redirect(views.url("/console/trail", correlation_id=cid, done=done), status=303)
@@ -239,20 +231,17 @@ async def trail_hold(request):
 
 @bp.route("/<rest:path>", methods=["GET", "POST", "HEAD"])
 async def not_found(request, rest: str):
-    raise ConsoleError(404, "Page not found", "There is no console page at this address.")
+    raise refuse(404, "Page not found", "There is no console page at this address.")
 
 
 @bp.exception(Exception)
 async def error_page(request, exc):
-    if isinstance(exc, ConsoleError):
-        status, title, detail = exc.status, exc.title, exc.detail
-    elif isinstance(exc, Problem):
+    if isinstance(exc, asyncpg.PostgresError):
+        exc = from_database_error(exc) or exc  # the API's SQLSTATE table
+    if isinstance(exc, Problem):
         status, title, detail = exc.status, exc.title, exc.detail
     elif isinstance(exc, DatabaseUnavailable):
         status, title, detail = 503, "Database unavailable", "The database did not answer; retry."
-    elif isinstance(exc, asyncpg.PostgresError) and from_database_error(exc) is not None:
-        problem = from_database_error(exc)
-        status, title, detail = problem.status, problem.title, problem.detail
     elif 400 <= getattr(exc, "status_code", 500) < 500:
         status, title, detail = exc.status_code, "Bad request", str(exc) or "Bad request"
     else:
