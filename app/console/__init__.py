@@ -12,5 +12,7 @@ from __future__ import annotations
 def attach(app) -> None:
     """Register the console on the app (called once from create_app)."""
     from .routes import bp
+    from .security import load_key
 
+    app.ctx.console_key = load_key(app.ctx.settings.data_dir)
     app.blueprint(bp)

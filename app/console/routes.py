@@ -11,19 +11,18 @@ import logging
 from datetime import datetime, timezone
 from decimal import Decimal
 
-import asyncpg
 import orjson
 from sanic import Blueprint
 from sanic.response import redirect
 
 from .. import export, metrics
-from ..db import DatabaseUnavailable
+from ..db import DatabaseError, DatabaseUnavailable
 from ..export import ExportRequest
-from ..http import parse_model
 from ..identity import user_of
 from ..models.workflows import STATUSES, SearchRequest
 from ..problems import Problem, from_database_error
 from ..routes import reconstruction
+from ..validation import parse_model
 from . import security, views
 from .render import STATIC, fragment, page
 from .transparency import log_state
@@ -236,8 +235,8 @@ async def not_found(request, rest: str):
 
 @bp.exception(Exception)
 async def error_page(request, exc):
-    if isinstance(exc, asyncpg.PostgresError):
-        exc = from_database_error(exc) or exc  # the API's SQLSTATE table
+    if isinstance(exc, DatabaseError):
+        exc = from_database_error(exc) or exc  # the API's problem table
     if isinstance(exc, Problem):
         status, title, detail = exc.status, exc.title, exc.detail
     elif isinstance(exc, DatabaseUnavailable):
@@ -261,8 +260,3 @@ async def _headers(request, response):
         if not request.path.startswith("/console/static/"):
             # Pages show identities and audit data: never keep them in a cache.
             response.headers.setdefault("Cache-Control", "no-store")
-
-
-@bp.before_server_start
-async def _load_key(app):
-    app.ctx.console_key = security.load_key(app.ctx.settings.data_dir)
