@@ -38,11 +38,13 @@ def _as_of(text: str) -> datetime:
 
 
 def _url(settings) -> str:
-    from .cli import database_url
+    """DS_RETENTION_DATABASE_URL, else the operator's (migration) login: the
+    service's runtime login may only use datastorage_app."""
+    from .cli import database_urls
     if settings.retention_database_url:
         return settings.retention_database_url
-    url, _ = database_url(settings, start=False)
-    return url
+    _, migrate_url, _ = database_urls(settings, start=False)
+    return migrate_url
 
 
 def _table(rows: list[list], header: list[str]) -> list[str]:

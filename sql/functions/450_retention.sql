@@ -30,8 +30,7 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 7310575183440000014::bigint $$;
 -- Per chain with at least one expired event: what retention would do as of
 -- p_cutoff. upto_seq is the last chain_seq to remove (NULL when held or
 -- nothing prunable); prunable_events counts the rows up to it.
-DROP FUNCTION IF EXISTS datastorage.retention_chain_plan(date);
-CREATE FUNCTION datastorage.retention_chain_plan(p_cutoff date)
+CREATE OR REPLACE FUNCTION datastorage.retention_chain_plan(p_cutoff date)
 RETURNS TABLE (correlation_id text, stored_events bigint, expired_events bigint,
                held boolean, upto_seq bigint, prunable_events bigint, waiting_events bigint,
                whole_chain boolean, first_date date, last_date date)
@@ -206,7 +205,6 @@ $$;
 -- event dates span p_lo..p_hi), rows in it are left for the DROP and only
 -- chains reaching outside it are looked up elsewhere.
 -- Returns (events deleted, chains pruned, expired events kept because now held).
-DROP FUNCTION IF EXISTS datastorage.retention_prune_chains(bigint, text[], regclass);
 CREATE OR REPLACE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[],
                                                               p_except regclass, p_lo date,
                                                               p_hi date,
@@ -343,9 +341,7 @@ BEGIN
                 USING ERRCODE = '55000';
         END IF;
         EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
-        PERFORM set_config('datastorage.retention_drop', format('public.%I', part), true);
         EXECUTE format('DROP TABLE %s', rel);
-        PERFORM set_config('datastorage.retention_drop', '', true);
         UPDATE public.audit_retention_runs
            SET partitions_dropped = partitions_dropped || part,
                events_deleted = events_deleted + res.deleted + in_part,
@@ -436,7 +432,6 @@ $$;
 -- p_result returns the run's record. A failed step is recorded with its
 -- reason (everything it did is rolled back) and raised.
 -- (No SET clause: a procedure with one cannot COMMIT; every name is qualified.)
-DROP PROCEDURE IF EXISTS datastorage.run_retention(timestamptz, text);
 CREATE OR REPLACE PROCEDURE datastorage.run_retention(p_now timestamptz DEFAULT now(),
                                                       p_started_by text DEFAULT 'run_retention',
                                                       p_batch integer DEFAULT 10000,

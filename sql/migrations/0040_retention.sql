@@ -1,7 +1,7 @@
 -- Retention (docs/retention.md): the maintenance role, run records, per-chain
--- horizons, the run's work queue, and the one narrow way retention passes the
--- partition-drop guard.
--- depends: 0005_partition_anchor
+-- horizons and the run's work queue. (Dropping a partition without held rows
+-- is allowed by the DDL guard, 115_audit_ddl_guard.sql.)
+-- depends: 0011_drop_old_signatures
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'datastorage_maintenance') THEN
@@ -68,81 +68,6 @@ GRANT SELECT ON audit_retention_runs, audit_retention_horizons TO datastorage_ma
 
 RESET ROLE;
 
--- The drop guard (0002) refuses dropping any audit table while any hold is
--- active. Retention detaches a fully expired, unheld partition and drops it;
--- it names that table in the transaction-local setting
--- datastorage.retention_drop. Anyone can set a custom setting, so the name
--- is not trusted: at the start of the DROP this trigger checks the named
--- table itself (no longer a partition, no held row, every row expired by the
--- database clock), and the drop guard then exempts exactly that table.
-CREATE FUNCTION datastorage.check_retention_drop() RETURNS event_trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    flagged text := nullif(current_setting('datastorage.retention_drop', true), '');
-    cutoff date := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
-    rel regclass;
-    bad boolean;
-BEGIN
-    IF flagged IS NULL THEN
-        RETURN;
-    END IF;
-    rel := to_regclass(flagged);
-    IF rel IS NULL THEN
-        RETURN;
-    END IF;
-    IF cutoff IS NULL OR (SELECT c.relispartition FROM pg_class c WHERE c.oid = rel) THEN
-        RAISE EXCEPTION 'retention may drop % only once detached, during a retention run', flagged
-            USING ERRCODE = '55000';
-    END IF;
-    cutoff := least(cutoff, (now() AT TIME ZONE 'UTC')::date);
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold '
-                   'OR NOT coalesce(retention_days < $1 - event_date, false))', rel)
-        INTO bad USING cutoff;
-    IF bad THEN
-        RAISE EXCEPTION 'retention may not drop %: it holds held or unexpired events', flagged
-            USING ERRCODE = '55000';
-    END IF;
-END
-$$;
-
-CREATE EVENT TRIGGER datastorage_check_retention_drop ON ddl_command_start
-    WHEN TAG IN ('DROP TABLE')
-    EXECUTE FUNCTION datastorage.check_retention_drop();
-
-CREATE OR REPLACE FUNCTION datastorage.protect_held_partitions() RETURNS event_trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    obj record;
-    rel record;
-    held boolean;
-BEGIN
-    IF TG_EVENT = 'sql_drop' THEN
-        FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
-                   WHERE object_type = 'table' AND schema_name = 'public'
-                     AND (object_name = 'audit_events' OR object_name LIKE 'audit\_events\_%')
-                     -- checked by check_retention_drop() at the start of this DROP
-                     AND object_identity IS DISTINCT FROM
-                         nullif(current_setting('datastorage.retention_drop', true), '')
-        LOOP
-            IF EXISTS (SELECT 1 FROM public.audit_chain_heads WHERE legal_hold) THEN
-                RAISE EXCEPTION 'Cannot drop % while a legal hold is active', obj.object_identity
-                    USING ERRCODE = '23503';
-            END IF;
-        END LOOP;
-    ELSE
-        -- ALTER TABLE ... DETACH PARTITION: a detached audit table holding
-        -- held rows is no longer protected by the parent's triggers.
-        FOR rel IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE n.nspname = 'public' AND c.relname LIKE 'audit\_events\_%'
-                     AND c.relkind = 'r' AND NOT c.relispartition
-        LOOP
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I WHERE legal_hold)', rel.relname)
-                INTO held;
-            IF held THEN
-                RAISE EXCEPTION 'Cannot detach %: it holds events under legal hold', rel.relname
-                    USING ERRCODE = '23503';
-            END IF;
-        END LOOP;
-    END IF;
-END
-$$;
+-- verify_chains gains pruned_events and expired (125_audit_verify.sql
+-- re-creates it): a new result type needs the old function gone first.
+DROP FUNCTION IF EXISTS datastorage.verify_chains(text[]);

@@ -192,7 +192,8 @@ def test_retention_days_is_stored(quiet_service, module_db):
 def test_the_service_runs_retention_itself(pg):
     """DS_RETENTION_INTERVAL=1: the periodic run removes expired events and reports it."""
     with pg.database() as url:
-        svc = Service(url, env={"DS_RETENTION_INTERVAL": "1"}).start()
+        # The runtime login may only use datastorage_app: retention gets its own login.
+        svc = Service(url, env={"DS_RETENTION_INTERVAL": "1", "DS_RETENTION_DATABASE_URL": url}).start()
         try:
             with svc.client() as client, psycopg.connect(libpq_url(url), autocommit=True) as conn:
                 ids = write(client, unique("ret-svc"), 4, days_ago=5, retention_days=1)
