@@ -20,8 +20,10 @@ from datetime import date, datetime, timezone
 
 import orjson
 
-from . import retention
 from .verifier import Progress as Bar, progress_options
+
+# app.retention (asyncpg, prometheus) is imported only when a retention
+# command runs: `datastorage verify` loads no server module (tests/test_layers.py).
 
 
 def _as_of(text: str) -> datetime:
@@ -79,6 +81,7 @@ def print_plan(doc: dict, chains: int) -> None:
 
 
 async def _plan(args, settings) -> int:
+    from . import retention
     conn = await retention.connect(_url(settings), settings.retention_role or None)
     try:
         doc = await retention.plan(conn, args.as_of)
@@ -92,11 +95,12 @@ async def _plan(args, settings) -> int:
 
 
 async def _run(args, settings) -> int:
+    from . import retention
     conn = await retention.connect(_url(settings), settings.retention_role or None)
     bar: list[Bar] = []
     show = args.progress if args.progress is not None else sys.stderr.isatty()
 
-    def progress(p: retention.Progress, step: dict) -> None:
+    def progress(p, step: dict) -> None:
         if step.get("action") == "plan":
             bar.append(Bar(show, p.planned))
         elif bar:
