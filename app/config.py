@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     unset."""
 
     database_url: str | None = None
+    migrate_database_url: str | None = None
     data_dir: str = Field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)

@@ -24,7 +24,7 @@ import psycopg
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from app.embedded_pg import Cluster
-from app.migrate import libpq_url, migrate
+from app.migrate import RUNTIME_LOGIN, ensure_runtime_login, libpq_url, migrate, with_user
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "ds_template"
@@ -94,6 +94,7 @@ class TestCluster:
         with psycopg.connect(libpq_url(self.url()), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
         migrate(self.url(TEMPLATE))
+        ensure_runtime_login(self.url(TEMPLATE))
         with psycopg.connect(libpq_url(self.url(TEMPLATE)), autocommit=True) as conn:
             try:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
@@ -149,15 +150,22 @@ class Service:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.data_dir = data_dir or scratch_dir("ds-test-svc-")
-        base = {k: v for k, v in os.environ.items() if k != "DS_DATABASE_URL"}
+        base = {k: v for k, v in os.environ.items()
+                if k not in ("DS_DATABASE_URL", "DS_MIGRATE_DATABASE_URL")}
         if database_url:
-            base["DS_DATABASE_URL"] = database_url
+            # As an operator should run it: migrate with the privileged URL,
+            # serve through a login that is a member of datastorage_app only.
+            base["DS_MIGRATE_DATABASE_URL"] = database_url
+            base["DS_DATABASE_URL"] = with_user(database_url, RUNTIME_LOGIN)
         self.env = {**base, "DS_PORT": str(self.port), "DS_DATA_DIR": str(self.data_dir),
                     "DS_WORKERS": str(workers), "DS_LOG_LEVEL": "WARNING", **(env or {})}
         self.log = open(self.data_dir / "service.log", "ab")
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> "Service":
+        if self.database_url:
+            # Roles are cluster-wide: once per cluster (tests, benchmarks).
+            ensure_runtime_login(self.database_url)
         self.proc = subprocess.Popen([*self.command, "serve"], env=self.env,
                                      cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -1,6 +1,6 @@
 """Workflow catalog: create, list, get, status changes, versions, label search
-(spec/workflow-catalog.md). The rules live in sql/functions/200_workflow_*.sql;
-this module validates input, calls one function and shapes the answer."""
+(spec/workflow-catalog.md). The rules live in sql/functions/200_workflow_catalog.sql
+and 210_workflow_search.sql; this module validates input, calls one function and shapes the answer."""
 from __future__ import annotations
 
 import re

@@ -3,18 +3,18 @@
 -- (SQLSTATE 23505, HINT notification-exists), which the service reports as 409.
 
 CREATE OR REPLACE FUNCTION datastorage.record_notification(p jsonb) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     stored jsonb;
     violated text;
 BEGIN
-    INSERT INTO notification_audit (remediation_id, notification_id, recipient, channel,
+    INSERT INTO public.notification_audit (remediation_id, notification_id, recipient, channel,
                                     message_summary, status, sent_at, delivery_status,
                                     error_message, escalation_level)
     SELECT r.remediation_id, r.notification_id, r.recipient, r.channel, r.message_summary,
            r.status, r.sent_at, nullif(r.delivery_status, ''), nullif(r.error_message, ''),
            coalesce(r.escalation_level, 0)
-    FROM jsonb_populate_record(NULL::notification_audit, p) r
+    FROM jsonb_populate_record(NULL::public.notification_audit, p) r
     RETURNING jsonb_strip_nulls(jsonb_build_object(
         'id', id, 'remediation_id', remediation_id, 'notification_id', notification_id,
         'recipient', recipient, 'channel', channel, 'message_summary', message_summary,

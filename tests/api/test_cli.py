@@ -59,9 +59,14 @@ def test_embedded_cluster_starts_and_is_reused():
         with first.client() as c:
             assert c.get("/health/ready").status_code == 200
             event_id = c.post("/api/v1/audit/events", json=gateway_event("embedded-1")).json()["event_id"]
-        psql = run_cli("psql", "-tA", "-c", f"SELECT count(*) FROM audit_events WHERE event_id = '{event_id}'",
-                       env={"DS_DATA_DIR": str(data_dir)})
+        count = f"SELECT count(*) FROM audit_events WHERE event_id = '{event_id}'"
+        psql = run_cli("psql", "--migrate", "-tA", "-c", count, env={"DS_DATA_DIR": str(data_dir)})
         assert psql.stdout.strip() == "1", psql.stderr
+        # By default psql is the service's own login: functions only, no tables.
+        psql = run_cli("psql", "-tA", "-c", count, env={"DS_DATA_DIR": str(data_dir)})
+        assert "permission denied for table audit_events" in psql.stderr
+        psql = run_cli("psql", "-tA", "-c", "SELECT current_user", env={"DS_DATA_DIR": str(data_dir)})
+        assert psql.stdout.strip() == "datastorage_service", psql.stderr
     finally:
         assert first.stop() == 0
     assert not (data_dir / "postgres" / "pgdata" / "postmaster.pid").exists(), "cluster left running"

@@ -274,7 +274,7 @@ $$;
 CREATE OR REPLACE FUNCTION datastorage.reconstruct_remediation_request(correlation_id text)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = public, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     cid            text := reconstruct_remediation_request.correlation_id;
     ev             record;
@@ -315,7 +315,7 @@ DECLARE
 BEGIN
     FOR ev IN
         SELECT e.event_id, e.event_type, e.namespace, e.event_data
-          FROM audit_events e
+          FROM public.audit_events e
          WHERE e.correlation_id = cid
            AND e.event_type IN ('gateway.signal.received', 'aianalysis.analysis.completed',
                                 'workflowexecution.selection.completed',
