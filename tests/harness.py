@@ -154,5 +154,16 @@ class Service:
         return httpx.Client(base_url=self.base_url, timeout=30, **kw)
 
 
+def wait_until(predicate, what: str, timeout: float = 60, interval: float = 0.1):
+    """Poll `predicate` until it returns something true; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def unique(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4()}"

@@ -27,7 +27,7 @@ from app.spool import list_segments
 from tests.api.test_audit_events import gateway_event, notification
 from tests.api.test_foundation import assert_problem
 from tests.db.test_spool_drain import gated_backends, install_gate, set_gate
-from tests.harness import ROOT, Service
+from tests.harness import ROOT, Service, wait_until
 
 DRAIN_TIMEOUT = 180
 
@@ -170,16 +170,6 @@ def metric_sum(svc: Service, name: str, **labels) -> float:
 def quarantine(spool_dir: Path) -> list[dict]:
     path = spool_dir / "quarantine.jsonl"
     return [orjson.loads(x) for x in path.read_bytes().splitlines()] if path.exists() else []
-
-
-def wait_until(predicate, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- 1 ------------------------------------------------------------------------
