@@ -11,6 +11,8 @@ from __future__ import annotations
 import orjson
 from sanic.response import HTTPResponse
 
+from .logs import current_request_id
+
 TYPE_BASE = "https://kubernaut.ai/problems/"
 CONTENT_TYPE = "application/problem+json"
 
@@ -71,6 +73,9 @@ class Problem(Exception):
         doc = {"type": self.type, "title": self.title, "status": self.status,
                "detail": self.detail, "instance": self.instance or path}
         doc.update(self.extensions)
+        rid = current_request_id()
+        if rid is not None:
+            doc["request_id"] = rid  # the same id as the X-Request-ID header and the logs
         return doc
 
 
