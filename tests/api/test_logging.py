@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.harness import Service, wait_until
+from harness import Service, poll
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def log_lines(svc: Service) -> list[dict]:
 def test_every_line_is_a_json_object(json_service):
     with json_service.client() as c:
         assert c.get("/health/live").status_code == 200
-    wait_until(lambda: log_lines(json_service), "a JSON log line")
+    poll(lambda: log_lines(json_service), what="a JSON log line", timeout=30)
     json_service.log.flush()
     text = (json_service.data_dir / "service.log").read_text(errors="replace")
     for line in filter(None, text.splitlines()):
@@ -41,8 +41,9 @@ def test_callers_request_id_is_echoed_logged_and_in_the_problem(json_service):
     assert r.status_code == 404
     assert r.headers["x-request-id"] == "trace-42.a"
     assert r.json()["request_id"] == "trace-42.a"
-    lines = wait_until(lambda: [d for d in log_lines(json_service)
-                                if d.get("request_id") == "trace-42.a"], "the request's log line")
+    lines = poll(lambda: [d for d in log_lines(json_service)
+                          if d.get("request_id") == "trace-42.a"],
+                 what="the request's log line", timeout=30)
     assert any("/api/v1/audit/no-such-thing" in d["message"] for d in lines)
 
 
@@ -65,7 +66,7 @@ def test_text_format_stays_available(module_db):
             svc.log.flush()
             text = (svc.data_dir / "service.log").read_text(errors="replace")
             return [line for line in text.splitlines() if "[request_id=plain-1]" in line]
-        lines = wait_until(tagged, "a text log line of the request")
+        lines = poll(tagged, what="a text log line of the request", timeout=30)
         assert all(not line.startswith("{") and "DEBUG" in line for line in lines)
     finally:
         svc.stop()

@@ -16,7 +16,7 @@ import yaml
 from app import events
 from app.spool import Spool
 from tests.api.test_audit_events import gateway_event
-from tests.harness import ROOT, Service, _scratch_dir, wait_until
+from harness import ROOT, Service, poll, scratch_dir
 
 DASHBOARD = ROOT / "deploy/kubernetes/base/dashboard.json"
 RULES = ROOT / "deploy/kubernetes/base/prometheusrule.yaml"
@@ -53,7 +53,7 @@ def known(name: str, exported: set[str]) -> bool:
 
 @pytest.fixture(scope="module")
 def scrape(module_db):
-    data_dir = _scratch_dir("ds-dash-")
+    data_dir = scratch_dir("ds-dash-")
     # A spooled record the database will refuse for good (its parent event
     # does not exist): the drainer quarantines it at start, for real.
     orphan = events.prepare(gateway_event(f"dash-{uuid.uuid4()}",
@@ -83,7 +83,7 @@ def scrape(module_db):
             def metrics_text():
                 text = c.get("/metrics").text
                 return text if "datastorage_spool_quarantined_total" in text else None
-            yield wait_until(metrics_text, "the quarantined record in /metrics", timeout=60)
+            yield poll(metrics_text, what="the quarantined record in /metrics", timeout=60)
     finally:
         svc.stop()
 

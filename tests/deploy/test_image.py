@@ -21,7 +21,7 @@ import pytest
 from app.embedded_pg import Cluster
 from app.migrate import libpq_url
 from tests.api.test_audit_events import gateway_event
-from tests.harness import ROOT, _scratch_dir, free_port, wait_until
+from harness import ROOT, free_port, poll, scratch_dir
 
 pytestmark = pytest.mark.image
 
@@ -43,7 +43,7 @@ def ensure_base_image() -> None:
     tarball = CACHE / "debian-bookworm-minbase.tar"
     if not tarball.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        rootfs = Path(_scratch_dir("ds-rootfs-"))
+        rootfs = Path(scratch_dir("ds-rootfs-"))
         try:
             sh("debootstrap", "--variant=minbase", "bookworm", str(rootfs),
                "http://deb.debian.org/debian")
@@ -76,7 +76,7 @@ def tcp_database():
     """A throwaway cluster that also listens on loopback TCP: the container's
     user cannot open the postgres-owned Unix socket."""
     port = free_port()
-    cluster = Cluster(_scratch_dir("ds-image-pg-"), durable=False, port=port)
+    cluster = Cluster(scratch_dir("ds-image-pg-"), durable=False, port=port)
     cluster.init()
     with open(cluster.pgdata / "postgresql.auto.conf", "a") as f:
         f.write("listen_addresses = '127.0.0.1'\n")
@@ -92,7 +92,7 @@ def tcp_database():
 @pytest.fixture
 def container(image):
     ctr = sh("buildah", "from", "--pull=never", image)
-    volume = _scratch_dir("ds-image-data-")
+    volume = scratch_dir("ds-image-data-")
     os.chown(volume, UID, UID)
     yield ctr, volume
     subprocess.run(["buildah", "rm", ctr], capture_output=True)
@@ -155,7 +155,7 @@ def test_image_migrates_and_serves_ready(container, tcp_database):
                     .status_code == 200
             except httpx.HTTPError:
                 return False
-        wait_until(ready, timeout=60, what="/health/ready from the image")
+        poll(ready, what="/health/ready from the image", timeout=60)
         # The serving processes run as the image's user, not root.
         uids = {line.split()[1] for pid in os.listdir("/proc") if pid.isdigit()
                 for line in _status(pid) if line.startswith("Uid:")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.harness import ROOT
+from harness import ROOT
 
 DEPLOY = ROOT / "deploy"
 KUSTOMIZATIONS = [DEPLOY / "kubernetes/base", DEPLOY / "kubernetes/overlays/example",
@@ -164,8 +164,10 @@ def systemd_root(tmp_path: Path, unit_text: str) -> Path:
     assert run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheel_dir,
                ROOT).returncode == 0
     venv = root / "opt/datastorage"
-    assert run(sys.executable, "-m", "venv", "--without-pip", venv).returncode == 0
-    proc = run(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--prefix", venv,
+    assert run(sys.executable, "-m", "venv", venv).returncode == 0
+    # The venv's own pip: pip run from this environment would first uninstall
+    # the project's editable install here.
+    proc = run(venv / "bin/python", "-m", "pip", "install", "-q", "--no-deps", "--no-index",
                next(wheel_dir.glob("*.whl")))
     assert proc.returncode == 0, proc.stderr
     return root
