@@ -68,6 +68,10 @@ SPOOL_REJECTED = Counter("datastorage_spool_rejected_total",
                          "Writes the spool refused (full -> 503, write_error -> 500)", ["reason"])
 SPOOL_REPLAY_RETRIES = Counter("datastorage_spool_replay_retries_total",
                                "Drain passes interrupted (database unavailable, transient error)")
+READY = Gauge("datastorage_ready", "1 when the last readiness probe passed, else 0",
+              multiprocess_mode="livemostrecent")
+CHAIN_VERIFICATIONS = Counter("datastorage_chain_verifications_total",
+                              "Chains verified on request, by verdict", ["result"])
 GO_GOROUTINES = Gauge("go_goroutines", "Asyncio tasks in this worker (name kept for clients "
                       "that check for the Go series)", multiprocess_mode="livesum")
 
