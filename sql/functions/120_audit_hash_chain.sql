@@ -116,10 +116,12 @@ $$;
 -- because a transition function is never inlined, and a plain RETURN
 -- expression is PL/pgSQL's cheapest call.
 CREATE OR REPLACE FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text)
-RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
+    -- Qualified throughout instead of a SET search_path clause, which
+    -- would cost a configuration change on every call (every event).
     RETURN pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-        coalesce(p_state, p_start) || p_canonical, 'UTF8')), 'hex');
+        coalesce(p_state, p_start) OPERATOR(pg_catalog.||) p_canonical, 'UTF8')), 'hex');
 END
 $$;
 
@@ -243,13 +245,15 @@ BEGIN
      WHERE h.correlation_id = t.correlation_id;
 
     -- After the insert, so a parent earlier in the same batch counts.
-    SELECT p INTO missing
-      FROM unnest(parents) p
-     WHERE NOT EXISTS (SELECT 1 FROM public.audit_event_ids i WHERE i.event_id = p)
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'parent event does not exist: %', missing
-            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    IF parents IS NOT NULL THEN
+        SELECT p INTO missing
+          FROM unnest(parents) p
+         WHERE NOT EXISTS (SELECT 1 FROM public.audit_event_ids i WHERE i.event_id = p)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'parent event does not exist: %', missing
+                USING ERRCODE = 'DS400', HINT = 'validation-error';
+        END IF;
     END IF;
     RETURN n;
 END
