@@ -176,25 +176,23 @@ BEGIN
       INTO chains, seqs, hashes, held, reasons, placers, placed
       FROM locked l;
 
-    WITH src AS MATERIALIZED (
-        SELECT e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
+    WITH firsts AS MATERIALIZED (
+        -- A repeated id within the array: its first occurrence. Sorted by id:
+        -- concurrent replays of overlapping batches claim ids in one order.
+        SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
         FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
              WITH ORDINALITY AS e
+        ORDER BY e.event_id, e.ordinality
     ), claimed AS (
-        -- Sorted: concurrent replays of overlapping batches wait in one order.
         INSERT INTO public.audit_event_ids (event_id, event_date)
-        SELECT DISTINCT ON (s.event_id) s.event_id, s.utc_date FROM src s
-        ORDER BY s.event_id, s.ordinality
+        SELECT f.event_id, f.utc_date FROM firsts f
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id
     ), heads AS (
         SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
                  AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
     ), fresh AS (
-        -- A repeated id within the array: its first occurrence.
-        SELECT DISTINCT ON (s.event_id) s.*
-        FROM src s JOIN claimed c ON c.event_id = s.event_id
-        ORDER BY s.event_id, s.ordinality
+        SELECT f.* FROM firsts f WHERE f.event_id IN (SELECT c.event_id FROM claimed c)
     ), numbered AS (
         SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
                h.held, h.reason, h.placed_by, h.placed_at
