@@ -62,10 +62,12 @@ def check_bounds(ts: datetime, now: datetime) -> str | None:
 
 def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
             now: datetime | None = None, check_window: bool = True,
-            nul_possible: bool = True) -> Prepared:
+            nul_possible: bool | None = None) -> Prepared:
     """Validate one event and build its row; raises Problem on bad input.
 
-    `prefix` locates the event inside a batch (`3.`) in field errors."""
+    `prefix` locates the event inside a batch (`3.`) in field errors.
+    `nul_possible`: False when the request bytes hold no `\\u0000` (the only
+    way JSON carries a NUL); None to find out here."""
     env = parse_model(AuditEventEnvelope, data, prefix=prefix)
     try:
         event_data = validate_event_data(env.event_data)
@@ -75,6 +77,13 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
                                            reason="validation_error").inc()
         raise validation("request body has an error: " + " | ".join(
             f'Error at "/{f.replace(".", "/")}": {m}' for f, m in errors.items()), errors) from None
+    if nul_possible is None:
+        # One pass in C over the event before the exact walk in Python, which
+        # costs ~1 ms for a large service event (a search with its results).
+        try:
+            nul_possible = b"\\u0000" in orjson.dumps(data)
+        except TypeError:
+            nul_possible = True
     if nul_possible and has_nul(data):
         raise validation("request body has an error: strings must not contain NUL (\\u0000)",
                          {prefix + "body": "NUL character not allowed"})
