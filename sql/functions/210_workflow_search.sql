@@ -33,7 +33,7 @@ RETURNS TABLE (rank integer, workflow_id uuid, workflow_name text, version text,
                detected_label_boost numeric, custom_label_boost numeric, label_boost numeric,
                label_penalty numeric, final_score numeric, confidence numeric,
                total_matches bigint, created_at timestamptz)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     f          jsonb := p_filters;
@@ -152,7 +152,7 @@ BEGIN
                                    AND w.detected_labels ->> 'gitOpsTool' <> '')) THEN 0.10
                      ELSE 0 END
                )::numeric AS pen
-        FROM remediation_workflow_catalog w
+        FROM public.remediation_workflow_catalog w
         WHERE w.is_latest_version
           AND w.status = ANY (v_statuses)
           AND w.labels ->> 'signal_type' = v_sig
