@@ -1,5 +1,5 @@
 -- A global index of stored event ids, for idempotent appends (issue 15).
--- depends: 0004_query_indexes
+-- depends: 0011_drop_old_signatures
 --
 -- audit_events is partitioned by event_date and PostgreSQL has no global
 -- unique index, so "is this event_id stored, whatever its date?" used to
