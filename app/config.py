@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     signing_key: str | None = None
     signing_cert: str | None = None
     log_level: str = "INFO"
+    log_format: str = Field("text", pattern="^(text|json)$")
     pg_port: int = Field(5432, ge=1, le=65535)
     retention_interval: float = Field(86400.0, ge=0)
     retention_role: str = "datastorage_maintenance"
