@@ -3,7 +3,7 @@
 -- verification accepts (and nothing else), and is refused to the app role.
 -- Every date is explicit (2020): nothing depends on today.
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 -- A month that retention can drop whole, and a month that stays mixed
 -- (created by the owner, as datastorage.ensure_audit_partitions does).
@@ -116,7 +116,10 @@ SELECT results_eq($$ SELECT correlation_id, total_events, is_valid, pruned_event
                   $$ VALUES ('edge'::text, 1::bigint, true, 1::bigint, false), ('jan-a', 0, true, 5, true),
                             ('held', 4, true, 0, false) $$,
                   'pruned chains verify; jan-a is expired');
-SELECT is(pg_temp.chain('jan-a', '2020-02-20', 1, 10), 1, 'a pruned chain can continue');
+SELECT is(datastorage.append_audit_events(jsonb_build_array(pg_temp.ev('jan-a', 1, '2020-01-03 01:00', 10))),
+          0, 'a pruned event sent again is not stored again (its id is remembered)');
+SELECT is(datastorage.append_audit_events(jsonb_build_array(pg_temp.ev('jan-a', 100, '2020-02-20', 10))),
+          1, 'a pruned chain can continue');
 SELECT is((SELECT is_valid FROM datastorage.verify_chain_summary('jan-a')), true,
           'its new event links to the horizon');
 -- Any other gap is still a gap: remove the first kept event of 'edge' by hand.
