@@ -2099,6 +2099,391 @@ $$;
 
 
 --
+-- Name: tlog_capture(); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_capture() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO public.tlog_outbox (event_id, correlation_id, event_hash)
+    SELECT n.event_id, n.correlation_id, n.event_hash FROM new_rows n
+    ORDER BY n.correlation_id, n.chain_seq;
+    RETURN NULL;
+END
+$$;
+
+
+--
+-- Name: tlog_check_size(text, bigint, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_check_size(p_name text, p_size bigint, p_min bigint) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    cur bigint := datastorage.tlog_size();
+BEGIN
+    IF p_size IS NULL OR p_size < p_min OR p_size > cur THEN
+        RAISE EXCEPTION '% must be between % and the log size %, got %', p_name, p_min, cur,
+                        coalesce(p_size::text, 'nothing')
+            USING ERRCODE = 'DS400', HINT = 'validation-error',
+                  DETAIL = pg_catalog.json_build_object(p_name, p_size, 'log_size', cur)::text;
+    END IF;
+END
+$$;
+
+
+--
+-- Name: tlog_consistency_proof(bigint, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_consistency_proof(p_first bigint, p_second bigint) RETURNS bytea[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    lo       bigint := 0;
+    hi       bigint := p_second;
+    m        bigint := p_first;
+    complete boolean := true;
+    k        bigint;
+    proof    bytea[] := '{}';
+BEGIN
+    PERFORM datastorage.tlog_check_size('second', p_second, 1);
+    IF p_first IS NULL OR p_first < 1 OR p_first > p_second THEN
+        RAISE EXCEPTION 'first must be between 1 and second (%), got %', p_second,
+                        coalesce(p_first::text, 'nothing')
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    LOOP
+        IF m = hi - lo THEN
+            IF NOT complete THEN
+                proof := datastorage.tlog_subtree(lo, hi) || proof;
+            END IF;
+            RETURN proof;
+        END IF;
+        k := datastorage.tlog_split(hi - lo);
+        IF m <= k THEN
+            proof := datastorage.tlog_subtree(lo + k, hi) || proof;
+            hi := lo + k;
+        ELSE
+            proof := datastorage.tlog_subtree(lo, lo + k) || proof;
+            lo := lo + k;
+            m := m - k;
+            complete := false;
+        END IF;
+    END LOOP;
+END
+$$;
+
+
+--
+-- Name: tlog_event_proof(uuid, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_event_proof(p_event_id uuid, p_tree_size bigint DEFAULT NULL::bigint) RETURNS TABLE(event_id uuid, correlation_id text, event_hash text, leaf_index bigint, tree_size bigint, leaf_hash bytea, root_hash bytea, proof bytea[])
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    leaf public.tlog_leaves;
+    size bigint := p_tree_size;
+BEGIN
+    SELECT * INTO leaf FROM public.tlog_leaves l WHERE l.event_id = p_event_id;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT 1 FROM public.audit_events a WHERE a.event_id = p_event_id) THEN
+            RAISE EXCEPTION 'event % is stored but not yet in the transparency log; retry shortly',
+                            p_event_id
+                USING ERRCODE = 'DS404', HINT = 'not-found';
+        END IF;
+        RAISE EXCEPTION 'event % is not in the transparency log', p_event_id
+            USING ERRCODE = 'DS404', HINT = 'not-found';
+    END IF;
+    IF size IS NULL THEN
+        size := coalesce((SELECT c.tree_size FROM public.tlog_checkpoints c ORDER BY c.id DESC LIMIT 1),
+                         datastorage.tlog_size());
+    END IF;
+    IF leaf.leaf_index >= size THEN
+        RAISE EXCEPTION 'event % is leaf % and not in a tree of size %', p_event_id, leaf.leaf_index, size
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    RETURN QUERY SELECT leaf.event_id, leaf.correlation_id::text, leaf.event_hash, leaf.leaf_index,
+                        size, leaf.leaf_hash, datastorage.tlog_root(size),
+                        datastorage.tlog_inclusion_proof(leaf.leaf_index, size);
+END
+$$;
+
+
+--
+-- Name: tlog_head(); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_head(OUT tree_size bigint, OUT root_hash bytea) RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    tree_size := datastorage.tlog_size();
+    root_hash := datastorage.tlog_subtree(0, tree_size);
+END
+$$;
+
+
+--
+-- Name: tlog_inclusion_proof(bigint, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_inclusion_proof(p_leaf_index bigint, p_tree_size bigint) RETURNS bytea[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    lo    bigint := 0;
+    hi    bigint := p_tree_size;
+    k     bigint;
+    proof bytea[] := '{}';
+BEGIN
+    PERFORM datastorage.tlog_check_size('tree_size', p_tree_size, 1);
+    IF p_leaf_index IS NULL OR p_leaf_index < 0 OR p_leaf_index >= p_tree_size THEN
+        RAISE EXCEPTION 'leaf index % is not in a tree of size %', p_leaf_index, p_tree_size
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    WHILE hi - lo > 1 LOOP
+        k := datastorage.tlog_split(hi - lo);
+        IF p_leaf_index < lo + k THEN
+            proof := datastorage.tlog_subtree(lo + k, hi) || proof;
+            hi := lo + k;
+        ELSE
+            proof := datastorage.tlog_subtree(lo, lo + k) || proof;
+            lo := lo + k;
+        END IF;
+    END LOOP;
+    RETURN proof;
+END
+$$;
+
+
+--
+-- Name: tlog_integrate(integer); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_integrate(p_max_batch integer DEFAULT 50000) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s   bigint;
+    e   bigint;
+    n   bigint;
+    lvl integer := 1;
+BEGIN
+    IF p_max_batch IS NULL OR p_max_batch < 1 THEN
+        RAISE EXCEPTION 'max_batch must be a positive integer' USING ERRCODE = 'DS400';
+    END IF;
+    -- 'tlog': one integrator across every replica; the others return at once.
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(1953263463) THEN
+        RETURN 0;
+    END IF;
+    s := datastorage.tlog_size();
+    -- Rows still uncommitted are invisible here and simply wait for a later
+    -- batch; an event already in the tree (a replayed outbox row) is skipped.
+    WITH taken AS (
+        DELETE FROM public.tlog_outbox o
+         WHERE o.seq IN (SELECT b.seq FROM public.tlog_outbox b ORDER BY b.seq LIMIT p_max_batch)
+        RETURNING o.seq, o.event_id, o.correlation_id, o.event_hash),
+    fresh AS (
+        SELECT DISTINCT ON (t.event_id) t.seq, t.event_id, t.correlation_id, t.event_hash
+          FROM taken t
+         WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = t.event_id)
+         ORDER BY t.event_id, t.seq)
+    INSERT INTO public.tlog_leaves (leaf_index, event_id, correlation_id, event_hash, leaf_hash)
+    SELECT s + pg_catalog.row_number() OVER (ORDER BY f.seq) - 1, f.event_id, f.correlation_id,
+           f.event_hash, datastorage.tlog_leaf_hash(f.event_id, f.event_hash, f.correlation_id)
+      FROM fresh f;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    e := s + n;
+    -- Level by level, the nodes whose subtree the batch completed:
+    -- (lvl, i) for i in [s >> lvl, e >> lvl), from children 2i and 2i+1.
+    WHILE (e >> lvl) > (s >> lvl) LOOP
+        IF lvl = 1 THEN
+            INSERT INTO public.tlog_nodes (level, idx, hash)
+            SELECT 1, c.i >> 1, c.h FROM (
+                SELECT l.leaf_index AS i,
+                       datastorage.tlog_node_hash(l.leaf_hash,
+                                                  pg_catalog.lead(l.leaf_hash) OVER (ORDER BY l.leaf_index)) AS h
+                  FROM public.tlog_leaves l
+                 WHERE l.leaf_index >= (s >> 1) << 1 AND l.leaf_index < (e >> 1) << 1) c
+             WHERE c.i % 2 = 0;
+        ELSE
+            INSERT INTO public.tlog_nodes (level, idx, hash)
+            SELECT lvl, c.i >> 1, c.h FROM (
+                SELECT d.idx AS i,
+                       datastorage.tlog_node_hash(d.hash, pg_catalog.lead(d.hash) OVER (ORDER BY d.idx)) AS h
+                  FROM public.tlog_nodes d
+                 WHERE d.level = lvl - 1
+                   AND d.idx >= (s >> lvl) << 1 AND d.idx < (e >> lvl) << 1) c
+             WHERE c.i % 2 = 0;
+        END IF;
+        lvl := lvl + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+
+--
+-- Name: tlog_latest_checkpoint(); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_latest_checkpoint() RETURNS TABLE(tree_size bigint, root_hash bytea, note text, signed_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT c.tree_size, c.root_hash, c.note, c.signed_at
+      FROM public.tlog_checkpoints c ORDER BY c.id DESC LIMIT 1
+$$;
+
+
+--
+-- Name: tlog_leaf(uuid, text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_leaf(p_event_id uuid, p_event_hash text, p_correlation_id text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT pg_catalog.convert_to(p_event_id::text || E'\n' || coalesce(p_event_hash, '')
+                                 || E'\n' || p_correlation_id, 'UTF8')
+$$;
+
+
+--
+-- Name: tlog_leaf_hash(uuid, text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_leaf_hash(p_event_id uuid, p_event_hash text, p_correlation_id text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT pg_catalog.sha256('\x00'::bytea
+                             || datastorage.tlog_leaf(p_event_id, p_event_hash, p_correlation_id))
+$$;
+
+
+--
+-- Name: tlog_node_hash(bytea, bytea); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_node_hash(p_left bytea, p_right bytea) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT pg_catalog.sha256('\x01'::bytea || p_left || p_right)
+$$;
+
+
+--
+-- Name: tlog_record_checkpoint(bigint, bytea, text); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_record_checkpoint(p_tree_size bigint, p_root_hash bytea, p_note text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF datastorage.tlog_root(p_tree_size) IS DISTINCT FROM p_root_hash THEN
+        RAISE EXCEPTION 'root hash does not match the log at size %', p_tree_size
+            USING ERRCODE = 'DS409', HINT = 'conflict';
+    END IF;
+    INSERT INTO public.tlog_checkpoints (tree_size, root_hash, note)
+    VALUES (p_tree_size, p_root_hash, p_note)
+    ON CONFLICT (note) DO NOTHING;
+    RETURN FOUND;
+END
+$$;
+
+
+--
+-- Name: tlog_root(bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_root(p_tree_size bigint) RETURNS bytea
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM datastorage.tlog_check_size('tree_size', p_tree_size, 0);
+    RETURN datastorage.tlog_subtree(0, p_tree_size);
+END
+$$;
+
+
+--
+-- Name: tlog_size(); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_size() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT coalesce(max(l.leaf_index) + 1, 0) FROM public.tlog_leaves l
+$$;
+
+
+--
+-- Name: tlog_split(bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_split(n bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT 1::bigint << (pg_catalog.length(pg_catalog.ltrim((n - 1)::bit(64)::text, '0')) - 1)
+$$;
+
+
+--
+-- Name: tlog_subtree(bigint, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_subtree(p_lo bigint, p_hi bigint) RETURNS bytea
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    width bigint := p_hi - p_lo;
+    k     bigint := 1;
+    lvl   integer := 0;
+    h     bytea;
+BEGIN
+    IF width <= 0 THEN
+        RETURN pg_catalog.sha256(''::bytea);
+    END IF;
+    WHILE k * 2 <= width LOOP
+        k := k * 2;
+        lvl := lvl + 1;
+    END LOOP;
+    IF k = width AND p_lo % k = 0 THEN
+        IF lvl = 0 THEN
+            SELECT l.leaf_hash INTO h FROM public.tlog_leaves l WHERE l.leaf_index = p_lo;
+        ELSE
+            SELECT d.hash INTO h FROM public.tlog_nodes d WHERE d.level = lvl AND d.idx = p_lo / k;
+        END IF;
+        IF h IS NULL THEN
+            RAISE EXCEPTION 'transparency log node (%, %) is missing', lvl, p_lo / k
+                USING ERRCODE = 'XX001', HINT = 'log-corrupt';
+        END IF;
+        RETURN h;
+    END IF;
+    IF k = width THEN
+        k := k / 2;
+    END IF;
+    RETURN datastorage.tlog_node_hash(datastorage.tlog_subtree(p_lo, p_lo + k),
+                                      datastorage.tlog_subtree(p_lo + k, p_hi));
+END
+$$;
+
+
+--
 -- Name: verify_chain(text); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
@@ -2442,6 +2827,88 @@ ALTER SEQUENCE public.notification_audit_id_seq OWNED BY public.notification_aud
 
 
 --
+-- Name: tlog_checkpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tlog_checkpoints (
+    id bigint NOT NULL,
+    tree_size bigint NOT NULL,
+    root_hash bytea NOT NULL,
+    note text NOT NULL,
+    signed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT tlog_checkpoints_tree_size_check CHECK ((tree_size >= 0))
+);
+
+
+--
+-- Name: tlog_checkpoints_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tlog_checkpoints ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.tlog_checkpoints_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: tlog_leaves; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tlog_leaves (
+    leaf_index bigint NOT NULL,
+    event_id uuid NOT NULL,
+    correlation_id character varying(255) NOT NULL,
+    event_hash text,
+    leaf_hash bytea NOT NULL,
+    integrated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tlog_leaves_leaf_index_check CHECK ((leaf_index >= 0))
+);
+
+
+--
+-- Name: tlog_nodes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tlog_nodes (
+    level smallint NOT NULL,
+    idx bigint NOT NULL,
+    hash bytea NOT NULL,
+    CONSTRAINT tlog_nodes_idx_check CHECK ((idx >= 0)),
+    CONSTRAINT tlog_nodes_level_check CHECK (((level >= 1) AND (level <= 62)))
+);
+
+
+--
+-- Name: tlog_outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tlog_outbox (
+    seq bigint NOT NULL,
+    event_id uuid NOT NULL,
+    correlation_id character varying(255) NOT NULL,
+    event_hash text
+);
+
+
+--
+-- Name: tlog_outbox_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tlog_outbox ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.tlog_outbox_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: audit_events_default; Type: TABLE ATTACH; Schema: public; Owner: -
 --
 
@@ -2509,6 +2976,54 @@ ALTER TABLE ONLY public.notification_audit
 
 ALTER TABLE ONLY public.remediation_workflow_catalog
     ADD CONSTRAINT remediation_workflow_catalog_pkey PRIMARY KEY (workflow_id);
+
+
+--
+-- Name: tlog_checkpoints tlog_checkpoints_note_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tlog_checkpoints
+    ADD CONSTRAINT tlog_checkpoints_note_key UNIQUE (note);
+
+
+--
+-- Name: tlog_checkpoints tlog_checkpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tlog_checkpoints
+    ADD CONSTRAINT tlog_checkpoints_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: tlog_leaves tlog_leaves_event_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tlog_leaves
+    ADD CONSTRAINT tlog_leaves_event_id_key UNIQUE (event_id);
+
+
+--
+-- Name: tlog_leaves tlog_leaves_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tlog_leaves
+    ADD CONSTRAINT tlog_leaves_pkey PRIMARY KEY (leaf_index);
+
+
+--
+-- Name: tlog_nodes tlog_nodes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tlog_nodes
+    ADD CONSTRAINT tlog_nodes_pkey PRIMARY KEY (level, idx);
+
+
+--
+-- Name: tlog_outbox tlog_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tlog_outbox
+    ADD CONSTRAINT tlog_outbox_pkey PRIMARY KEY (seq);
 
 
 --
@@ -2615,6 +3130,13 @@ CREATE INDEX idx_notification_audit_created_at ON public.notification_audit USIN
 --
 
 CREATE INDEX idx_notification_audit_remediation_id ON public.notification_audit USING btree (remediation_id);
+
+
+--
+-- Name: idx_tlog_checkpoints_size; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_tlog_checkpoints_size ON public.tlog_checkpoints USING btree (tree_size);
 
 
 --
@@ -2737,6 +3259,13 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events_d
 
 
 --
+-- Name: audit_events audit_events_tlog_capture; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_events_tlog_capture AFTER INSERT ON public.audit_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION datastorage.tlog_capture();
+
+
+--
 -- Name: audit_legal_holds audit_legal_holds_append_only; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2755,6 +3284,48 @@ CREATE TRIGGER audit_legal_holds_no_truncate BEFORE TRUNCATE ON public.audit_leg
 --
 
 CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_held_delete();
+
+
+--
+-- Name: tlog_checkpoints tlog_checkpoints_append_only; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tlog_checkpoints_append_only BEFORE DELETE OR UPDATE ON public.tlog_checkpoints FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_change();
+
+
+--
+-- Name: tlog_checkpoints tlog_checkpoints_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tlog_checkpoints_no_truncate BEFORE TRUNCATE ON public.tlog_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
+
+
+--
+-- Name: tlog_leaves tlog_leaves_append_only; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tlog_leaves_append_only BEFORE DELETE OR UPDATE ON public.tlog_leaves FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_change();
+
+
+--
+-- Name: tlog_leaves tlog_leaves_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tlog_leaves_no_truncate BEFORE TRUNCATE ON public.tlog_leaves FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
+
+
+--
+-- Name: tlog_nodes tlog_nodes_append_only; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tlog_nodes_append_only BEFORE DELETE OR UPDATE ON public.tlog_nodes FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_change();
+
+
+--
+-- Name: tlog_nodes tlog_nodes_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tlog_nodes_no_truncate BEFORE TRUNCATE ON public.tlog_nodes FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
 
 
 --
