@@ -121,6 +121,9 @@ def create_app(settings: Settings | None = None) -> Sanic:
     # stops before it closes.
     from .spool import attach as attach_spool
     attach_spool(app, settings)
+    # Transparency log (app/tlog_service.py): integrator and checkpoint signer.
+    from .tlog_service import attach as attach_log
+    attach_log(app, settings)
 
     # Registered after the app's own listeners: a blueprint's start-up runs
     # with the pool open, its shutdown (listeners run in reverse) before close.

@@ -82,6 +82,8 @@ def cmd_serve(args) -> int:
         _check_reachable(url)
         migrate(url)
         log.info("database: %s", redacted(url))
+        from .tlog_service import load_signer
+        log.info("transparency log verifier key: %s", load_signer(settings).verifier.vkey())
         settings = settings.model_copy(update={"database_url": url})
         _serve(settings)
     finally:

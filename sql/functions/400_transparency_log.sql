@@ -299,6 +299,14 @@ BEGIN
 END
 $$;
 
+-- Both roots and the proof between them, for DBAs and the HTTP API.
+CREATE OR REPLACE FUNCTION datastorage.tlog_consistency(p_first bigint, p_second bigint)
+RETURNS TABLE (first bigint, second bigint, first_root bytea, second_root bytea, proof bytea[])
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p_first, p_second, datastorage.tlog_root(p_first), datastorage.tlog_root(p_second),
+           datastorage.tlog_consistency_proof(p_first, p_second)
+$$;
+
 -- What a checkpoint signer needs: the current size and root.
 CREATE OR REPLACE FUNCTION datastorage.tlog_head(OUT tree_size bigint, OUT root_hash bytea)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -343,6 +351,7 @@ GRANT EXECUTE ON FUNCTION datastorage.tlog_leaf(uuid, text, text),
                           datastorage.tlog_inclusion_proof(bigint, bigint),
                           datastorage.tlog_consistency_proof(bigint, bigint),
                           datastorage.tlog_event_proof(uuid, bigint),
+                          datastorage.tlog_consistency(bigint, bigint),
                           datastorage.tlog_head(),
                           datastorage.tlog_latest_checkpoint()
     TO datastorage_app, datastorage_auditor;

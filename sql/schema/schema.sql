@@ -2137,6 +2137,19 @@ $$;
 
 
 --
+-- Name: tlog_consistency(bigint, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_consistency(p_first bigint, p_second bigint) RETURNS TABLE(first bigint, second bigint, first_root bytea, second_root bytea, proof bytea[])
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT p_first, p_second, datastorage.tlog_root(p_first), datastorage.tlog_root(p_second),
+           datastorage.tlog_consistency_proof(p_first, p_second)
+$$;
+
+
+--
 -- Name: tlog_consistency_proof(bigint, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 

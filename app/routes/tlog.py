@@ -1,0 +1,82 @@
+"""The transparency log over HTTP (docs/transparency-log.md): the latest
+signed checkpoint, the verifier key, inclusion and consistency proofs.
+Hashes are base64 (as in checkpoints); bad or out-of-range input is a 400
+problem, an event not (yet) in the log a 404."""
+from __future__ import annotations
+
+import uuid
+
+from sanic import Blueprint
+from sanic.response import text
+
+from ..http import int_param, json_response, param_error
+from ..models.common import ProblemDetails
+from ..openapi import doc
+from ..problems import Problem
+from ..tlog import b64
+
+bp = Blueprint("tlog", url_prefix="/api/v1/audit/log")
+TEXT = "text/plain; charset=utf-8"
+MAX_SIZE = 2**63 - 1
+
+
+def _size(args, name: str, *, required: bool) -> int | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise param_error(name, "value is required but missing")
+        return None
+    value, reason = int_param(raw, 0, MAX_SIZE)
+    if reason:
+        raise param_error(name, reason)
+    return value
+
+
+@bp.get("/checkpoint")
+@doc("Latest signed checkpoint (C2SP signed note)", responses={404: ProblemDetails},
+     tags=["Transparency Log"])
+async def checkpoint(request):
+    row = await request.app.ctx.db.call("datastorage.tlog_latest_checkpoint")
+    if row is None:
+        raise Problem(404, "not-found", "no checkpoint has been signed yet; retry shortly")
+    return text(row["note"], content_type=TEXT)
+
+
+@bp.get("/key")
+@doc("Verifier key of the log's checkpoints (C2SP note verifier key)", tags=["Transparency Log"])
+async def key(request):
+    return text(request.app.ctx.log_verifier.vkey() + "\n", content_type=TEXT)
+
+
+@bp.get("/proof/inclusion")
+@doc("Inclusion proof of one event", responses={400: ProblemDetails, 404: ProblemDetails},
+     tags=["Transparency Log"])
+async def inclusion(request):
+    args = request.get_args(keep_blank_values=True)
+    raw = args.get("event_id")
+    try:
+        event_id = uuid.UUID(raw) if raw else None
+    except ValueError:
+        event_id = None
+    if event_id is None:
+        raise param_error("event_id", "value must be a UUID")
+    size = _size(args, "tree_size", required=False)
+    row = await request.app.ctx.db.call("datastorage.tlog_event_proof", event_id, size)
+    return json_response({
+        "event_id": str(row["event_id"]), "correlation_id": row["correlation_id"],
+        "event_hash": row["event_hash"], "leaf_index": row["leaf_index"],
+        "tree_size": row["tree_size"], "leaf_hash": b64(row["leaf_hash"]),
+        "root_hash": b64(row["root_hash"]), "proof": [b64(h) for h in row["proof"]]})
+
+
+@bp.get("/proof/consistency")
+@doc("Consistency proof between two tree sizes", responses={400: ProblemDetails},
+     tags=["Transparency Log"])
+async def consistency(request):
+    args = request.get_args(keep_blank_values=True)
+    first = _size(args, "first", required=True)
+    second = _size(args, "second", required=True)
+    row = await request.app.ctx.db.call("datastorage.tlog_consistency", first, second)
+    return json_response({
+        "first": row["first"], "second": row["second"], "first_root": b64(row["first_root"]),
+        "second_root": b64(row["second_root"]), "proof": [b64(h) for h in row["proof"]]})
