@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("psql", help="open psql on the service's database")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_psql)
-    for module in ("verifier", "spool_cli"):
+    for module in ("verifier", "spool_cli", "tlog_cli"):
         try:
             mod = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 import uuid
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from app import note, tlog
 from tests.api.test_audit_events import gateway_event
 from tests.api.test_foundation import assert_problem
+from tests.api.test_spool_faults import wait_until
 from tests.harness import Service, unique
 
 LOG_ENV = {"DS_CHECKPOINT_INTERVAL": "0.2", "DS_LOG_INTEGRATE_INTERVAL": "0.05"}
@@ -34,16 +34,6 @@ def http(svc):
         yield c
 
 
-def wait_for(fn, what: str, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def checkpoint_covering(http, verifier, size: int) -> note.Checkpoint:
     def fetch():
         r = http.get("/api/v1/audit/log/checkpoint")
@@ -51,7 +41,7 @@ def checkpoint_covering(http, verifier, size: int) -> note.Checkpoint:
             return None
         cp = note.Checkpoint.parse(r.text, verifier)
         return cp if cp.size >= size else None
-    return wait_for(fetch, f"a checkpoint of size >= {size}")
+    return wait_until(fetch, f"a checkpoint of size >= {size}")
 
 
 def write(http, n: int) -> list[str]:
@@ -125,7 +115,7 @@ def test_bad_input_is_a_problem(http, path, params, status, detail):
 
 def test_event_beyond_the_requested_size_is_refused(http, module_conn):
     (event_id,) = write(http, 1)
-    wait_for(lambda: module_conn.execute("SELECT 1 FROM tlog_leaves WHERE event_id = %s",
+    wait_until(lambda: module_conn.execute("SELECT 1 FROM tlog_leaves WHERE event_id = %s",
                                          (event_id,)).fetchone(), "integration")
     index = module_conn.execute("SELECT leaf_index FROM tlog_leaves WHERE event_id = %s",
                                 (event_id,)).fetchone()[0]
