@@ -81,6 +81,7 @@ class ExportRequest:
     limit: int = 1000
     include_detached_signature: bool = False
     redact_pii: bool = False
+    include_log_proofs: bool = False
     exported_by: str = ""
 
     def query_filters(self) -> dict[str, Any]:
@@ -251,6 +252,8 @@ async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
     total = valid = 0
     tampered: list[str] = []
     chains: list[dict] = []
+    event_ids: list = []
+    log_proofs = None
     async with pool.acquire(timeout=timeout) as conn:
         # One snapshot for selection and verification.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
@@ -284,7 +287,12 @@ async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
                         if req.redact_pii:
                             text, _ = _redact_json_event(text)
                         out.signed((b", " if total else b"") + text.encode())
+                    if req.include_log_proofs:
+                        event_ids.append(row["event_id"])
                     total += 1
+            if req.include_log_proofs:
+                log_proofs = await conn.fetchrow(
+                    "SELECT * FROM datastorage.tlog_export_proofs($1)", event_ids, timeout=timeout)
     verified_at = now_text()
     percentage = round(valid * 100 / total, 4) if total else 100.0
     summary = [("total_events_verified", total), ("valid_chain_events", valid),
@@ -314,8 +322,13 @@ async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
     else:
         summary += [("tampered_event_ids", tampered), ("chains_verified", len(chains)),
                     ("chains", chains)]
-        out.signed(('], "hash_chain_verification": {' + _members(summary)
-                    + '}, "export_metadata": {' + _members(meta + [("certificate", signer.cert_pem)])
+        # Opt-in (include_log_proofs): inclusion proofs against the latest
+        # checkpoint (docs/transparency-log.md), signed with the rest.
+        log_member = ("" if not req.include_log_proofs else ', "transparency_log": {' + _members(
+            [("checkpoint", log_proofs["checkpoint"] if log_proofs else None),
+             ("proofs", orjson.loads(log_proofs["proofs"]) if log_proofs else {})]) + "}")
+        out.signed(('], "hash_chain_verification": {' + _members(summary) + "}" + log_member
+                    + ', "export_metadata": {' + _members(meta + [("certificate", signer.cert_pem)])
                     ).encode())
         signature = signer.sign_digest(out.digest.digest())
         out.unsigned(SIGNATURE_MARKER + signature.encode("ascii") + b'"}')

@@ -247,6 +247,52 @@ def _local_verifier(settings) -> note.Verifier:
     return note.Signer.parse(path.read_text()).verifier
 
 
+# --- exports ---------------------------------------------------------------------
+def check_export_proofs(doc: dict, report, key: str, checkpoint: str | None) -> None:
+    """`datastorage verify FILE --log-key KEY [--checkpoint FILE]`: every
+    exported event is proven to be a leaf of the signed log."""
+    try:
+        verifier = read_key(key)
+        trusted = load_checkpoints(Path(checkpoint), verifier)[-1] if checkpoint else None
+    except Unusable as exc:
+        report.problems.append(f"transparency log: {exc}")
+        return
+    log = doc.get("transparency_log")
+    if not isinstance(log, dict) or not isinstance(log.get("checkpoint"), str):
+        report.problems.append("transparency log: the export carries no checkpoint and proofs "
+                               "(export with include_log_proofs=true, after the first checkpoint)")
+        return
+    try:
+        cp = note.Checkpoint.parse(log["checkpoint"], verifier)
+    except note.NoteError as exc:
+        report.problems.append(f"transparency log: the export's checkpoint: {exc}")
+        return
+    if trusted is not None and (trusted.size, trusted.root) != (cp.size, cp.root):
+        report.problems.append(f"transparency log: the export proves against size {cp.size}, the "
+                               f"given checkpoint is size {trusted.size} with "
+                               + ("another root (split view)" if trusted.size == cp.size
+                                  else "a different size: export again or use that checkpoint's"))
+        return
+    proofs = log.get("proofs") if isinstance(log.get("proofs"), dict) else {}
+    proven = 0
+    for ev in doc.get("events") or []:
+        eid = ev.get("event_id")
+        entry = proofs.get(eid)
+        if not isinstance(entry, dict):
+            report.problems.append(f"transparency log: event {eid} has no inclusion proof in the "
+                                   f"checkpoint of size {cp.size} (not in the log, or newer)")
+            continue
+        try:
+            leaf = tlog.leaf_hash(tlog.leaf_bytes(eid, ev.get("event_hash"), ev.get("correlation_id")))
+            tlog.verify_inclusion(leaf, int(entry["leaf_index"]), cp.size,
+                                  [tlog.unb64(p) for p in entry["proof"]], cp.root)
+            proven += 1
+        except (tlog.ProofError, KeyError, TypeError, ValueError) as exc:
+            report.problems.append(f"transparency log: event {eid}: {exc}")
+    report.facts.append(f"transparency log: {proven:,} event(s) proven in {cp.origin} at size "
+                        f"{cp.size} (signature verified{', matches the given checkpoint' if trusted else ''})")
+
+
 # --- log witness ----------------------------------------------------------------
 LATEST = "latest.checkpoint"
 

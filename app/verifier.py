@@ -280,6 +280,9 @@ def verify_json(data: bytes, report: Report, args, progress_on: bool) -> None:
                  _whole_chains(filters, len(events)))
     summary = doc.get("hash_chain_verification") or {}
     _check_summary(report, events, summary, summary.get("chains") or [])
+    if getattr(args, "log_key", None):
+        from .tlog_cli import check_export_proofs
+        check_export_proofs(doc, report, args.log_key, getattr(args, "checkpoint", None))
 
 
 def _read_headers(path: str) -> dict[str, str]:
@@ -450,7 +453,8 @@ def verify_file(args) -> Report:
     return report
 
 
-def print_report(report: Report, out=sys.stdout) -> None:
+def print_report(report: Report, out=None) -> None:
+    out = out or sys.stdout  # looked up per call: redirected output is honoured
     print(f"{report.path}:", file=out)
     for fact in report.facts:
         print(f"  {fact}", file=out)
@@ -490,6 +494,11 @@ def register(subparsers) -> None:
     p.add_argument("--strict", action="store_true",
                    help="also fail on redacted events and on an unpinned certificate")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--log-key", help="check the events' inclusion proofs in the transparency "
+                                     "log (exported with include_log_proofs=true) against a "
+                                     "checkpoint signed by this verifier key")
+    p.add_argument("--checkpoint", help="with --log-key: the checkpoint obtained elsewhere (a "
+                                        "witness, the checkpoint directory) the export's must match")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="draw a progress bar on stderr (default: when stderr is a terminal)")

@@ -58,12 +58,14 @@ def _parse_query(request) -> tuple[dict, dict[str, str]]:
     if raw not in ("json", "csv"):
         errors["format"] = "value is not one of the allowed values [json csv]"
     values["format"] = raw
-    for name in ("include_detached_signature", "redact_pii"):
+    for name in ("include_detached_signature", "redact_pii", "include_log_proofs"):
         raw = args.get(name) or "false"
         if raw in _TRUE or raw in _FALSE:
             values[name] = raw in _TRUE
         else:
             errors[name] = f"value {raw}: an invalid boolean: invalid syntax"
+    if values.get("include_log_proofs") and values["format"] == "csv":
+        errors["include_log_proofs"] = "inclusion proofs are carried by JSON exports only"
     for name, default, lo, hi in (("offset", 0, 0, 2**62), ("limit", 1000, 1, export.MAX_EVENTS)):
         value, reason = int_param(args.get(name) or str(default), lo, hi)
         if reason:

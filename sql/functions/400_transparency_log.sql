@@ -343,6 +343,24 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       FROM public.tlog_checkpoints c ORDER BY c.id DESC LIMIT 1
 $$;
 
+-- For exports: the latest checkpoint and, for each given event it covers,
+-- {"leaf_index": i, "proof": [base64 hashes]}. No checkpoint yet: no row.
+CREATE OR REPLACE FUNCTION datastorage.tlog_export_proofs(p_event_ids uuid[])
+RETURNS TABLE (checkpoint text, proofs jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.note,
+           coalesce((SELECT pg_catalog.jsonb_object_agg(l.event_id::text, pg_catalog.jsonb_build_object(
+                         'leaf_index', l.leaf_index,
+                         'proof', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.encode(h, 'base64')
+                                                                        ORDER BY o), '[]')
+                                   FROM pg_catalog.unnest(datastorage.tlog_inclusion_proof(l.leaf_index,
+                                                                                           c.tree_size))
+                                        WITH ORDINALITY AS x(h, o))))
+                     FROM public.tlog_leaves l
+                     WHERE l.event_id = ANY (p_event_ids) AND l.leaf_index < c.tree_size), '{}')
+    FROM (SELECT * FROM public.tlog_checkpoints ORDER BY id DESC LIMIT 1) c
+$$;
+
 GRANT EXECUTE ON FUNCTION datastorage.tlog_leaf(uuid, text, text),
                           datastorage.tlog_leaf_hash(uuid, text, text),
                           datastorage.tlog_node_hash(bytea, bytea),
@@ -352,6 +370,7 @@ GRANT EXECUTE ON FUNCTION datastorage.tlog_leaf(uuid, text, text),
                           datastorage.tlog_consistency_proof(bigint, bigint),
                           datastorage.tlog_event_proof(uuid, bigint),
                           datastorage.tlog_consistency(bigint, bigint),
+                          datastorage.tlog_export_proofs(uuid[]),
                           datastorage.tlog_head(),
                           datastorage.tlog_latest_checkpoint()
     TO datastorage_app, datastorage_auditor;

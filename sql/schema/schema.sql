@@ -2231,6 +2231,28 @@ $$;
 
 
 --
+-- Name: tlog_export_proofs(uuid[]); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_export_proofs(p_event_ids uuid[]) RETURNS TABLE(checkpoint text, proofs jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT c.note,
+           coalesce((SELECT pg_catalog.jsonb_object_agg(l.event_id::text, pg_catalog.jsonb_build_object(
+                         'leaf_index', l.leaf_index,
+                         'proof', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.encode(h, 'base64')
+                                                                        ORDER BY o), '[]')
+                                   FROM pg_catalog.unnest(datastorage.tlog_inclusion_proof(l.leaf_index,
+                                                                                           c.tree_size))
+                                        WITH ORDINALITY AS x(h, o))))
+                     FROM public.tlog_leaves l
+                     WHERE l.event_id = ANY (p_event_ids) AND l.leaf_index < c.tree_size), '{}')
+    FROM (SELECT * FROM public.tlog_checkpoints ORDER BY id DESC LIMIT 1) c
+$$;
+
+
+--
 -- Name: tlog_head(); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 

@@ -4,6 +4,7 @@ verify with the served key; inclusion and consistency proofs verify against
 them; checkpoints reach the outside directory; bad input is a problem."""
 from __future__ import annotations
 
+import json
 import os
 import stat
 import uuid
@@ -14,6 +15,7 @@ from app import note, tlog
 from tests.api.test_audit_events import gateway_event
 from tests.api.test_foundation import assert_problem
 from tests.api.test_spool_faults import wait_until
+from tests.db.test_tlog_attacks import run_cli
 from tests.harness import Service, unique
 
 LOG_ENV = {"DS_CHECKPOINT_INTERVAL": "0.2", "DS_LOG_INTEGRATE_INTERVAL": "0.05"}
@@ -122,3 +124,58 @@ def test_event_beyond_the_requested_size_is_refused(http, module_conn):
     body = assert_problem(http.get("/api/v1/audit/log/proof/inclusion",
                                    params={"event_id": event_id, "tree_size": index}), 400)
     assert f"leaf {index}" in body["detail"]
+
+
+USER = {"X-Auth-Request-User": "auditor@example.com"}
+
+
+def test_exports_carry_inclusion_proofs_the_offline_verifier_checks(http, svc, module_conn, tmp_path):
+    verifier = note.Verifier.parse(http.get("/api/v1/audit/log/key").text)
+    ids = write(http, 4)
+    cid = module_conn.execute("SELECT correlation_id FROM audit_events WHERE event_id = %s",
+                              (ids[0],)).fetchone()[0]
+    cp = checkpoint_covering(http, verifier,
+                             module_conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+    (tmp_path / "cert.pem").write_text(http.get("/api/v1/audit/export/certificate").text)
+    plain = http.get("/api/v1/audit/export", params={"correlation_id": cid}, headers=USER)
+    assert b"transparency_log" not in plain.content   # unchanged unless asked for
+
+    def export_and_verify(*extra):
+        r = http.get("/api/v1/audit/export", headers=USER,
+                     params={"correlation_id": cid, "include_log_proofs": "true"})
+        assert r.status_code == 200, r.text
+        path = tmp_path / "export.json"
+        path.write_bytes(r.content)
+        return run_cli(["verify", str(path), "--cert", str(tmp_path / "cert.pem"),
+                        "--log-key", verifier.vkey(), *extra], {})
+
+    outside = svc.data_dir / "checkpoints" / f"{cp.size:020d}.checkpoint"
+    r = export_and_verify()
+    assert r.returncode == 0, r.stdout
+    assert "transparency log: 4 event(s) proven" in r.stdout
+    # Against an outside copy of another size: refused, not silently accepted.
+    if note.Checkpoint.parse(
+            http.get("/api/v1/audit/log/checkpoint").text, verifier).size != cp.size:
+        r = export_and_verify("--checkpoint", str(outside))
+        assert r.returncode == 1 and "a different size" in r.stdout
+
+    # An event slipped in past the log's capture (superuser) has no proof.
+    forged = gateway_event(cid)
+    with module_conn.transaction():
+        module_conn.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_tlog_capture")
+        module_conn.execute("SELECT datastorage.append_audit_events(%s::jsonb)", (json.dumps([{
+            **forged, "event_id": str(uuid.uuid4()), "event_version": "1.0", "actor_type": "s",
+            "actor_id": "x", "resource_type": "r", "resource_id": "r"}]),))
+        module_conn.execute("ALTER TABLE audit_events ENABLE TRIGGER audit_events_tlog_capture")
+    forged_id = module_conn.execute("SELECT event_id::text FROM audit_events WHERE correlation_id = %s "
+                                    "ORDER BY chain_seq DESC LIMIT 1", (cid,)).fetchone()[0]
+    r = export_and_verify()
+    assert r.returncode == 1
+    assert f"transparency log: event {forged_id} has no inclusion proof" in r.stdout
+
+
+def test_log_proofs_are_json_only(http):
+    r = http.get("/api/v1/audit/export", headers=USER,
+                 params={"format": "csv", "include_log_proofs": "true"})
+    body = assert_problem(r, 400)
+    assert "include_log_proofs" in body["detail"]
