@@ -11,16 +11,18 @@
 -- subtree that became complete, so a proof reads O(log n) rows.
 -- SECURITY DEFINER functions pin search_path and schema-qualify everything.
 
+-- STABLE, not IMMUTABLE: convert_to() is stable, and a SQL function declared
+-- more strictly than its body is never inlined (a call per leaf).
 CREATE OR REPLACE FUNCTION datastorage.tlog_leaf(p_event_id uuid, p_event_hash text,
                                                  p_correlation_id text)
-RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT pg_catalog.convert_to(p_event_id::text || E'\n' || coalesce(p_event_hash, '')
                                  || E'\n' || p_correlation_id, 'UTF8')
 $$;
 
 CREATE OR REPLACE FUNCTION datastorage.tlog_leaf_hash(p_event_id uuid, p_event_hash text,
                                                       p_correlation_id text)
-RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT pg_catalog.sha256('\x00'::bytea
                              || datastorage.tlog_leaf(p_event_id, p_event_hash, p_correlation_id))
 $$;
@@ -68,9 +70,10 @@ $$;
 
 -- Move up to p_max_batch outbox rows into the tree. Returns the number of
 -- leaves added; 0 at once when another integrator holds the lock.
+-- work_mem: a batch's sorts stay in memory.
 CREATE OR REPLACE FUNCTION datastorage.tlog_integrate(p_max_batch integer DEFAULT 50000)
 RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' AS $$
 DECLARE
     s   bigint;
     e   bigint;

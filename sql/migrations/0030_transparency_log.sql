@@ -25,7 +25,7 @@ CREATE TABLE tlog_leaves (
     correlation_id varchar(255) NOT NULL,
     event_hash     text,
     leaf_hash      bytea        NOT NULL,
-    integrated_at  timestamptz  NOT NULL DEFAULT now(),
+    integrated_at  timestamptz  NOT NULL DEFAULT clock_timestamp(),
     CONSTRAINT tlog_leaves_event_id_key UNIQUE (event_id)
 );
 

@@ -2308,6 +2308,7 @@ $$;
 CREATE FUNCTION datastorage.tlog_integrate(p_max_batch integer DEFAULT 50000) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET work_mem TO '64MB'
     AS $$
 DECLARE
     s   bigint;
@@ -2387,7 +2388,7 @@ $$;
 --
 
 CREATE FUNCTION datastorage.tlog_leaf(p_event_id uuid, p_event_hash text, p_correlation_id text) RETURNS bytea
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT pg_catalog.convert_to(p_event_id::text || E'\n' || coalesce(p_event_hash, '')
                                  || E'\n' || p_correlation_id, 'UTF8')
@@ -2399,7 +2400,7 @@ $$;
 --
 
 CREATE FUNCTION datastorage.tlog_leaf_hash(p_event_id uuid, p_event_hash text, p_correlation_id text) RETURNS bytea
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT pg_catalog.sha256('\x00'::bytea
                              || datastorage.tlog_leaf(p_event_id, p_event_hash, p_correlation_id))
@@ -2899,7 +2900,7 @@ CREATE TABLE public.tlog_leaves (
     correlation_id character varying(255) NOT NULL,
     event_hash text,
     leaf_hash bytea NOT NULL,
-    integrated_at timestamp with time zone DEFAULT now() NOT NULL,
+    integrated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     CONSTRAINT tlog_leaves_leaf_index_check CHECK ((leaf_index >= 0))
 );
 
