@@ -68,7 +68,8 @@ def load_checkpoints(path: Path, verifier: note.Verifier) -> list[note.Checkpoin
 # --- log verify -----------------------------------------------------------------
 # The database's canonical form must be the one this program ships: a DBA who
 # could redefine it could make rewritten content hash like the original.
-PINNED = ("canonical_members",)
+PINNED = ("canonical_members", "canonical_event", "link_hash", "chain_hash")
+CHUNK = 50_000
 
 
 def _shipped_body(name: str) -> str:
@@ -81,12 +82,14 @@ def _shipped_body(name: str) -> str:
     raise Unusable(f"datastorage.{name} is not among the shipped SQL functions")
 
 
+# The event hash is recomputed by the database (its canonical form is pinned
+# above), on several connections at once: rendering is the costly part.
 LEAVES_SQL = """
 SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash,
-       a.previous_event_hash, datastorage.canonical_members(a)
+       datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a)
 FROM public.tlog_leaves l
 LEFT JOIN public.audit_events a ON a.event_id = l.event_id
-WHERE l.leaf_index < %s
+WHERE l.leaf_index >= %s AND l.leaf_index < %s
 ORDER BY l.leaf_index
 """
 
@@ -96,6 +99,33 @@ WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = a.event_
   AND NOT EXISTS (SELECT 1 FROM public.tlog_outbox o WHERE o.event_id = a.event_id)
 LIMIT 20
 """
+
+
+def leaf_rows(url: str, size: int, jobs: int = 2):
+    """Rows of LEAVES_SQL for leaves [0, size), in order, fetched in chunks
+    by `jobs` connections at once."""
+    import psycopg
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .migrate import libpq_url
+
+    def chunk(lo: int) -> list:
+        with psycopg.connect(libpq_url(url)) as c:
+            return c.execute(LEAVES_SQL, (lo, min(lo + CHUNK, size))).fetchall()
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        pending = []
+        starts = iter(range(0, size, CHUNK))
+        for lo in starts:
+            pending.append(pool.submit(chunk, lo))
+            if len(pending) > jobs:
+                break
+        while pending:
+            rows = pending.pop(0).result()
+            nxt = next(starts, None)
+            if nxt is not None:
+                pending.append(pool.submit(chunk, nxt))
+            yield from rows
 
 
 @dataclass
@@ -112,31 +142,33 @@ class VerifyReport:
         self.problems.append(message)
 
 
-def verify_log(conn, checkpoints: list[note.Checkpoint], progress=None) -> VerifyReport:
-    """Recompute the tree from the events behind `conn` (psycopg) and compare
-    it with every checkpoint."""
+def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
+               jobs: int = 2) -> VerifyReport:
+    """Recompute the tree from the events in the database at `url` and
+    compare it with every checkpoint."""
+    import psycopg
+
+    from .migrate import libpq_url
     rep = VerifyReport()
     started = time.perf_counter()
-    for name in PINNED:
-        (src,) = conn.execute("SELECT prosrc FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n "
-                              "ON n.oid = p.pronamespace WHERE n.nspname = 'datastorage' "
-                              "AND p.proname = %s", (name,)).fetchone() or (None,)
-        if src != _shipped_body(name):
-            rep.fail(None, f"datastorage.{name} in the database differs from the shipped "
-                           "definition: the canonical form was redefined")
-            return rep
-    target = checkpoints[-1].size
-    wanted = {c.size: c for c in checkpoints}
-    builder = tlog.RootBuilder()
-    good_until = 0  # largest checkpoint size whose root was reproduced
-    stored_differs: int | None = None
-    if 0 in wanted:
-        good_until = _compare(rep, wanted[0], builder, good_until)
-    with conn.transaction(), conn.cursor(name="tlog_verify") as cur:
-        cur.itersize = FETCH
-        cur.execute(LEAVES_SQL, (target,))
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        for name in PINNED:
+            (src,) = conn.execute("SELECT prosrc FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n "
+                                  "ON n.oid = p.pronamespace WHERE n.nspname = 'datastorage' "
+                                  "AND p.proname = %s", (name,)).fetchone() or (None,)
+            if src != _shipped_body(name):
+                rep.fail(None, f"datastorage.{name} in the database differs from the shipped "
+                               "definition: the canonical form was redefined")
+                return rep
+        target = checkpoints[-1].size
+        wanted = {c.size: c for c in checkpoints}
+        builder = tlog.RootBuilder()
+        good_until = 0  # largest checkpoint size whose root was reproduced
+        stored_differs: int | None = None
+        if 0 in wanted:
+            good_until = _compare(rep, wanted[0], builder, good_until)
         expected = 0
-        for index, event_id, stored_leaf, cid, ev_hash, prev, members in cur:
+        for index, event_id, stored_leaf, cid, ev_hash, recomputed in leaf_rows(url, target, jobs):
             if index != expected:
                 rep.fail(expected, f"log index {expected} is missing (the next stored leaf is {index})")
                 break
@@ -144,13 +176,12 @@ def verify_log(conn, checkpoints: list[note.Checkpoint], progress=None) -> Verif
                 rep.fail(index, f"log index {index}: event {event_id} is missing from audit_events "
                                 "(deleted after it entered the log)")
                 break
-            recomputed = sha256((prev + "{" + members + "}").encode()).hexdigest()
-            leaf_h = sha256(b"\x00" + f"{event_id}\n{recomputed}\n{cid}".encode()).digest()
             if recomputed != ev_hash:
                 rep.fail(index, f"log index {index}: event {event_id} (correlation_id {cid}): "
                                 "its content does not hash to its stored event_hash")
                 break
-            if stored_differs is None and leaf_h != bytes(stored_leaf):
+            leaf_h = sha256(b"\x00" + f"{event_id}\n{recomputed}\n{cid}".encode()).digest()
+            if stored_differs is None and leaf_h != stored_leaf:
                 stored_differs = index
             builder.add(leaf_h)
             expected += 1
@@ -161,15 +192,14 @@ def verify_log(conn, checkpoints: list[note.Checkpoint], progress=None) -> Verif
                     break
             if progress is not None and expected % 4096 == 0:
                 progress.update(expected)
-    rep.leaves = expected
-    if not rep.problems and expected < target:
-        rep.fail(expected, f"log index {expected} is missing: the log ends at {expected} leaves, "
-                           f"the checkpoint signs {target}")
-    if not rep.problems:
-        outside = conn.execute(OUTSIDE_SQL).fetchall()
-        for event_id, cid in outside:
-            rep.fail(None, f"event {event_id} (correlation_id {cid}) is stored but not in the log "
-                           "(inserted past the capture trigger)")
+        rep.leaves = expected
+        if not rep.problems and expected < target:
+            rep.fail(expected, f"log index {expected} is missing: the log ends at {expected} leaves, "
+                               f"the checkpoint signs {target}")
+        if not rep.problems:
+            for event_id, cid in conn.execute(OUTSIDE_SQL).fetchall():
+                rep.fail(None, f"event {event_id} (correlation_id {cid}) is stored but not in the "
+                               "log (inserted past the capture trigger)")
     if progress is not None:
         progress.update(progress.total)
     rep.seconds = time.perf_counter() - started
@@ -214,7 +244,7 @@ def cmd_verify(args) -> int:
         verifier = read_key(args.key) if args.key else _local_verifier(settings)
         checkpoints = load_checkpoints(Path(args.checkpoint), verifier)
         url, _ = database_url(settings, start=False)
-        conn = psycopg.connect(libpq_url(url))
+        psycopg.connect(libpq_url(url)).close()
     except Unusable as exc:
         print(f"datastorage log verify: {exc}", file=sys.stderr)
         return UNUSABLE
@@ -223,8 +253,7 @@ def cmd_verify(args) -> int:
         return UNUSABLE
     target = checkpoints[-1].size
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    with conn:
-        rep = verify_log(conn, checkpoints, Progress(show, target, "leaves"))
+    rep = verify_log(url, checkpoints, Progress(show, target, "leaves"), jobs=args.jobs)
     rate = rep.leaves / rep.seconds if rep.seconds else 0
     print(f"log: {checkpoints[-1].origin}, key {verifier.name}+{verifier.id.hex()}")
     print(f"checkpoints: {len(checkpoints)} (sizes {checkpoints[0].size}..{target}); "
@@ -414,6 +443,8 @@ def register(subparsers) -> None:
                         "mismatch to the leaves between two checkpoints)")
     v.add_argument("--key", help="the log's verifier key (name+id+key, or a file holding it); "
                                  "default: the local signing key's")
+    v.add_argument("--jobs", type=int, default=2,
+                   help="database connections recomputing hashes at once (default 2)")
     bar = v.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None)
     bar.add_argument("--no-progress", dest="progress", action="store_false")

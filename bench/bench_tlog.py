@@ -10,8 +10,9 @@ the same run on the same cluster:
   an integrator loops as the service's does; target p99 < 2 s;
 * inclusion and consistency proofs at the dataset's size (1,000,000 leaves;
   --quick: 50,000), one caller; ceiling: SELECT 1; target p99 < 5 ms;
-* `log verify` (app.tlog_cli.verify_log) over the whole log; ceiling: the
-  same rows fetched without hashing; target >= 100,000 events/s.
+* `log verify` (app.tlog_cli.verify_log) over the whole log; ceiling: its
+  SQL part alone (same queries, same 2 connections, rows dropped); target
+  >= 100,000 events/s.
 
     python -m bench.bench_tlog [--quick]
 """
@@ -30,7 +31,7 @@ import psycopg
 
 from app import note, tlog
 from app.migrate import libpq_url
-from app.tlog_cli import verify_log
+from app.tlog_cli import leaf_rows, verify_log
 from bench.common import (BenchCluster, latency_summary, log, markdown_table, quick_mode, target,
                           write_results)
 
@@ -176,27 +177,21 @@ async def _proof_latency(url: str, size: int, calls: int) -> dict:
 
 
 def verify_rate(url: str, size: int) -> dict:
+    """`log verify` vs its database part alone (the same chunked queries on
+    the same connections, rows fetched and dropped)."""
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         root = bytes(conn.execute("SELECT datastorage.tlog_root(%s)", (size,)).fetchone()[0])
-        signer = note.Signer.generate("bench.example/log")
-        cp = note.Checkpoint.parse(note.sign_checkpoint(signer, size, root).note.render(),
-                                   signer.verifier)
-        t0 = time.perf_counter()
-        n = 0
-        with conn.transaction(), conn.cursor(name="ceiling") as cur:
-            cur.itersize = 20000
-            cur.execute("SELECT a.event_id, a.previous_event_hash, datastorage.canonical_members(a) "
-                        "FROM tlog_leaves l JOIN audit_events a USING (event_id) "
-                        "WHERE l.leaf_index < %s ORDER BY l.leaf_index", (size,))
-            for _ in cur:
-                n += 1
-        ceiling = n / (time.perf_counter() - t0)
-    with psycopg.connect(libpq_url(url)) as conn:
-        rep = verify_log(conn, [cp])
+    signer = note.Signer.generate("bench.example/log")
+    cp = note.Checkpoint.parse(note.sign_checkpoint(signer, size, root).note.render(),
+                               signer.verifier)
+    t0 = time.perf_counter()
+    n = sum(1 for _ in leaf_rows(url, size))
+    ceiling = n / (time.perf_counter() - t0)
+    rep = verify_log(url, [cp])
     assert not rep.problems, rep.problems
     rate = rep.leaves / rep.seconds
     return {"events": rep.leaves, "seconds": rep.seconds, "events_per_s": rate,
-            "ceiling_fetch_rows_per_s": ceiling, "ratio_to_ceiling": rate / ceiling}
+            "ceiling_sql_rows_per_s": ceiling, "ratio_to_ceiling": rate / ceiling}
 
 
 def main(quick: bool = False) -> dict:
@@ -240,8 +235,8 @@ def main(quick: bool = False) -> dict:
                 proofs["select_1_ceiling"]["p99_ms"], None),
                ("consistency proof p99 ms (SELECT 1)", proofs["consistency"]["p99_ms"],
                 proofs["select_1_ceiling"]["p99_ms"], None),
-               ("log verify, events/s (fetch without hashing)", ver["events_per_s"],
-                ver["ceiling_fetch_rows_per_s"], ver["ratio_to_ceiling"]),
+               ("log verify, events/s (its SQL part alone)", ver["events_per_s"],
+                ver["ceiling_sql_rows_per_s"], ver["ratio_to_ceiling"]),
                ("lag commit->leaf p50 / p99 ms at max write rate", lag["p50_ms"], lag["p99_ms"], None),
                ("write rate during the lag run, events/s", lag["write_events_per_s"], None, None),
                ("dataset load, events/s", load_rate, None, None)]))
