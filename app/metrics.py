@@ -85,3 +85,11 @@ def observe_lag(service: str, seconds: float) -> None:
 def mark_process_dead(pid: int) -> None:
     if MULTIPROCESS:
         multiprocess.mark_process_dead(pid)
+
+# Transparency log (app/tlog_service.py). Alert on any increase of the refusals:
+# the database's tree no longer extends what was signed.
+TLOG_CHECKPOINT_SIZE = Gauge("datastorage_tlog_checkpoint_size",
+                             "Tree size of the latest checkpoint this service signed",
+                             multiprocess_mode="max")
+TLOG_SIGN_REFUSALS = Counter("datastorage_tlog_sign_refusals_total",
+                             "Checkpoints refused because the database's tree changed history")

@@ -14,7 +14,7 @@ import logging
 import os
 from pathlib import Path
 
-from . import note, tlog
+from . import metrics, note, tlog
 from .db import DatabaseUnavailable
 
 log = logging.getLogger("datastorage.tlog")
@@ -115,6 +115,7 @@ class LogWorker:
         await asyncio.to_thread(write_durably, checkpoint_file(self.directory, size), text)
         await self.db.call("datastorage.tlog_record_checkpoint", size, root, text)
         self.last = cp
+        metrics.TLOG_CHECKPOINT_SIZE.set(size)
         return cp
 
     async def _sign_loop(self) -> None:
@@ -124,6 +125,7 @@ class LogWorker:
             except DatabaseUnavailable:
                 pass
             except RefusedToSign as exc:
+                metrics.TLOG_SIGN_REFUSALS.inc()
                 log.error("transparency log: refusing to sign a checkpoint: %s", exc)
             except Exception:  # noqa: BLE001
                 log.exception("transparency log checkpoint failed")

@@ -33,13 +33,13 @@ RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- Capture: every row inserted into audit_events, whoever inserts it (append
--- function, spool replay, workflow catalog, a DBA), in chain order.
+-- function, spool replay, workflow catalog, a DBA), in insertion order (the
+-- append function inserts in chain order; no sort on the append path).
 CREATE OR REPLACE FUNCTION datastorage.tlog_capture() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO public.tlog_outbox (event_id, correlation_id, event_hash)
-    SELECT n.event_id, n.correlation_id, n.event_hash FROM new_rows n
-    ORDER BY n.correlation_id, n.chain_seq;
+    SELECT n.event_id, n.correlation_id, n.event_hash FROM new_rows n;
     RETURN NULL;
 END
 $$;
@@ -141,9 +141,11 @@ $$;
 
 -- MTH(D[lo:hi]) from stored hashes: a complete aligned subtree is one row;
 -- any other range of the RFC 9162 tree splits into a complete left part and
--- the rest, so a range costs O(log n) reads.
+-- the rest, so a range costs O(log n) reads. Internal (not granted, called
+-- by the SECURITY DEFINER functions below): without a SET clause a call
+-- costs no configuration save and restore, and it recurses a lot.
 CREATE OR REPLACE FUNCTION datastorage.tlog_subtree(p_lo bigint, p_hi bigint) RETURNS bytea
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     width bigint := p_hi - p_lo;
     k     bigint := 1;
@@ -177,9 +179,9 @@ BEGIN
 END
 $$;
 
--- A tree size a proof may refer to: 0 .. current size.
+-- A tree size a proof may refer to: 0 .. current size (internal, like tlog_subtree).
 CREATE OR REPLACE FUNCTION datastorage.tlog_check_size(p_name text, p_size bigint, p_min bigint)
-RETURNS void LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS void LANGUAGE plpgsql STABLE AS $$
 DECLARE
     cur bigint := datastorage.tlog_size();
 BEGIN

@@ -2108,8 +2108,7 @@ CREATE FUNCTION datastorage.tlog_capture() RETURNS trigger
     AS $$
 BEGIN
     INSERT INTO public.tlog_outbox (event_id, correlation_id, event_hash)
-    SELECT n.event_id, n.correlation_id, n.event_hash FROM new_rows n
-    ORDER BY n.correlation_id, n.chain_seq;
+    SELECT n.event_id, n.correlation_id, n.event_hash FROM new_rows n;
     RETURN NULL;
 END
 $$;
@@ -2120,8 +2119,7 @@ $$;
 --
 
 CREATE FUNCTION datastorage.tlog_check_size(p_name text, p_size bigint, p_min bigint) RETURNS void
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
+    LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
     cur bigint := datastorage.tlog_size();
@@ -2482,8 +2480,7 @@ $$;
 --
 
 CREATE FUNCTION datastorage.tlog_subtree(p_lo bigint, p_hi bigint) RETURNS bytea
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
+    LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
     width bigint := p_hi - p_lo;

@@ -122,6 +122,9 @@ def test_rewritten_tree_signed_with_the_key_is_refused(svc, http, key, module_co
                "integration")
     # The service's own signer will not sign it ...
     wait_until(lambda: "refusing to sign a checkpoint" in svc.logs(), "the signer's refusal")
+    metrics = http.get("/metrics").text
+    assert any(line.startswith("datastorage_tlog_sign_refusals_total ") and float(line.split()[1]) >= 1
+               for line in metrics.splitlines()), metrics
     # ... so the key holder does.
     size, root = module_conn.execute("SELECT * FROM datastorage.tlog_head()").fetchone()
     signer = note.Signer.parse((svc.data_dir / "log-signing.key").read_text())
