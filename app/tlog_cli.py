@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -408,7 +409,7 @@ def cmd_witness(args) -> int:
         log_key = read_key(args.key)
         state = Path(args.state)
         state.mkdir(parents=True, exist_ok=True)
-        name = args.name or f"witness-{__import__('socket').gethostname()}"
+        name = args.name or f"witness-{socket.gethostname()}"
         signer = note.load_or_create_signer(state / "witness.key", name, note.COSIGNATURE_V1)
         w = Witness(args.url, state, log_key, signer)
         w.held()

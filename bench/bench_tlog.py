@@ -14,7 +14,7 @@ the same run on the same cluster:
   SQL part alone (same queries, same 2 connections, rows dropped); target
   >= 100,000 events/s.
 
-    python -m bench.bench_tlog [--quick]
+    python -m bench.bench_tlog [--quick] [--events N]
 """
 from __future__ import annotations
 
@@ -194,8 +194,8 @@ def verify_rate(url: str, size: int) -> dict:
             "ceiling_sql_rows_per_s": ceiling, "ratio_to_ceiling": rate / ceiling}
 
 
-def main(quick: bool = False) -> dict:
-    n = 50_000 if quick else 1_000_000
+def main(quick: bool = False, events: int | None = None) -> dict:
+    n = events or (50_000 if quick else 1_000_000)
     with BenchCluster() as bc:
         log("append with and without the log")
         ratio = append_ratio(bc.database("tlog_append"), 8 if quick else 40)
@@ -248,4 +248,5 @@ def main(quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    main(quick_mode())
+    import sys
+    main(quick_mode(), int(sys.argv[sys.argv.index("--events") + 1]) if "--events" in sys.argv else None)
