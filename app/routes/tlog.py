@@ -4,10 +4,11 @@ Hashes are base64 (as in checkpoints); bad or out-of-range input is a 400
 problem, an event not (yet) in the log a 404."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from sanic import Blueprint
-from sanic.response import text
+from sanic.response import HTTPResponse, text
 
 from ..http import int_param, json_response, param_error
 from ..models.common import ProblemDetails
@@ -80,3 +81,43 @@ async def consistency(request):
     return json_response({
         "first": row["first"], "second": row["second"], "first_root": b64(row["first_root"]),
         "second_root": b64(row["second_root"]), "proof": [b64(h) for h in row["proof"]]})
+
+
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
+_TILE_ELEMENT = re.compile(r"^x[0-9]{3}$")
+
+
+def parse_tile_path(path: str) -> tuple[int | None, int, int]:
+    """C2SP tlog-tiles: `<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]` ->
+    (level or None for entries, index, width); Problem 404 when malformed."""
+    parts = path.split("/")
+    bad = Problem(404, "not-found", f"not a tile path: {path[:100]!r}")
+    if len(parts) < 2:
+        raise bad
+    head, rest = parts[0], parts[1:]
+    width = 256
+    if len(rest) >= 2 and rest[-2].endswith(".p"):
+        if not _DECIMAL.match(rest[-1]) or not 1 <= int(rest[-1]) <= 255:
+            raise bad
+        width = int(rest[-1])
+        rest = rest[:-2] + [rest[-2][:-2]]
+    if not all(_TILE_ELEMENT.match(p) for p in rest[:-1]) or not re.match(r"^[0-9]{3}$", rest[-1]):
+        raise bad
+    index = int("".join(p.lstrip("x") for p in rest))
+    if head == "entries":
+        return None, index, width
+    if not _DECIMAL.match(head) or int(head) > 63:
+        raise bad
+    return int(head), index, width
+
+
+@bp.get("/tile/<path:path>")
+@doc("C2SP tlog-tiles: Merkle tree tiles and entry bundles", responses={404: ProblemDetails},
+     tags=["Transparency Log"])
+async def tile(request, path: str):
+    level, index, width = parse_tile_path(path)
+    db = request.app.ctx.db
+    data = (await db.call("datastorage.tlog_entry_bundle", index, width) if level is None
+            else await db.call("datastorage.tlog_tile", level, index, width))
+    return HTTPResponse(bytes(data), content_type="application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=604800, immutable"})

@@ -2192,6 +2192,27 @@ $$;
 
 
 --
+-- Name: tlog_entry_bundle(bigint, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_entry_bundle(p_index bigint, p_width integer) RETURNS bytea
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM datastorage.tlog_tile_check(0, p_index, p_width);
+    RETURN (SELECT pg_catalog.string_agg(
+                       pg_catalog.int2send(pg_catalog.length(x.leaf)::smallint) || x.leaf, ''::bytea
+                       ORDER BY x.leaf_index)
+              FROM (SELECT l.leaf_index,
+                           datastorage.tlog_leaf(l.event_id, l.event_hash, l.correlation_id) AS leaf
+                      FROM public.tlog_leaves l
+                     WHERE l.leaf_index >= p_index * 256 AND l.leaf_index < p_index * 256 + p_width) x);
+END
+$$;
+
+
+--
 -- Name: tlog_event_proof(uuid, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
@@ -2512,6 +2533,50 @@ BEGIN
     END IF;
     RETURN datastorage.tlog_node_hash(datastorage.tlog_subtree(p_lo, p_lo + k),
                                       datastorage.tlog_subtree(p_lo + k, p_hi));
+END
+$$;
+
+
+--
+-- Name: tlog_tile(integer, bigint, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_tile(p_level integer, p_index bigint, p_width integer) RETURNS bytea
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    lo bigint := p_index * 256;
+BEGIN
+    PERFORM datastorage.tlog_tile_check(p_level, p_index, p_width);
+    IF p_level = 0 THEN
+        RETURN (SELECT pg_catalog.string_agg(l.leaf_hash, ''::bytea ORDER BY l.leaf_index)
+                  FROM public.tlog_leaves l
+                 WHERE l.leaf_index >= lo AND l.leaf_index < lo + p_width);
+    END IF;
+    RETURN (SELECT pg_catalog.string_agg(d.hash, ''::bytea ORDER BY d.idx)
+              FROM public.tlog_nodes d
+             WHERE d.level = 8 * p_level AND d.idx >= lo AND d.idx < lo + p_width);
+END
+$$;
+
+
+--
+-- Name: tlog_tile_check(integer, bigint, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_tile_check(p_level integer, p_index bigint, p_width integer) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    IF p_level NOT BETWEEN 0 AND 7 OR p_index < 0 OR p_width NOT BETWEEN 1 AND 256
+       OR p_index > (1::bigint << 54) THEN
+        RAISE EXCEPTION 'no such tile' USING ERRCODE = 'DS404', HINT = 'not-found';
+    END IF;
+    IF (p_index * 256 + p_width) > (datastorage.tlog_size() >> (8 * p_level)) THEN
+        RAISE EXCEPTION 'tile %/% of width % is beyond the log', p_level, p_index, p_width
+            USING ERRCODE = 'DS404', HINT = 'not-found';
+    END IF;
 END
 $$;
 

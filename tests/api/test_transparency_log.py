@@ -126,6 +126,30 @@ def test_event_beyond_the_requested_size_is_refused(http, module_conn):
     assert f"leaf {index}" in body["detail"]
 
 
+def test_tiles_rebuild_the_signed_root(http, module_conn):
+    """A generic tlog-tiles client: the partial level-0 tile and entry bundle
+    for a checkpoint's size reproduce its root and its leaves."""
+    verifier = note.Verifier.parse(http.get("/api/v1/audit/log/key").text)
+    write(http, 3)
+    cp = checkpoint_covering(http, verifier,
+                             module_conn.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+    assert 0 < cp.size < 256
+    r = http.get(f"/api/v1/audit/log/tile/0/000.p/{cp.size}")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/octet-stream"
+    hashes = [r.content[i:i + 32] for i in range(0, len(r.content), 32)]
+    assert len(hashes) == cp.size and tlog.root_of(hashes) == cp.root
+    bundle = http.get(f"/api/v1/audit/log/tile/entries/000.p/{cp.size}").content
+    entries, pos = [], 0
+    while pos < len(bundle):
+        n = int.from_bytes(bundle[pos:pos + 2], "big")
+        entries.append(bundle[pos + 2:pos + 2 + n])
+        pos += 2 + n
+    assert [tlog.leaf_hash(e) for e in entries] == hashes
+    for bad in ("0/000", "0/000.p/0", "0/000.p/256", "0/00.p/1", "0/x000", "00/000.p/1",
+                f"0/000.p/{cp.size + 50}", "64/000", "entries/1234", "nope"):
+        assert_problem(http.get(f"/api/v1/audit/log/tile/{bad}"), 404)
+
+
 USER = {"X-Auth-Request-User": "auditor@example.com"}
 
 

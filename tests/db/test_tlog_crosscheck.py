@@ -184,3 +184,28 @@ def test_out_of_range_sizes_are_refused(log, sql):
     with pytest.raises(psycopg.Error) as exc:
         conn.execute(sql)
     assert exc.value.sqlstate == "DS400"
+
+
+def test_tiles_match_the_rfc(log):
+    """C2SP tlog-tiles: hash i of tile (l, n) is MTH(D[(n*256+i)*256^l : (n*256+i+1)*256^l])."""
+    conn, leaves = log
+    full0 = N // 256
+    for level, index, width in [(0, 0, 256), (0, 7, 256), (0, full0, N % 256), (0, 3, 5),
+                                (1, 0, full0)]:
+        got = bytes(conn.execute("SELECT datastorage.tlog_tile(%s, %s, %s)",
+                                 (level, index, width)).fetchone()[0])
+        span = 256 ** level
+        want = b"".join(mth(leaves[(index * 256 + i) * span:(index * 256 + i + 1) * span])
+                        for i in range(width))
+        assert got == want, (level, index, width)
+    bundle = bytes(conn.execute("SELECT datastorage.tlog_entry_bundle(2, 256)").fetchone()[0])
+    entries, pos = [], 0
+    while pos < len(bundle):
+        n = int.from_bytes(bundle[pos:pos + 2], "big")
+        entries.append(bundle[pos + 2:pos + 2 + n])
+        pos += 2 + n
+    assert entries == leaves[512:768]
+    for level, index, width in [(0, full0, N % 256 + 1), (1, 0, full0 + 1), (2, 0, 1), (0, -1, 1)]:
+        with pytest.raises(psycopg.Error) as exc:
+            conn.execute("SELECT datastorage.tlog_tile(%s, %s, %s)", (level, index, width))
+        assert exc.value.sqlstate == "DS404"
