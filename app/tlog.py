@@ -41,6 +41,17 @@ def unb64(s: str) -> bytes:
     return base64.b64decode(s, validate=True)
 
 
+def bundle_entries(bundle: bytes) -> list[bytes]:
+    """The entries of a C2SP tlog-tiles entry bundle (uint16 big-endian
+    length, then the entry)."""
+    out, pos = [], 0
+    while pos < len(bundle):
+        n = int.from_bytes(bundle[pos:pos + 2], "big")
+        out.append(bundle[pos + 2:pos + 2 + n])
+        pos += 2 + n
+    return out
+
+
 class RootBuilder:
     """Streaming MTH: feed leaf hashes in order; `root()` at any moment is the
     root of the tree of the leaves fed so far (O(log n) memory)."""

@@ -139,11 +139,7 @@ def test_tiles_rebuild_the_signed_root(http, module_conn):
     hashes = [r.content[i:i + 32] for i in range(0, len(r.content), 32)]
     assert len(hashes) == cp.size and tlog.root_of(hashes) == cp.root
     bundle = http.get(f"/api/v1/audit/log/tile/entries/000.p/{cp.size}").content
-    entries, pos = [], 0
-    while pos < len(bundle):
-        n = int.from_bytes(bundle[pos:pos + 2], "big")
-        entries.append(bundle[pos + 2:pos + 2 + n])
-        pos += 2 + n
+    entries = tlog.bundle_entries(bundle)
     assert [tlog.leaf_hash(e) for e in entries] == hashes
     for bad in ("0/000", "0/000.p/0", "0/000.p/256", "0/00.p/1", "0/x000", "00/000.p/1",
                 f"0/000.p/{cp.size + 50}", "64/000", "entries/1234", "nope"):

@@ -199,11 +199,7 @@ def test_tiles_match_the_rfc(log):
                         for i in range(width))
         assert got == want, (level, index, width)
     bundle = bytes(conn.execute("SELECT datastorage.tlog_entry_bundle(2, 256)").fetchone()[0])
-    entries, pos = [], 0
-    while pos < len(bundle):
-        n = int.from_bytes(bundle[pos:pos + 2], "big")
-        entries.append(bundle[pos + 2:pos + 2 + n])
-        pos += 2 + n
+    entries = tlog.bundle_entries(bundle)
     assert entries == leaves[512:768]
     for level, index, width in [(0, full0, N % 256 + 1), (1, 0, full0 + 1), (2, 0, 1), (0, -1, 1)]:
         with pytest.raises(psycopg.Error) as exc:
