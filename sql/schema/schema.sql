@@ -2343,22 +2343,17 @@ BEGIN
         RETURN 0;
     END IF;
     s := datastorage.tlog_size();
-    -- Rows still uncommitted are invisible here and simply wait for a later
-    -- batch; an event already in the tree (a replayed outbox row) is skipped.
-    WITH taken AS (
+    BEGIN
+        n := datastorage.tlog_take(s, p_max_batch);
+    EXCEPTION WHEN unique_violation THEN
+        -- An event offered twice (it is already a leaf, or queued twice: a
+        -- second row with its event_id inserted past the append function).
+        -- Rare, so checked only then: drop the repeats and take again.
         DELETE FROM public.tlog_outbox o
-         WHERE o.seq IN (SELECT b.seq FROM public.tlog_outbox b ORDER BY b.seq LIMIT p_max_batch)
-        RETURNING o.seq, o.event_id, o.correlation_id, o.event_hash),
-    fresh AS (
-        SELECT DISTINCT ON (t.event_id) t.seq, t.event_id, t.correlation_id, t.event_hash
-          FROM taken t
-         WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = t.event_id)
-         ORDER BY t.event_id, t.seq)
-    INSERT INTO public.tlog_leaves (leaf_index, event_id, correlation_id, event_hash, leaf_hash)
-    SELECT s + pg_catalog.row_number() OVER (ORDER BY f.seq) - 1, f.event_id, f.correlation_id,
-           f.event_hash, datastorage.tlog_leaf_hash(f.event_id, f.event_hash, f.correlation_id)
-      FROM fresh f;
-    GET DIAGNOSTICS n = ROW_COUNT;
+         WHERE EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = o.event_id)
+            OR EXISTS (SELECT 1 FROM public.tlog_outbox p WHERE p.event_id = o.event_id AND p.seq < o.seq);
+        n := datastorage.tlog_take(s, p_max_batch);
+    END;
     e := s + n;
     -- Level by level, the nodes whose subtree the batch completed:
     -- (lvl, i) for i in [s >> lvl, e >> lvl), from children 2i and 2i+1.
@@ -2533,6 +2528,30 @@ BEGIN
     END IF;
     RETURN datastorage.tlog_node_hash(datastorage.tlog_subtree(p_lo, p_lo + k),
                                       datastorage.tlog_subtree(p_lo + k, p_hi));
+END
+$$;
+
+
+--
+-- Name: tlog_take(bigint, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.tlog_take(s bigint, p_max_batch integer) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n bigint;
+BEGIN
+    WITH taken AS (
+        DELETE FROM public.tlog_outbox o
+         WHERE o.seq IN (SELECT b.seq FROM public.tlog_outbox b ORDER BY b.seq LIMIT p_max_batch)
+        RETURNING o.seq, o.event_id, o.correlation_id, o.event_hash)
+    INSERT INTO public.tlog_leaves (leaf_index, event_id, correlation_id, event_hash, leaf_hash)
+    SELECT s + pg_catalog.row_number() OVER (ORDER BY t.seq) - 1, t.event_id, t.correlation_id,
+           t.event_hash, datastorage.tlog_leaf_hash(t.event_id, t.event_hash, t.correlation_id)
+      FROM taken t;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
 END
 $$;
 

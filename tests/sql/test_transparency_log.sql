@@ -2,7 +2,7 @@
 -- inserted it; the log's tables are append-only; the app integrates, the
 -- auditor reads proofs; an inserted event is captured in its own transaction.
 BEGIN;
-SELECT plan(15);
+SELECT plan(17);
 
 CREATE TEMP TABLE ev AS
 SELECT jsonb_agg(jsonb_build_object(
@@ -38,12 +38,20 @@ SELECT is((SELECT leaf_hash FROM tlog_leaves WHERE event_id = '00000000-0000-400
                                              || E'\ntlog-direct', 'UTF8')),
           'leaf hash is SHA-256(0x00 || event_id LF event_hash LF correlation_id)');
 
+-- An event offered twice (already a leaf, or queued twice) becomes one leaf.
+INSERT INTO tlog_outbox (event_id, correlation_id, event_hash)
+VALUES ('00000000-0000-4000-8000-000000000013', 'tlog-direct', repeat('0', 64)),
+       ('00000000-0000-4000-8000-000000000014', 'tlog-x', repeat('1', 64)),
+       ('00000000-0000-4000-8000-000000000014', 'tlog-x', repeat('1', 64));
+SELECT is(datastorage.tlog_integrate(1000), 1::bigint, 'repeats are dropped, the new event integrated');
+SELECT is((SELECT count(*) FROM tlog_outbox), 0::bigint, 'the outbox is empty');
+
 SELECT throws_ok($$ UPDATE tlog_leaves SET event_hash = 'x' $$, '55000', NULL, 'leaves are append-only');
 SELECT throws_ok($$ DELETE FROM tlog_nodes $$, '55000', NULL, 'nodes are append-only');
 SELECT throws_ok($$ TRUNCATE tlog_checkpoints $$, '55000', NULL, 'checkpoints cannot be truncated');
 
 SET LOCAL ROLE datastorage_auditor;
-SELECT is((SELECT leaf_index FROM datastorage.tlog_event_proof('00000000-0000-4000-8000-000000000013', 11)),
+SELECT is((SELECT leaf_index FROM datastorage.tlog_event_proof('00000000-0000-4000-8000-000000000013', 12)),
           10::bigint, 'the auditor gets an inclusion proof');
 SELECT throws_ok($$ SELECT datastorage.tlog_integrate(10) $$, '42501', NULL, 'the auditor cannot integrate');
 RESET ROLE;
