@@ -1,7 +1,8 @@
 """The transparency log over HTTP (docs/transparency-log.md): the latest
-signed checkpoint, the verifier key, inclusion and consistency proofs.
-Hashes are base64 (as in checkpoints); bad or out-of-range input is a 400
-problem, an event not (yet) in the log a 404."""
+signed checkpoint, the verifier key, inclusion and consistency proofs, and
+the C2SP tlog-tiles read side. Hashes are base64 (as in checkpoints); bad or
+out-of-range input is a 400 problem, an event not (yet) in the log or a tile
+beyond it a 404."""
 from __future__ import annotations
 
 import re
@@ -40,7 +41,8 @@ async def checkpoint(request):
     row = await request.app.ctx.db.call("datastorage.tlog_latest_checkpoint")
     if row is None:
         raise Problem(404, "not-found", "no checkpoint has been signed yet; retry shortly")
-    return text(row["note"], content_type=TEXT)
+    # Mutable: a cache must not hold it beyond a moment (tlog-tiles).
+    return text(row["note"], content_type=TEXT, headers={"Cache-Control": "no-cache"})
 
 
 @bp.get("/key")
