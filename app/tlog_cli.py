@@ -236,7 +236,7 @@ def _name_leaf(rep, conn, good: int, bad: int, stored_differs: int | None) -> No
 
 
 def cmd_verify(args) -> int:
-    from .cli import _settings, database_url
+    from .cli import _settings, database_urls
     from .migrate import libpq_url
     from .verifier import Progress
     import psycopg
@@ -244,7 +244,9 @@ def cmd_verify(args) -> int:
         settings = _settings()
         verifier = read_key(args.key) if args.key else _local_verifier(settings)
         checkpoints = load_checkpoints(Path(args.checkpoint), verifier)
-        url, _ = database_url(settings, start=False)
+        # The privileged (migration) login: the service's own login may
+        # only call API functions, and this reads the tables themselves.
+        _, url, _ = database_urls(settings, start=False)
         psycopg.connect(libpq_url(url)).close()
     except Unusable as exc:
         print(f"datastorage log verify: {exc}", file=sys.stderr)

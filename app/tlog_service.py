@@ -140,17 +140,3 @@ class LogWorker:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks = []
-
-
-def attach(app, settings) -> None:
-    signer = load_signer(settings)
-    app.ctx.log_verifier = signer.verifier
-
-    @app.before_server_start
-    async def _start_log(app):
-        app.ctx.log_worker = LogWorker(app.ctx.db, settings, signer)
-        app.ctx.log_worker.start()
-
-    @app.before_server_stop
-    async def _stop_log(app):
-        await app.ctx.log_worker.stop()

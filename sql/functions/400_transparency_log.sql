@@ -48,19 +48,29 @@ CREATE OR REPLACE TRIGGER audit_events_tlog_capture AFTER INSERT ON public.audit
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION datastorage.tlog_capture();
 
--- The log's leaves, interior nodes and checkpoints are append-only.
+-- The log's leaves, interior nodes and checkpoints are append-only (the
+-- owner could drop these triggers: the log's evidence is the signed
+-- checkpoints outside the database, not these tables).
+CREATE OR REPLACE FUNCTION datastorage.tlog_refuse_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION '% of % is not allowed: the transparency log is append-only', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = '55000';
+END
+$$;
+
 CREATE OR REPLACE TRIGGER tlog_leaves_append_only BEFORE UPDATE OR DELETE ON public.tlog_leaves
-    FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_change();
+    FOR EACH ROW EXECUTE FUNCTION datastorage.tlog_refuse_change();
 CREATE OR REPLACE TRIGGER tlog_leaves_no_truncate BEFORE TRUNCATE ON public.tlog_leaves
-    FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
+    FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 CREATE OR REPLACE TRIGGER tlog_nodes_append_only BEFORE UPDATE OR DELETE ON public.tlog_nodes
-    FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_change();
+    FOR EACH ROW EXECUTE FUNCTION datastorage.tlog_refuse_change();
 CREATE OR REPLACE TRIGGER tlog_nodes_no_truncate BEFORE TRUNCATE ON public.tlog_nodes
-    FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
+    FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 CREATE OR REPLACE TRIGGER tlog_checkpoints_append_only BEFORE UPDATE OR DELETE ON public.tlog_checkpoints
-    FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_change();
+    FOR EACH ROW EXECUTE FUNCTION datastorage.tlog_refuse_change();
 CREATE OR REPLACE TRIGGER tlog_checkpoints_no_truncate BEFORE TRUNCATE ON public.tlog_checkpoints
-    FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
+    FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 
 -- Number of leaves integrated so far.
 CREATE OR REPLACE FUNCTION datastorage.tlog_size() RETURNS bigint

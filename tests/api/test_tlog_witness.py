@@ -8,10 +8,9 @@ from __future__ import annotations
 import pytest
 
 from app import note
-from tests.api.test_spool_faults import wait_until
 from tests.api.test_transparency_log import LOG_ENV, checkpoint_covering, write
 from tests.db.test_tlog_attacks import Run, as_superuser, rebuild_tree, run_cli
-from tests.harness import Service
+from harness import Service, poll
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +117,10 @@ def test_rewritten_tree_signed_with_the_key_is_refused(svc, http, key, module_co
     rebuild_tree(module_conn)
     write(http, 2)
     size = module_conn.execute("SELECT count(*) FROM audit_events").fetchone()[0]
-    wait_until(lambda: module_conn.execute("SELECT datastorage.tlog_size()").fetchone()[0] >= size,
-               "integration")
+    poll(lambda: module_conn.execute("SELECT datastorage.tlog_size()").fetchone()[0] >= size,
+         timeout=60, what="integration")
     # The service's own signer will not sign it ...
-    wait_until(lambda: "refusing to sign a checkpoint" in svc.logs(), "the signer's refusal")
+    poll(lambda: "refusing to sign a checkpoint" in svc.logs(), timeout=60, what="the signer's refusal")
     metrics = http.get("/metrics").text
     assert any(line.startswith("datastorage_tlog_sign_refusals_total ") and float(line.split()[1]) >= 1
                for line in metrics.splitlines()), metrics

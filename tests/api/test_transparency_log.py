@@ -14,9 +14,8 @@ import pytest
 from app import note, tlog
 from tests.api.test_audit_events import gateway_event
 from tests.api.test_foundation import assert_problem
-from tests.api.test_spool_faults import wait_until
 from tests.db.test_tlog_attacks import run_cli
-from tests.harness import Service, unique
+from harness import Service, poll, unique
 
 LOG_ENV = {"DS_CHECKPOINT_INTERVAL": "0.2", "DS_LOG_INTEGRATE_INTERVAL": "0.05"}
 
@@ -43,7 +42,7 @@ def checkpoint_covering(http, verifier, size: int) -> note.Checkpoint:
             return None
         cp = note.Checkpoint.parse(r.text, verifier)
         return cp if cp.size >= size else None
-    return wait_until(fetch, f"a checkpoint of size >= {size}")
+    return poll(fetch, timeout=60, what=f"a checkpoint of size >= {size}")
 
 
 def write(http, n: int) -> list[str]:
@@ -117,8 +116,8 @@ def test_bad_input_is_a_problem(http, path, params, status, detail):
 
 def test_event_beyond_the_requested_size_is_refused(http, module_conn):
     (event_id,) = write(http, 1)
-    wait_until(lambda: module_conn.execute("SELECT 1 FROM tlog_leaves WHERE event_id = %s",
-                                         (event_id,)).fetchone(), "integration")
+    poll(lambda: module_conn.execute("SELECT 1 FROM tlog_leaves WHERE event_id = %s",
+                                         (event_id,)).fetchone(), timeout=60, what="integration")
     index = module_conn.execute("SELECT leaf_index FROM tlog_leaves WHERE event_id = %s",
                                 (event_id,)).fetchone()[0]
     body = assert_problem(http.get("/api/v1/audit/log/proof/inclusion",

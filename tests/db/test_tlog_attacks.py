@@ -24,7 +24,7 @@ from app import cli, note
 from app.config import Settings
 from app.db import Database
 from app.tlog_service import LogWorker, load_signer
-from tests.harness import ROOT
+from harness import ROOT
 
 START = datetime.now(timezone.utc) - timedelta(hours=3)
 
