@@ -11,10 +11,11 @@ import uuid
 from sanic import Blueprint
 from sanic.response import HTTPResponse, text
 
-from ..http import int_param, json_response, param_error
-from ..models.common import ProblemDetails
+from ..http import json_response, param_error
+from ..models.contract import RFC7807Problem
 from ..openapi import doc
-from ..problems import Problem
+from ..problems import problem
+from ..validation import int_param
 from ..tlog import b64
 
 bp = Blueprint("tlog", url_prefix="/api/v1/audit/log")
@@ -35,12 +36,12 @@ def _size(args, name: str, *, required: bool) -> int | None:
 
 
 @bp.get("/checkpoint")
-@doc("Latest signed checkpoint (C2SP signed note)", responses={404: ProblemDetails},
+@doc("Latest signed checkpoint (C2SP signed note)", responses={404: RFC7807Problem},
      tags=["Transparency Log"])
 async def checkpoint(request):
     row = await request.app.ctx.db.call("datastorage.tlog_latest_checkpoint")
     if row is None:
-        raise Problem(404, "not-found", "no checkpoint has been signed yet; retry shortly")
+        raise problem("not-found", "no checkpoint has been signed yet; retry shortly")
     # Mutable: a cache must not hold it beyond a moment (tlog-tiles).
     return text(row["note"], content_type=TEXT, headers={"Cache-Control": "no-cache"})
 
@@ -52,7 +53,7 @@ async def key(request):
 
 
 @bp.get("/proof/inclusion")
-@doc("Inclusion proof of one event", responses={400: ProblemDetails, 404: ProblemDetails},
+@doc("Inclusion proof of one event", responses={400: RFC7807Problem, 404: RFC7807Problem},
      tags=["Transparency Log"])
 async def inclusion(request):
     args = request.get_args(keep_blank_values=True)
@@ -73,7 +74,7 @@ async def inclusion(request):
 
 
 @bp.get("/proof/consistency")
-@doc("Consistency proof between two tree sizes", responses={400: ProblemDetails},
+@doc("Consistency proof between two tree sizes", responses={400: RFC7807Problem},
      tags=["Transparency Log"])
 async def consistency(request):
     args = request.get_args(keep_blank_values=True)
@@ -91,9 +92,9 @@ _TILE_ELEMENT = re.compile(r"^x[0-9]{3}$")
 
 def parse_tile_path(path: str) -> tuple[int | None, int, int]:
     """C2SP tlog-tiles: `<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]` ->
-    (level or None for entries, index, width); Problem 404 when malformed."""
+    (level or None for entries, index, width); a 404 problem when malformed."""
     parts = path.split("/")
-    bad = Problem(404, "not-found", f"not a tile path: {path[:100]!r}")
+    bad = problem("not-found", f"not a tile path: {path[:100]!r}")
     if len(parts) < 2:
         raise bad
     head, rest = parts[0], parts[1:]
@@ -114,7 +115,7 @@ def parse_tile_path(path: str) -> tuple[int | None, int, int]:
 
 
 @bp.get("/tile/<path:path>")
-@doc("C2SP tlog-tiles: Merkle tree tiles and entry bundles", responses={404: ProblemDetails},
+@doc("C2SP tlog-tiles: Merkle tree tiles and entry bundles", responses={404: RFC7807Problem},
      tags=["Transparency Log"])
 async def tile(request, path: str):
     level, index, width = parse_tile_path(path)

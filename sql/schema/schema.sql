@@ -2702,7 +2702,7 @@ BEGIN
         END IF;
         IF h IS NULL THEN
             RAISE EXCEPTION 'transparency log node (%, %) is missing', lvl, p_lo / k
-                USING ERRCODE = 'XX001', HINT = 'log-corrupt';
+                USING ERRCODE = 'XX001';
         END IF;
         RETURN h;
     END IF;
