@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse, text
 
 from ..http import json_response, param_error
 from ..models.contract import RFC7807Problem
+from ..models.tlog import ConsistencyQuery, InclusionQuery
 from ..openapi import doc
 from ..problems import problem
 from ..validation import int_param
@@ -53,7 +54,8 @@ async def key(request):
 
 
 @bp.get("/proof/inclusion")
-@doc("Inclusion proof of one event", responses={400: RFC7807Problem, 404: RFC7807Problem},
+@doc("Inclusion proof of one event", query=InclusionQuery,
+     responses={400: RFC7807Problem, 404: RFC7807Problem},
      tags=["Transparency Log"])
 async def inclusion(request):
     args = request.get_args(keep_blank_values=True)
@@ -74,7 +76,8 @@ async def inclusion(request):
 
 
 @bp.get("/proof/consistency")
-@doc("Consistency proof between two tree sizes", responses={400: RFC7807Problem},
+@doc("Consistency proof between two tree sizes", query=ConsistencyQuery,
+     responses={400: RFC7807Problem},
      tags=["Transparency Log"])
 async def consistency(request):
     args = request.get_args(keep_blank_values=True)
