@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     signing_key: str | None = None
     signing_cert: str | None = None
     log_level: str = "INFO"
+    log_format: str = Field("text", pattern="^(text|json)$")
     # Transparency log (docs/transparency-log.md).
     log_origin: str | None = None
     log_signing_key: str | None = None

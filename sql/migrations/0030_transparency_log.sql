@@ -1,6 +1,6 @@
 -- The transparency log (issue 13, docs/transparency-log.md): a global
 -- RFC 9162 Merkle tree with one leaf per stored event.
--- depends: 0004_query_indexes
+-- depends: 0011_drop_old_signatures
 --
 --   tlog_outbox       events committed but not yet in the tree; filled by a
 --                     statement trigger on audit_events (same transaction as
