@@ -107,6 +107,8 @@ def cmd_serve(args) -> int:
         os.environ.pop("DS_MIGRATE_DATABASE_URL", None)
         _check_reachable(url)
         log.info("database: %s", redacted(url))
+        from .tlog_service import load_signer
+        log.info("transparency log verifier key: %s", load_signer(settings).verifier.vkey())
         settings = settings.model_copy(update={"database_url": url, "migrate_database_url": None})
         _serve(settings)
     finally:
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="connect with the migration (privileged) URL instead")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_psql)
-    for module in ("verifier", "spool_cli", "retention_cli"):
+    for module in ("verifier", "spool_cli", "retention_cli", "tlog_cli"):
         try:
             mod = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as exc:

@@ -52,6 +52,7 @@ class ExportRequest:
     limit: int = 1000
     include_detached_signature: bool = False
     redact_pii: bool = False
+    include_log_proofs: bool = False
     exported_by: str = ""
 
     def query_filters(self) -> dict[str, Any]:
@@ -189,7 +190,9 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
     total = valid = 0
     tampered: list[str] = []
     chains: list[dict] = []
-    # One snapshot for selection and verification.
+    event_ids: list = []
+    log_proofs = None
+    # One snapshot for selection, verification and the log's proofs.
     async with db.snapshot(timeout) as snap:
         if is_csv:
             columns = await snap.value("SELECT datastorage.export_csv_columns()")
@@ -219,7 +222,12 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
                     if req.redact_pii:
                         text, _ = _redact_json_event(text)
                     out.signed((b", " if total else b"") + text.encode())
+                if req.include_log_proofs:
+                    event_ids.append(row["event_id"])
                 total += 1
+        if req.include_log_proofs:
+            log_proofs = orjson.loads(await snap.value(
+                "SELECT to_jsonb(p) FROM datastorage.tlog_export_proofs($1) p", event_ids) or "null")
     verified_at = now_text()
     percentage = round(valid * 100 / total, 4) if total else 100.0
     summary = [("total_events_verified", total), ("valid_chain_events", valid),
@@ -253,8 +261,13 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
     else:
         summary += [("tampered_event_ids", tampered), ("chains_verified", len(chains)),
                     ("chains", chains)]
-        out.signed(('], "hash_chain_verification": {' + _members(summary)
-                    + '}, "export_metadata": {' + _members(meta + [("certificate", signer.cert_pem)])
+        # Opt-in (include_log_proofs): inclusion proofs against the latest
+        # checkpoint (docs/transparency-log.md), signed with the rest.
+        log_member = ("" if not req.include_log_proofs else ', "transparency_log": {' + _members(
+            [("checkpoint", log_proofs["checkpoint"] if log_proofs else None),
+             ("proofs", log_proofs["proofs"] if log_proofs else {})]) + "}")
+        out.signed(('], "hash_chain_verification": {' + _members(summary) + "}" + log_member
+                    + ', "export_metadata": {' + _members(meta + [("certificate", signer.cert_pem)])
                     ).encode())
         signature = signer.sign_digest(out.digest.digest())
         out.unsigned(SIGNATURE_MARKER + signature.encode("ascii") + b'"}')

@@ -111,3 +111,18 @@ def exposition() -> tuple[bytes, str]:
 def observe_lag(service: str, seconds: float) -> None:
     # Future timestamps (allowed up to +60 min) would be negative lag.
     AUDIT_LAG.labels(service=service).observe(max(seconds, 0.0))
+
+
+# Transparency log (app/tlog_service.py). Alert on any increase of the refusals:
+# the database's tree no longer extends what was signed.
+TLOG_CHECKPOINT_SIZE = Gauge("datastorage_tlog_checkpoint_size",
+                             "Tree size of the latest checkpoint this service signed",
+                             multiprocess_mode="max")
+TLOG_TREE_SIZE = Gauge("datastorage_tlog_tree_size",
+                       "Leaves in the database's log when the signer last looked",
+                       multiprocess_mode="max")
+TLOG_CHECKPOINT_TIME = Gauge("datastorage_tlog_checkpoint_timestamp_seconds",
+                             "When this service last signed a checkpoint (Unix time)",
+                             multiprocess_mode="max")
+TLOG_SIGN_REFUSALS = Counter("datastorage_tlog_sign_refusals_total",
+                             "Checkpoints refused because the database's tree changed history")

@@ -294,6 +294,9 @@ def verify_json(data: bytes, report: Report, args, progress_on: bool) -> None:
                   for c in summary.get("chains") or [] if isinstance(c, dict)
                   and isinstance(c.get("retention_horizon"), dict)})
     _check_summary(report, events, summary, summary.get("chains") or [])
+    if getattr(args, "log_key", None):
+        from .tlog_cli import check_export_proofs
+        check_export_proofs(doc, report, args.log_key, getattr(args, "checkpoint", None))
 
 
 def _read_headers(path: str) -> dict[str, str]:
@@ -465,7 +468,8 @@ def verify_file(args) -> Report:
     return report
 
 
-def print_report(report: Report, out=sys.stdout) -> None:
+def print_report(report: Report, out=None) -> None:
+    out = out or sys.stdout  # looked up per call: redirected output is honoured
     print(f"{report.path}:", file=out)
     for fact in report.facts:
         print(f"  {fact}", file=out)
@@ -505,6 +509,11 @@ def register(subparsers) -> None:
     p.add_argument("--strict", action="store_true",
                    help="also fail on redacted events and on an unpinned certificate")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--log-key", help="check the events' inclusion proofs in the transparency "
+                                     "log (exported with include_log_proofs=true) against a "
+                                     "checkpoint signed by this verifier key")
+    p.add_argument("--checkpoint", help="with --log-key: the checkpoint obtained elsewhere (a "
+                                        "witness, the checkpoint directory) the export's must match")
     progress_options(p)
     p.set_defaults(func=cmd_verify)
 

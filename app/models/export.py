@@ -27,6 +27,9 @@ class ExportQuery(BaseModel):
     redact_pii: bool = False
     offset: int = Field(0, ge=0, le=2**62)
     limit: int = Field(1000, ge=1, le=10000)
+    include_log_proofs: bool = Field(False, description="JSON only: add each event's inclusion "
+                                     "proof in the transparency log and the checkpoint they prove "
+                                     "against (docs/transparency-log.md)")
 
 
 class ExportEvent(AuditExportResponseEventsItem):
