@@ -114,6 +114,9 @@ class Service:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> "Service":
+        if self.database_url:
+            # Roles are cluster-wide: once per cluster (tests, benchmarks).
+            ensure_runtime_login(self.database_url)
         self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=self.env,
                                      cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
