@@ -124,7 +124,7 @@ def _serve(settings) -> None:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
-    from . import create_app
+    from .server import create_app
     try:
         loader = AppLoader(factory=partial(create_app, settings))
         app = loader.load()

@@ -13,10 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from yoyo import get_backend, read_migrations
 
+from . import sql as sql_package
+
 log = logging.getLogger("datastorage.migrate")
 
-ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = ROOT / "sql"
+# The checkout's sql/ directory, installed as the package app.sql (package
+# data): found the same way from a checkout, an editable install or a wheel.
+SQL_DIR = Path(sql_package.__file__).resolve().parent
 MIGRATIONS = SQL_DIR / "migrations"
 FUNCTIONS = SQL_DIR / "functions"
 LOCK_KEY = 0x64617461  # 'data': one constant shared by every replica
@@ -62,7 +65,7 @@ def apply_functions(conn: psycopg.Connection) -> None:
                 conn.execute(path.read_text())
             except psycopg.Error as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise MigrationError(f"{path.relative_to(ROOT)}: {first}") from None
+                raise MigrationError(f"{path.relative_to(SQL_DIR.parent)}: {first}") from None
 
 
 def migrate(url: str) -> int:

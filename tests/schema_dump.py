@@ -44,7 +44,7 @@ def migrated_dump(cluster) -> str:
 
 
 def main() -> int:
-    from tests.harness import TestCluster
+    from harness import TestCluster
     cluster = TestCluster()
     try:
         sys.stdout.write(migrated_dump(cluster))

@@ -2,15 +2,18 @@
 --
 -- Monthly partitions audit_events_YYYY_MM are created ahead of time (at every
 -- migrate and daily, via datastorage.maintain()); a DEFAULT partition catches
--- anything else. A month whose rows already sit in the DEFAULT partition is
+-- anything else. Months are counted from the UTC month of `anchor` (now() by
+-- default), whatever the session's TimeZone: a partition holds one UTC month
+-- of event_date, the UTC calendar date. A month whose rows already sit in the DEFAULT partition is
 -- left there (moving them would mean deleting audit rows). Every partition,
 -- however created, gets its TRUNCATE guard from the DDL guard (115_audit_ddl_guard.sql).
 
 CREATE OR REPLACE FUNCTION datastorage.ensure_audit_partitions(
-    months_back integer DEFAULT 1, months_ahead integer DEFAULT 3) RETURNS integer
+    months_back integer DEFAULT 1, months_ahead integer DEFAULT 3,
+    anchor timestamptz DEFAULT now()) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    first_month date := date_trunc('month', (now() AT TIME ZONE 'UTC'))::date;
+    first_month date := date_trunc('month', anchor AT TIME ZONE 'UTC')::date;
     m date;
     name text;
     created integer := 0;
@@ -31,5 +34,5 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION datastorage.ensure_audit_partitions(integer, integer)
+GRANT EXECUTE ON FUNCTION datastorage.ensure_audit_partitions(integer, integer, timestamptz)
     TO datastorage_app;

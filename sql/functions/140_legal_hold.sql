@@ -21,7 +21,7 @@ BEGIN
     SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = p_correlation_id FOR UPDATE;
     IF NOT FOUND OR head.last_seq = 0 THEN
         RAISE EXCEPTION 'No events found for correlation_id: %', p_correlation_id
-            USING ERRCODE = 'DS404';
+            USING ERRCODE = 'DS404', HINT = 'correlation-id-not-found';
     END IF;
     UPDATE public.audit_events
        SET legal_hold = true, legal_hold_reason = p_reason,
@@ -54,7 +54,7 @@ BEGIN
     SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = p_correlation_id FOR UPDATE;
     IF NOT FOUND OR NOT head.legal_hold THEN
         RAISE EXCEPTION 'No legal hold found for correlation_id: %', p_correlation_id
-            USING ERRCODE = 'DS404';
+            USING ERRCODE = 'DS404', HINT = 'legal-hold-not-found';
     END IF;
     UPDATE public.audit_events
        SET legal_hold = false,

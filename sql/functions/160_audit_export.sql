@@ -106,17 +106,20 @@ DECLARE
     events_sql text;
 BEGIN
     IF p_format IS NULL OR p_format NOT IN ('json', 'csv') THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400',
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
             MESSAGE = format('Unknown format: %s. Supported formats: json, csv.', p_format);
     END IF;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'limit must be between 1 and 10000';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'limit must be between 1 and 10000';
     END IF;
     IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'offset must be at least 0';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'offset must be at least 0';
     END IF;
     IF p_start_time > p_end_time THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'start_time must not be after end_time';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'start_time must not be after end_time';
     END IF;
     -- Only the filters in use are planned, so each export gets a fitting plan.
     IF p_start_time     IS NOT NULL THEN cond := cond || ' AND e.event_timestamp >= $1'; END IF;

@@ -17,7 +17,8 @@
 --     audit trail keeps the history).
 --
 -- Errors: DS400 with HINT 'bad-request' for the original's handler-level
--- checks, DS404 for an unknown id, DS409 for a duplicate version.
+-- checks, DS404 for an unknown id, DS409 (HINT 'workflow-exists') for a
+-- duplicate version.
 
 -- updated_at follows every UPDATE.
 CREATE OR REPLACE FUNCTION datastorage.workflow_touch_updated_at() RETURNS trigger
@@ -131,7 +132,7 @@ BEGIN
     v_at := clock_timestamp();
     IF EXISTS (SELECT 1 FROM public.remediation_workflow_catalog c
                WHERE c.workflow_name = v_name AND c.version = v_ver) THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'conflict',
+        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'workflow-exists',
             MESSAGE = format('Workflow ''%s'' version ''%s'' already exists', v_name, v_ver);
     END IF;
     UPDATE public.remediation_workflow_catalog c SET is_latest_version = false

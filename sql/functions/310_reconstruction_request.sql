@@ -20,7 +20,8 @@
 --   DS400 reconstruction/missing-gateway-event no gateway.signal.received
 --   DS400 reconstruction/invalid-duration     a timeout that Go cannot parse
 --   DS400 reconstruction/incomplete-data      completeness below 50
--- DETAIL carries a JSON object with what was found so far. A stored payload
+-- DETAIL carries a JSON object with what was found so far (the problem's
+-- extension members; no `errors` member when there are none). A stored payload
 -- that does not decode as its event type's schema is never fatal: the event
 -- is skipped and named in validation.errors (so is_valid becomes false).
 
@@ -406,17 +407,17 @@ BEGIN
     IF n_used = 0 THEN
         RAISE EXCEPTION 'No parseable audit events found for reconstruction'
             USING ERRCODE = 'DS400', HINT = 'reconstruction/no-parseable-events',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
     IF NOT has_gateway THEN
         RAISE EXCEPTION 'gateway.signal.received event is required for reconstruction'
             USING ERRCODE = 'DS400', HINT = 'reconstruction/missing-gateway-event',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
     IF duration_error IS NOT NULL THEN
         RAISE EXCEPTION '%', duration_error
             USING ERRCODE = 'DS400', HINT = 'reconstruction/invalid-duration',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
 
     IF timeout_cfg IS NOT NULL THEN

@@ -368,7 +368,7 @@ BEGIN
     v_at := clock_timestamp();
     IF EXISTS (SELECT 1 FROM public.remediation_workflow_catalog c
                WHERE c.workflow_name = v_name AND c.version = v_ver) THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'conflict',
+        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'workflow-exists',
             MESSAGE = format('Workflow ''%s'' version ''%s'' already exists', v_name, v_ver);
     END IF;
     UPDATE public.remediation_workflow_catalog c SET is_latest_version = false
@@ -422,15 +422,15 @@ $$;
 ALTER FUNCTION datastorage.csv_cell(v text) OWNER TO datastorage_owner;
 
 --
--- Name: ensure_audit_partitions(integer, integer); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+-- Name: ensure_audit_partitions(integer, integer, timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
-CREATE FUNCTION datastorage.ensure_audit_partitions(months_back integer DEFAULT 1, months_ahead integer DEFAULT 3) RETURNS integer
+CREATE FUNCTION datastorage.ensure_audit_partitions(months_back integer DEFAULT 1, months_ahead integer DEFAULT 3, anchor timestamp with time zone DEFAULT now()) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    first_month date := date_trunc('month', (now() AT TIME ZONE 'UTC'))::date;
+    first_month date := date_trunc('month', anchor AT TIME ZONE 'UTC')::date;
     m date;
     name text;
     created integer := 0;
@@ -452,7 +452,7 @@ END
 $$;
 
 
-ALTER FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer) OWNER TO datastorage_owner;
+ALTER FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone) OWNER TO datastorage_owner;
 
 --
 -- Name: event_json(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -522,17 +522,20 @@ DECLARE
     events_sql text;
 BEGIN
     IF p_format IS NULL OR p_format NOT IN ('json', 'csv') THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400',
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
             MESSAGE = format('Unknown format: %s. Supported formats: json, csv.', p_format);
     END IF;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'limit must be between 1 and 10000';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'limit must be between 1 and 10000';
     END IF;
     IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'offset must be at least 0';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'offset must be at least 0';
     END IF;
     IF p_start_time > p_end_time THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'start_time must not be after end_time';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'start_time must not be after end_time';
     END IF;
     -- Only the filters in use are planned, so each export gets a fitting plan.
     IF p_start_time     IS NOT NULL THEN cond := cond || ' AND e.event_timestamp >= $1'; END IF;
@@ -1091,7 +1094,7 @@ BEGIN
     SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = p_correlation_id FOR UPDATE;
     IF NOT FOUND OR head.last_seq = 0 THEN
         RAISE EXCEPTION 'No events found for correlation_id: %', p_correlation_id
-            USING ERRCODE = 'DS404';
+            USING ERRCODE = 'DS404', HINT = 'correlation-id-not-found';
     END IF;
     UPDATE public.audit_events
        SET legal_hold = true, legal_hold_reason = p_reason,
@@ -1322,17 +1325,17 @@ BEGIN
     IF n_used = 0 THEN
         RAISE EXCEPTION 'No parseable audit events found for reconstruction'
             USING ERRCODE = 'DS400', HINT = 'reconstruction/no-parseable-events',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
     IF NOT has_gateway THEN
         RAISE EXCEPTION 'gateway.signal.received event is required for reconstruction'
             USING ERRCODE = 'DS400', HINT = 'reconstruction/missing-gateway-event',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
     IF duration_error IS NOT NULL THEN
         RAISE EXCEPTION '%', duration_error
             USING ERRCODE = 'DS400', HINT = 'reconstruction/invalid-duration',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
 
     IF timeout_cfg IS NOT NULL THEN
@@ -1750,9 +1753,13 @@ ALTER FUNCTION datastorage.reconstruction_value_problem(v jsonb, kind text, path
 --
 
 CREATE FUNCTION datastorage.record_notification(p jsonb) RETURNS jsonb
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    stored jsonb;
+    violated text;
+BEGIN
     INSERT INTO public.notification_audit (remediation_id, notification_id, recipient, channel,
                                     message_summary, status, sent_at, delivery_status,
                                     error_message, escalation_level)
@@ -1766,6 +1773,20 @@ CREATE FUNCTION datastorage.record_notification(p jsonb) RETURNS jsonb
         'status', status, 'sent_at', p->>'sent_at', 'delivery_status', delivery_status,
         'error_message', error_message, 'escalation_level', escalation_level,
         'created_at', datastorage.rfc3339(created_at), 'updated_at', datastorage.rfc3339(updated_at)))
+    INTO stored;
+    RETURN stored;
+EXCEPTION WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
+    IF violated IS DISTINCT FROM 'notification_audit_notification_id_key' THEN
+        RAISE;
+    END IF;
+    RAISE unique_violation USING CONSTRAINT = violated, HINT = 'notification-exists',
+        MESSAGE = format('Resource notification_audit with notification_id=''%s'' already exists',
+                         p ->> 'notification_id'),
+        DETAIL = json_build_object('instance', '/audit/notification_audit',
+                                   'resource', 'notification_audit', 'field', 'notification_id',
+                                   'value', p ->> 'notification_id')::text;
+END
 $$;
 
 
@@ -1790,7 +1811,7 @@ BEGIN
     SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = p_correlation_id FOR UPDATE;
     IF NOT FOUND OR NOT head.legal_hold THEN
         RAISE EXCEPTION 'No legal hold found for correlation_id: %', p_correlation_id
-            USING ERRCODE = 'DS404';
+            USING ERRCODE = 'DS404', HINT = 'legal-hold-not-found';
     END IF;
     UPDATE public.audit_events
        SET legal_hold = false,
@@ -2609,7 +2630,9 @@ BEGIN
                         '(event_id=%, correlation_id=%)', OLD.event_id, OLD.correlation_id
             USING ERRCODE = '55000';
     END IF;
-    IF NEW IS DISTINCT FROM OLD AND NOT datastorage_guard.may_change_hold() THEN
+    -- The hold functions' role first: a string compare per row on their path.
+    IF current_user <> 'datastorage_hold_keeper' AND NEW IS DISTINCT FROM OLD
+       AND NOT datastorage_guard.is_superuser() THEN
         RAISE EXCEPTION 'Legal-hold columns change only through datastorage.place_legal_hold '
                         'and datastorage.release_legal_hold (correlation_id=%)', OLD.correlation_id
             USING ERRCODE = '42501';
@@ -3298,11 +3321,11 @@ GRANT ALL ON FUNCTION datastorage.csv_cell(v text) TO datastorage_auditor;
 
 
 --
--- Name: FUNCTION ensure_audit_partitions(months_back integer, months_ahead integer); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+-- Name: FUNCTION ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
-REVOKE ALL ON FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer) TO datastorage_app;
+REVOKE ALL ON FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone) TO datastorage_app;
 
 
 --

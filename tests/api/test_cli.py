@@ -10,12 +10,12 @@ import subprocess
 import sys
 
 from tests.api.test_audit_events import gateway_event
-from tests.harness import ROOT, Service, _scratch_dir, free_port
+from harness import ROOT, Service, scratch_dir, free_port
 
 
 def run_cli(*args, env=None, timeout=60):
     base = {k: v for k, v in os.environ.items() if k != "DS_DATABASE_URL"}
-    env = {**base, "DS_DATA_DIR": str(_scratch_dir("ds-test-cli-")), **(env or {})}
+    env = {**base, "DS_DATA_DIR": str(scratch_dir("ds-test-cli-")), **(env or {})}
     return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -53,7 +53,7 @@ def test_invalid_setting():
 
 
 def test_embedded_cluster_starts_and_is_reused():
-    data_dir = _scratch_dir("ds-test-embedded-")
+    data_dir = scratch_dir("ds-test-embedded-")
     first = Service(None, data_dir=data_dir).start(timeout=90)
     try:
         with first.client() as c:
