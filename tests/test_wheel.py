@@ -73,6 +73,7 @@ def test_migrate_and_serve_from_the_wheel(installed, db_url):
     # The template the test database comes from is already migrated; start
     # from an empty schema so the wheel's own migrations build it.
     with psycopg.connect(libpq_url(db_url), autocommit=True) as c:
+        c.execute("DROP SCHEMA datastorage_guard CASCADE")  # with its event triggers
         c.execute("DROP SCHEMA datastorage CASCADE")
         c.execute("DROP SCHEMA public CASCADE")
         c.execute("CREATE SCHEMA public")
