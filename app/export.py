@@ -88,6 +88,18 @@ class ExportResult:
     def close(self) -> None:
         self.body.close()
 
+    async def send(self, request) -> None:
+        """Stream the document as the response to `request`, then release it."""
+        try:
+            response = await request.respond(
+                status=200, content_type=self.content_type,
+                headers={**self.headers, "content-length": str(self.size)})
+            for chunk in self.chunks():
+                await response.send(chunk)
+            await response.eof()
+        finally:
+            self.close()
+
 
 class _Writer:
     """Spooled output; `signed` bytes also go into the signature digest."""
@@ -105,6 +117,11 @@ class _Writer:
     def unsigned(self, data: bytes) -> None:
         self.file.write(data)
         self.size += len(data)
+
+
+def time_budget(settings) -> float:
+    """Seconds an export may take in the database (a large one reads a lot)."""
+    return max(60.0, settings.db_timeout * 6)
 
 
 def now_text() -> str:
@@ -142,7 +159,7 @@ async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> Expo
     """Select, verify (in SQL), render, sign. Raises Problem on failure."""
     out = _Writer()
     try:
-        return await _produce(db, signer, req, out, timeout)
+        result = await _produce(db, signer, req, out, timeout)
     except DatabaseError as exc:
         out.file.close()
         answer = from_database_error(exc, _failed())
@@ -158,6 +175,10 @@ async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> Expo
     except BaseException:
         out.file.close()
         raise
+    if result.total != result.valid:
+        log.warning("export by %s contained %d event(s) failing chain verification: %s",
+                    req.exported_by, result.total - result.valid, ", ".join(result.tampered[:10]))
+    return result
 
 
 async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,

@@ -13,7 +13,7 @@ from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
 
-from . import __version__, lifecycle, metrics, problems
+from . import __version__, console, lifecycle, metrics, problems
 from .config import Settings
 from .db import Database, DatabaseError, DatabaseUnavailable
 from .http import check_query, render
@@ -116,4 +116,5 @@ def create_app(settings: Settings | None = None) -> Sanic:
     lifecycle.attach(app, settings)
     for bp in blueprints():
         app.blueprint(bp)
+    console.attach(app)  # the audit console, /console/ (app/console/)
     return app

@@ -841,3 +841,40 @@ __all__ = [
     "quick_mode", "log", "wait_for", "RESULTS_DIR", "py_spy_path", "py_spy_record",
     "collapsed_summary", "sanic_workers", "results_dir",
 ]
+
+
+LATENCY_COLUMNS = ["phase", "requests", "p50 ms", "p99 ms", "max ms", "p50 / ceiling",
+                   "p99 / ceiling", "ceiling"]
+
+
+def latency_rows(results: dict[str, dict], phases: Sequence[tuple[str, str, str]],
+                 ceilings: Sequence[str]) -> list[list]:
+    """Table rows for (label, result key, ceiling key) phases, each with its
+    ratios to the ceiling measured in the same run, then the ceilings."""
+    rows = []
+    for label, key, ceiling in phases:
+        r, c = results[key], results[ceiling]
+        rows.append([label, r["requests"], r["p50_ms"], r["p99_ms"], r["max_ms"],
+                     round(r["p50_ms"] / c["p50_ms"], 1), round(r["p99_ms"] / c["p99_ms"], 1),
+                     ceiling])
+    for key in ceilings:
+        r = results[key]
+        rows.append([f"ceiling: {key}", r["requests"], r["p50_ms"], r["p99_ms"], r["max_ms"],
+                     None, None, None])
+    return rows
+
+
+def latency_markdown(intro: str, rows: list[list], checks: list[dict]) -> str:
+    """The latency table and the targets table under an intro line."""
+    return (intro + "\n\n" + markdown_table(LATENCY_COLUMNS, rows) + "\n"
+            + markdown_table(["target", "value", "op", "limit", "met"],
+                             [[t["target"], t["value"], t["op"], t["limit"], t["met"]]
+                              for t in checks]))
+
+
+def http_floor(base_url: str, duration: float) -> dict:
+    """Ceiling: the service's cheapest route, one client, one request at a time."""
+    log("ceiling: GET /health/live")
+    return http_load(base_url, [http_request("GET", "/health/live")], clients=1,
+                     duration=duration).to_dict()
+

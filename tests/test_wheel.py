@@ -1,6 +1,7 @@
 """The wheel is the product: built from the sources alone, installed into a
 fresh virtualenv outside the checkout, its `datastorage migrate` creates the
-schema from the SQL it carries and `datastorage serve` answers /health/ready.
+schema from the SQL it carries and `datastorage serve` answers /health/ready
+and serves the console (templates and static files are package data).
 
 Dependencies come through pip as a user gets them (its cache and the
 configured index); the build itself is offline (--no-build-isolation uses
@@ -98,5 +99,9 @@ def test_migrate_and_serve_from_the_wheel(installed, db_url):
                                "signal_type": "prometheus-alert", "alert_name": "HighCPU",
                                "namespace": "payments", "fingerprint": "abc123"}})
             assert resp.status_code == 201, resp.text
+            # The console's templates and static files are package data too.
+            page = c.get("/console/trail", params={"correlation_id": "wheel-check"})
+            assert page.status_code == 200 and "Chain verified" in page.text, page.text[:300]
+            assert c.get("/console/static/console.css").status_code == 200
     finally:
         assert svc.stop() == 0, svc.logs()

@@ -40,14 +40,19 @@ async def reconstruct(request, correlation_id: str):
     except UnicodeDecodeError:
         raise validation("correlation_id is not valid UTF-8 once percent-decoded",
                          {"correlation_id": "invalid UTF-8"}) from None
+    return json_response(await build(request.app.ctx.db, correlation_id))
+
+
+async def build(db, correlation_id: str) -> dict:
+    """The reconstruction response for one (decoded) correlation id; refusals
+    raise Problem. The console shows the same document."""
     if "\x00" in correlation_id:
         # Cannot be stored, so nothing can be found (and PostgreSQL would
         # refuse the parameter).
         raise problem("audit/correlation-not-found",
                       f"No audit events found for correlation_id: {correlation_id}")
     try:
-        text = await request.app.ctx.db.call("datastorage.reconstruct_remediation_request",
-                                             correlation_id)
+        text = await db.call("datastorage.reconstruct_remediation_request", correlation_id)
     except DatabaseError as exc:
         answer = from_database_error(exc, _query_failed())
         if answer.status >= 500:
@@ -61,10 +66,10 @@ async def reconstruct(request, correlation_id: str):
         raise problem("reconstruction/yaml-marshal-failed",
                       f"Failed to marshal RemediationRequest to YAML: {exc}") from None
     v = result["validation"]
-    return json_response({
+    return {
         "remediation_request_yaml": rr_yaml,
         "validation": {"is_valid": v["is_valid"], "completeness": v["completeness"],
                        "errors": v["errors"], "warnings": v["warnings"]},
         "reconstructed_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "correlation_id": result["correlation_id"],
-    })
+    }

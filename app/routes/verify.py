@@ -30,7 +30,7 @@ _EVENT_MESSAGES = {
 }
 
 
-def _event_message(b: dict) -> str:
+def event_message(b: dict) -> str:
     if b["verdict"] == "link_mismatch" and b["expected_previous_hash"] == "":
         return "First event in chain should have empty previous_event_hash"
     return _EVENT_MESSAGES.get(b["verdict"], b["verdict"])
@@ -68,7 +68,7 @@ def _report(row, at: str) -> dict:
             "expected_hash": b["expected_hash"], "actual_hash": b["event_hash"],
             "previous_hash": b["previous_event_hash"],
             "expected_previous_hash": b["expected_previous_hash"],
-            "message": _event_message(b)} for b in broken]
+            "message": event_message(b)} for b in broken]
     return out
 
 
