@@ -3365,6 +3365,8 @@ GRANT USAGE ON SCHEMA datastorage_guard TO PUBLIC;
 --
 
 GRANT ALL ON SCHEMA public TO datastorage_owner;
+GRANT USAGE ON SCHEMA public TO datastorage_hold_keeper;
+GRANT USAGE ON SCHEMA public TO datastorage_auditor;
 
 
 --
