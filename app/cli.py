@@ -165,9 +165,9 @@ def cmd_psql(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("DS_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("yoyo").setLevel(logging.WARNING)
+    from .logs import configure
+    fmt = os.environ.get("DS_LOG_FORMAT", "text")
+    configure("json" if fmt == "json" else "text", os.environ.get("DS_LOG_LEVEL", "INFO"))
     parser = argparse.ArgumentParser(prog="datastorage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the HTTP service (embedded PostgreSQL unless "

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     signing_key: str | None = None
     signing_cert: str | None = None
     log_level: str = "INFO"
+    log_format: str = Field("text", pattern="^(text|json)$")
     pg_port: int = Field(5432, ge=1, le=65535)
 
     model_config = SettingsConfigDict(env_prefix="DS_", env_ignore_empty=True, frozen=True,

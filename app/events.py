@@ -6,6 +6,7 @@ spooled event therefore replays to exactly what the client was told.
 """
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -31,6 +32,16 @@ class Prepared:
         self.row = row
         self.timestamp = timestamp
         self.category = category
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID as text: what str(uuid.uuid4()) gives, at
+    half the cost (no UUID object on the way), paid once per stored event."""
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40      # version 4
+    b[8] = b[8] & 0x3F | 0x80      # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _invalid_request(detail: str) -> Problem:
@@ -87,7 +98,7 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
     category = env.event_category
     sent = data.keys()
     row = {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "event_version": env.version,
         "event_timestamp": utc_micro(ts),
         "event_type": env.event_type,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import orjson
 from sanic import Blueprint
 
+from .. import metrics
 from ..export import now_text
 from ..http import json_response, read_json
 from ..models.contract import RFC7807Problem
@@ -108,6 +109,8 @@ async def verify_chain(request):
                       correlation_ids=unknown)
     at = now_text()
     reports = [_report(r, at) for r in rows]
+    for r in reports:
+        metrics.CHAIN_VERIFICATIONS.labels("valid" if r["is_valid"] else "invalid").inc()
     if not as_list:
         return json_response(reports[0])
     return json_response({"is_valid": all(r["is_valid"] for r in reports),
