@@ -5,6 +5,7 @@ import argparse
 import importlib
 import errno
 import logging
+import multiprocessing
 import os
 import shutil
 import socket
@@ -109,6 +110,11 @@ def _serve(settings) -> None:
                  settings.workers)
         Sanic.serve(primary=app, app_loader=loader)
     finally:
+        # Sanic stops waiting for its workers after ten seconds; one may still
+        # be finishing requests. Its metrics files and the embedded database
+        # (stopped by the caller) must outlive it.
+        for child in multiprocessing.active_children():
+            child.join()
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
