@@ -4,8 +4,9 @@
 -- migrate and daily, via datastorage.maintain()); a DEFAULT partition catches
 -- anything else. Months are counted from the UTC month of `anchor` (now() by
 -- default), whatever the session's TimeZone: a partition holds one UTC month
--- of event_date, the UTC calendar date. A month whose rows already sit in the DEFAULT partition is
--- left there (moving them would mean deleting audit rows).
+-- of event_date, the UTC calendar date. A month whose rows already sit in
+-- the DEFAULT partition is left there (moving them would mean deleting audit
+-- rows).
 
 CREATE OR REPLACE FUNCTION datastorage.protect_partition(rel regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
