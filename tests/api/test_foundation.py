@@ -162,6 +162,7 @@ def test_sigterm_under_load_exits_within_the_delay(module_db, module_conn):
     answered_after_sigterm = 0
     sigterm_at: float | None = None
     done = threading.Event()
+    counting = threading.Lock()  # `+=` from several threads can lose counts
 
     def write(n: int) -> None:
         nonlocal answered_after_sigterm
@@ -184,9 +185,10 @@ def test_sigterm_under_load_exits_within_the_delay(module_db, module_conn):
                     return  # the listener is closed: this client is done
                 except httpx.TransportError:
                     continue  # taken by the kernel, never read by the service
-                statuses[resp.status_code] += 1
-                if sigterm_at is not None:
-                    answered_after_sigterm += 1
+                with counting:
+                    statuses[resp.status_code] += 1
+                    if sigterm_at is not None:
+                        answered_after_sigterm += 1
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(clients)]
     try:
