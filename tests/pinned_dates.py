@@ -23,7 +23,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from tests.harness import ROOT
+from harness import ROOT
 
 # (instant, time zone of Python and of libpq sessions)
 PINS = [

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from app.migrate import libpq_url
-from tests.harness import ROOT, Service, _scratch_dir
+from harness import ROOT, Service, scratch_dir
 
 pytestmark = pytest.mark.wheel
 SOURCES = ("pyproject.toml", "README.md", "app", "sql")
@@ -80,7 +80,7 @@ def test_migrate_and_serve_from_the_wheel(installed, db_url):
     migrations = len(list((ROOT / "sql" / "migrations").glob("*.sql")))
     assert f"{migrations} migration(s) applied" in out, out
     svc = Service(db_url, env=env, command=[str(installed / "datastorage")],
-                  cwd=installed.parent, data_dir=_scratch_dir("ds-test-wheel-"))
+                  cwd=installed.parent, data_dir=scratch_dir("ds-test-wheel-"))
     svc.start(timeout=60)
     try:
         deadline = time.monotonic() + 30

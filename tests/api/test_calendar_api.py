@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.api.test_audit_events import gateway_event, now_iso
-from tests.harness import unique
+from harness import unique
 
 pytestmark = pytest.mark.calendar
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import httpx
 
-from tests.harness import Service
+from harness import Service
 
 PROBLEM = "application/problem+json"
 
