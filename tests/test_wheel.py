@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from app.migrate import libpq_url
-from harness import ROOT, Service, scratch_dir
+from harness import ROOT, Service, poll, scratch_dir
 
 pytestmark = pytest.mark.wheel
 SOURCES = ("pyproject.toml", "README.md", "app", "sql")
@@ -67,27 +67,32 @@ def test_the_wheel_carries_the_sql(installed):
         p.name for p in (ROOT / "sql" / "migrations").glob("*.sql"))
 
 
-def test_migrate_and_serve_from_the_wheel(installed, db_url):
+@pytest.fixture
+def empty_db(pg):
+    """A database nothing has migrated yet (not a clone of the template)."""
+    name = f"ds_wheel_{os.getpid()}"
+    with psycopg.connect(libpq_url(pg.url()), autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    try:
+        yield pg.url(name)
+    finally:
+        with psycopg.connect(libpq_url(pg.url()), autocommit=True) as c:
+            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_migrate_and_serve_from_the_wheel(installed, empty_db):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["DS_DATABASE_URL"] = db_url
-    # The template the test database comes from is already migrated; start
-    # from an empty schema so the wheel's own migrations build it.
-    with psycopg.connect(libpq_url(db_url), autocommit=True) as c:
-        c.execute("DROP SCHEMA datastorage CASCADE")
-        c.execute("DROP SCHEMA public CASCADE")
-        c.execute("CREATE SCHEMA public")
+    env["DS_DATABASE_URL"] = empty_db
     out = run(installed / "datastorage", "migrate", cwd=installed.parent, env=env)
     migrations = len(list((ROOT / "sql" / "migrations").glob("*.sql")))
     assert f"{migrations} migration(s) applied" in out, out
-    svc = Service(db_url, env=env, command=[str(installed / "datastorage")],
+    svc = Service(empty_db, env=env, command=[str(installed / "datastorage")],
                   cwd=installed.parent, data_dir=scratch_dir("ds-test-wheel-"))
     svc.start(timeout=60)
     try:
-        deadline = time.monotonic() + 30
         with svc.client() as c:
-            while (status := c.get("/health/ready").status_code) != 200:
-                assert time.monotonic() < deadline, f"/health/ready still {status}"
-                time.sleep(0.2)
+            poll(lambda: c.get("/health/ready").status_code == 200, timeout=30,
+                 what="/health/ready answering 200")
             resp = c.post("/api/v1/audit/events", json={
                 "version": "1.0", "event_type": "gateway.signal.received",
                 "event_timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
