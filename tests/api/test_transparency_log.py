@@ -206,15 +206,21 @@ def test_inclusion_proof_of_a_pruned_event(http, module_conn):
     verifier = note.Verifier.parse(http.get("/api/v1/audit/log/key").text)
     evs = old_events(unique("tlog-pruned"), 2)
     module_conn.execute("SELECT datastorage.append_audit_events(%s::jsonb)", (json.dumps(evs),))
-    size = module_conn.execute("SELECT count(*) FROM audit_events").fetchone()[0]
-    cp = checkpoint_covering(http, verifier, size)
-    module_conn.execute("SELECT datastorage.enforce_retention(%s)", (AS_OF,))
+    # Not count(audit_events): an earlier test stored an event past the log.
+    last = poll(lambda: module_conn.execute("SELECT leaf_index FROM tlog_leaves WHERE event_id = %s",
+                                            (evs[-1]["event_id"],)).fetchone(),
+                timeout=60, what="the events' leaves")[0]
+    cp = checkpoint_covering(http, verifier, last + 1)
     gone = evs[0]["event_id"]
+    (stored_hash,) = module_conn.execute("SELECT event_hash FROM audit_events WHERE event_id = %s",
+                                         (gone,)).fetchone()
+    module_conn.execute("SELECT datastorage.enforce_retention(%s)", (AS_OF,))
     assert module_conn.execute("SELECT count(*) FROM audit_events WHERE event_id = %s",
                                (gone,)).fetchone()[0] == 0
     r = http.get("/api/v1/audit/log/proof/inclusion", params={"event_id": gone, "tree_size": cp.size})
     assert r.status_code == 200, r.text
     body = r.json()
+    assert body["event_hash"] == stored_hash
     leaf = tlog.leaf_hash(tlog.leaf_bytes(gone, body["event_hash"], body["correlation_id"]))
     tlog.verify_inclusion(leaf, body["leaf_index"], cp.size, [tlog.unb64(p) for p in body["proof"]],
                           cp.root)

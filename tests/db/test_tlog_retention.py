@@ -95,10 +95,13 @@ def test_a_horizon_below_stored_events_is_reported(pruned):
 
 def test_inclusion_proof_of_a_pruned_event(pruned):
     from app import tlog
-    target = pruned.chain[0]
+    target = pruned.chain[3]   # the last pruned event: the horizon keeps its hash
+    (horizon_hash,) = pruned.conn.execute("SELECT previous_hash FROM audit_retention_horizons WHERE "
+                                          "correlation_id = %s", (pruned.cid,)).fetchone()
     row = pruned.conn.execute("SELECT leaf_index, tree_size, root_hash, proof, event_hash, correlation_id "
                               "FROM datastorage.tlog_event_proof(%s)", (target["event_id"],)).fetchone()
     index, size, root, proof, ev_hash, cid = row
     assert size == pruned.final.size and bytes(root) == pruned.final.root
+    assert ev_hash == horizon_hash
     leaf = tlog.leaf_hash(tlog.leaf_bytes(target["event_id"], ev_hash, cid))
     tlog.verify_inclusion(leaf, index, size, [bytes(p) for p in proof], pruned.final.root)
