@@ -41,6 +41,7 @@ class Settings(BaseModel):
     shutdown_delay: float = Field(0.0, ge=0)
     spool_dir: str | None = None
     spool_max_bytes: int = Field(1024 * 1024 * 1024, ge=4096)
+    spool_max_attempts: int = Field(20, ge=1)
     signing_key: str | None = None
     signing_cert: str | None = None
     log_level: str = "INFO"

@@ -56,6 +56,12 @@ SPOOL_OLDEST_AGE = Gauge("datastorage_spool_oldest_record_age_seconds",
 SPOOL_DAMAGED = Gauge("datastorage_spool_damaged_records",
                       "Torn or corrupt records found and not yet moved to quarantine",
                       multiprocess_mode="livemostrecent")
+SPOOL_QUARANTINE_BYTES = Gauge("datastorage_spool_quarantine_bytes",
+                               "Size of quarantine.jsonl (counts against the spool capacity)",
+                               multiprocess_mode="livemostrecent")
+SPOOL_QUARANTINE_RECORDS = Gauge("datastorage_spool_quarantine_records",
+                                 "Records in quarantine.jsonl, waiting for the operator",
+                                 multiprocess_mode="livemostrecent")
 SPOOL_REPLAYED = Counter("datastorage_spool_replayed_total",
                          "Spool records stored by the drainer (transaction committed)", ["stream"])
 SPOOL_QUARANTINED = Counter("datastorage_spool_quarantined_total",

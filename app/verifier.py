@@ -10,8 +10,12 @@ What is checked (docs/export.md, "Verifying an export"):
   4. the server's verdicts inside the signed content: an event or chain the
      service found broken at export time is a failure too;
   5. that the summary agrees with the events.
-Exit status: 0 when all of it holds, 1 when anything does not (the report
-says what and names the events), 2 when the command itself cannot run.
+Exit status: 0 when all of it holds and the certificate was pinned (--cert,
+--fingerprint or a trust store), 1 when anything does not hold (the report
+says what and names the events), 2 when the command itself cannot run, 3
+when everything holds but the certificate came from the file itself and
+nothing pins it: integrity only, origin unverified (anyone can re-sign a
+forged file with a key of their own and embed its certificate).
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import argparse
 import base64
 import binascii
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,7 +32,9 @@ from typing import Any
 
 from . import canonical, export, signing
 
-OK, FAILED, UNUSABLE = 0, 1, 2
+OK, FAILED, UNUSABLE, UNPINNED = 0, 1, 2, 3
+# A PEM bundle, or a directory of PEM/DER certificates, trusted without --cert.
+TRUST_STORE_ENV = "DS_VERIFY_TRUST_STORE"
 
 
 @dataclass
@@ -43,14 +50,21 @@ class Report:
     links_unchecked: int = 0
     redacted: int = 0
     signature_valid: bool = False
+    pinned: bool = False
+
+    @property
+    def intact(self) -> bool:
+        """The signature and every check hold (whoever signed it)."""
+        return self.signature_valid and not self.problems
 
     @property
     def ok(self) -> bool:
-        return self.signature_valid and not self.problems
+        """Intact and signed by a certificate the auditor trusts."""
+        return self.intact and self.pinned
 
     def as_dict(self) -> dict:
         return {"file": self.path, "format": self.kind, "ok": self.ok,
-                "signature_valid": self.signature_valid, "events": self.events,
+                "signature_valid": self.signature_valid, "origin_verified": self.pinned, "events": self.events,
                 "hashes_checked": self.hashes_checked, "links_checked": self.links_checked,
                 "links_unchecked": self.links_unchecked, "redacted_events": self.redacted,
                 "facts": self.facts, "warnings": self.warnings, "problems": self.problems}
@@ -178,8 +192,30 @@ def _whole_chains(filters: dict, count: int) -> bool:
             and count < filters["limit"])
 
 
+def trust_store(path: str) -> dict[str, object]:
+    """Certificates by fingerprint from a PEM bundle or a directory of
+    PEM/DER files (unreadable entries are reported by the caller)."""
+    source = Path(path)
+    files = sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]
+    certs: dict[str, object] = {}
+    for f in files:
+        data = f.read_bytes()
+        blocks = ([b"-----BEGIN CERTIFICATE-----" + part for part in
+                   data.split(b"-----BEGIN CERTIFICATE-----")[1:]] if b"-----BEGIN" in data
+                  else [data])
+        for block in blocks:
+            try:
+                cert = signing.load_certificate(block)
+            except signing.SigningError:
+                continue
+            certs[signing.fingerprint(cert)] = cert
+    return certs
+
+
 def _resolve_certificate(report: Report, args, claimed_fp: str | None,
                          embedded: bytes | None):
+    """The certificate to check the signature with; report.pinned says
+    whether the auditor vouched for it (not merely the file)."""
     if args.cert:
         try:
             cert = signing.load_certificate(Path(args.cert).read_bytes())
@@ -189,6 +225,7 @@ def _resolve_certificate(report: Report, args, claimed_fp: str | None,
         if claimed_fp != fp:
             report.problems.append(f"the export names certificate {claimed_fp}, but --cert is {fp}")
         report.facts.append(f"certificate: {fp} (from --cert)")
+        report.pinned = True
         return cert
     if embedded is None:
         report.problems.append("no certificate: give --cert (the export carries none)")
@@ -202,14 +239,28 @@ def _resolve_certificate(report: Report, args, claimed_fp: str | None,
     if fp != claimed_fp:
         report.problems.append(f"embedded certificate {fp} is not the one the export names "
                                f"({claimed_fp})")
+    store_path = getattr(args, "trust_store", None) or os.environ.get(TRUST_STORE_ENV)
     if args.fingerprint:
-        if fp != args.fingerprint.lower():
+        if fp != args.fingerprint.strip().lower():
             report.problems.append(f"embedded certificate {fp} is not the pinned --fingerprint "
                                    f"{args.fingerprint}")
         report.facts.append(f"certificate: {fp} (embedded, matches --fingerprint)")
+        report.pinned = True
+    elif store_path:
+        try:
+            trusted = trust_store(store_path)
+        except OSError as exc:
+            raise SystemExit(_usage_error(f"trust store {store_path}: {exc}"))
+        if fp in trusted:
+            report.facts.append(f"certificate: {fp} (embedded, found in trust store {store_path})")
+            report.pinned = True
+        else:
+            report.problems.append(f"embedded certificate {fp} is not in the trust store "
+                                   f"{store_path} ({len(trusted)} certificate(s))")
     else:
         report.warnings.append(f"certificate {fp} was taken from the export itself: this proves "
-                               "integrity, not origin; pin it with --cert or --fingerprint")
+                               "integrity, not origin; pin it with --cert, --fingerprint or a "
+                               f"trust store (--trust-store, ${TRUST_STORE_ENV})")
         report.facts.append(f"certificate: {fp} (embedded, not pinned)")
     return cert
 
@@ -445,8 +496,6 @@ def verify_file(args) -> Report:
                         + (f", {report.links_unchecked:,} with the predecessor outside it "
                            "(checked by the service: see the verdicts)"
                            if report.links_unchecked else ""))
-    if args.strict and report.warnings and not report.problems:
-        report.problems.extend(w for w in report.warnings if "not pinned" in w or "pin it" in w)
     return report
 
 
@@ -460,8 +509,14 @@ def print_report(report: Report, out=sys.stdout) -> None:
         print(f"  PROBLEMS ({len(report.problems)}):", file=out)
         for problem in report.problems:
             print(f"    - {problem}", file=out)
-    print("RESULT: OK - the export is authentic and every hash and link in it holds"
-          if report.ok else "RESULT: FAILED", file=out)
+    if report.ok:
+        print("RESULT: OK - the export is authentic and every hash and link in it holds", file=out)
+    elif report.intact:
+        print("RESULT: INTEGRITY ONLY, ORIGIN UNVERIFIED - the file is intact and consistent, but "
+              "its certificate is not pinned (--cert, --fingerprint, --trust-store): anyone could "
+              "have signed it", file=out)
+    else:
+        print("RESULT: FAILED", file=out)
 
 
 def cmd_verify(args) -> int:
@@ -475,7 +530,7 @@ def cmd_verify(args) -> int:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         print_report(report)
-    return OK if report.ok else FAILED
+    return OK if report.ok else UNPINNED if report.intact else FAILED
 
 
 def register(subparsers) -> None:
@@ -486,9 +541,11 @@ def register(subparsers) -> None:
     p.add_argument("--cert", help="the service's signing certificate (PEM or DER) to trust")
     p.add_argument("--fingerprint", help="trust the embedded certificate only if its SHA-256 "
                                          "fingerprint is this (aa:bb:...)")
+    p.add_argument("--trust-store", help="PEM bundle or directory of certificates to trust "
+                                         f"(default: ${TRUST_STORE_ENV})")
     p.add_argument("--headers", help="CSV only: the response headers, saved with curl -D")
     p.add_argument("--strict", action="store_true",
-                   help="also fail on redacted events and on an unpinned certificate")
+                   help="also fail on redacted events")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,

@@ -85,7 +85,7 @@ class WorkflowCreate(RemediationWorkflow):
         doc = {name: getattr(self, name) for name in _STORED if getattr(self, name) is not None}
         if not doc.get("maintainer"):
             doc.pop("maintainer", None)
-        if created_by is not None and "created_by" not in doc:
+        if created_by is not None:      # the effective creator (identity.effective_actor)
             doc["created_by"] = created_by
         doc["labels"] = self.labels.model_dump(
             include={"signal_type", "severity", "component", "environment", "priority"})

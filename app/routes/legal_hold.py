@@ -7,7 +7,7 @@ from sanic import Blueprint
 
 from .. import metrics
 from ..db import DatabaseUnavailable
-from ..http import json_response, parse_model, read_json
+from ..http import json_response, parse_model, path_param, read_json
 from ..identity import user_of
 from ..models.common import ProblemDetails
 from ..models.legal_hold import (LegalHoldList, LegalHoldPlaced, LegalHoldReleased,
@@ -72,6 +72,7 @@ async def place(request):
      responses={200: LegalHoldReleased, 400: ProblemDetails, 401: ProblemDetails,
                 404: ProblemDetails}, tags=["legal-hold"])
 async def release(request, correlation_id: str):
+    correlation_id = path_param("correlation_id", correlation_id)
     if not correlation_id:
         raise _fail("missing_correlation_id", 400, "missing-correlation-id",
                     "Missing Correlation ID", "correlation_id is required in URL path")
