@@ -224,7 +224,7 @@ async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> Expo
         raise _fail("database", 500, "Export Failed", "Failed to export audit events. Please retry.")
     out = _Writer()
     try:
-        return await _produce(db.pool, signer, req, out, timeout)
+        return await _produce(db, signer, req, out, timeout)
     except asyncpg.PostgresError as exc:
         out.file.close()
         if getattr(exc, "sqlstate", "") == "DS400":
@@ -243,7 +243,7 @@ async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> Expo
         raise
 
 
-async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
+async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
                    timeout: float) -> ExportResult:
     exported_at = now_text()
     exported_by = redaction.mask(req.exported_by) if req.redact_pii else req.exported_by
@@ -251,9 +251,11 @@ async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
     total = valid = 0
     tampered: list[str] = []
     chains: list[dict] = []
-    async with pool.acquire(timeout=timeout) as conn:
+    async with db.connection(timeout=timeout, expensive=True) as conn:
         # One snapshot for selection and verification.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
+            # The export's own deadline, longer than a single call's.
+            await conn.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
             if is_csv:
                 columns = await conn.fetchval("SELECT datastorage.export_csv_columns()",
                                               timeout=timeout)

@@ -74,6 +74,14 @@ GO_GOROUTINES = Gauge("go_goroutines", "Asyncio tasks in this worker (name kept 
                       "that check for the Go series)", multiprocess_mode="livesum")
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """A bounded label: any other method string a client sends is `OTHER`."""
+    return method if method in _METHODS else "OTHER"
+
+
 def exposition() -> tuple[bytes, str]:
     if MULTIPROCESS:
         registry = CollectorRegistry()

@@ -148,13 +148,13 @@ async def query_events(request):
         raise param_error("event_outcome", "value is not one of the allowed values "
                                             "[success failure pending]")
     limit = query_int(args, "limit", 50, 1, 1000)
-    offset = query_int(args, "offset", 0, 0, 2**62)
+    offset = query_int(args, "offset", 0, 0, request.app.ctx.settings.max_offset)
     since, until = _time_param(args, "since"), _time_param(args, "until")
     try:
         body = await request.app.ctx.db.call(
             "datastorage.query_audit_events", text["correlation_id"], text["event_type"],
             text["event_category"], text["event_outcome"], text["severity"], since, until,
-            limit, offset)
+            limit, offset, expensive=text["correlation_id"] is None)
     except DatabaseUnavailable:
         raise Problem(500, "database-error", "Failed to query audit events from database",
                       title="Database Error") from None

@@ -35,7 +35,7 @@ _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
-def _parse_query(request) -> tuple[dict, dict[str, str]]:
+def _parse_query(request, max_offset: int) -> tuple[dict, dict[str, str]]:
     """Typed parameters and the validator-style errors, all of them at once.
     Parameters with a default take it when absent or empty; others may not
     be empty. Booleans accept the validator's spellings and mean what they
@@ -64,7 +64,8 @@ def _parse_query(request) -> tuple[dict, dict[str, str]]:
             values[name] = raw in _TRUE
         else:
             errors[name] = f"value {raw}: an invalid boolean: invalid syntax"
-    for name, default, lo, hi in (("offset", 0, 0, 2**62), ("limit", 1000, 1, export.MAX_EVENTS)):
+    for name, default, lo, hi in (("offset", 0, 0, max_offset),
+                                  ("limit", 1000, 1, export.MAX_EVENTS)):
         value, reason = int_param(args.get(name) or str(default), lo, hi)
         if reason:
             errors[name] = reason
@@ -83,7 +84,7 @@ def _bad_filter(detail: str) -> Problem:
      responses={200: AuditExport, 400: ProblemDetails, 401: ProblemDetails, 500: ProblemDetails},
      tags=["export"])
 async def export_events(request):
-    values, errors = _parse_query(request)
+    values, errors = _parse_query(request, request.app.ctx.settings.max_offset)
     if errors:
         EXPORT_FAILURES.labels(reason="validation").inc()
         metrics.VALIDATION_FAILURES.labels(field="openapi_middleware",

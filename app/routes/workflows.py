@@ -108,7 +108,7 @@ async def list_workflows(request):
         raise param_error("status", "value is not one of the allowed values "
                                      "[active disabled deprecated archived]")
     limit = query_int(args, "limit", 100, 1, 1000)
-    offset = query_int(args, "offset", 0, 0, 2**62)
+    offset = query_int(args, "offset", 0, 0, request.app.ctx.settings.max_offset)
     body = await _call(request, "datastorage.list_workflows", status,
                        args.get("environment") or None, args.get("priority") or None,
                        args.get("component") or None, args.get("workflow_name") or None,

@@ -251,6 +251,20 @@ $$;
 
 
 --
+-- Name: chain_sizes(text[]); Type: FUNCTION; Schema: datastorage; Owner: -
+--
+
+CREATE FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT coalesce(sum(h.last_seq), 0)::bigint
+    FROM audit_chain_heads h
+    WHERE h.correlation_id = ANY (p_correlation_ids)
+$$;
+
+
+--
 -- Name: chain_verdicts(text[], boolean); Type: FUNCTION; Schema: datastorage; Owner: -
 --
 
@@ -872,6 +886,7 @@ CREATE TABLE public.audit_legal_holds (
     actor text NOT NULL,
     at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     events_affected bigint NOT NULL,
+    db_login text DEFAULT SESSION_USER NOT NULL,
     CONSTRAINT audit_legal_holds_action_check CHECK ((action = ANY (ARRAY['place'::text, 'release'::text])))
 );
 
@@ -1120,6 +1135,8 @@ DECLARE
     dates text := 'TRUE';
     total bigint;
     page jsonb;
+    plan json;
+    count_cap constant bigint := 10000;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
@@ -1151,7 +1168,8 @@ BEGIN
             dates := dates || ' AND event_date <= ($7 AT TIME ZONE ''UTC'')::date';
         END IF;
         EXECUTE format(
-            'SELECT (SELECT count(*) FROM audit_events WHERE %1$s AND %2$s),
+            'SELECT (SELECT count(*) FROM (SELECT FROM audit_events WHERE %1$s AND %2$s
+                                           LIMIT $10) c),
                     (SELECT coalesce(jsonb_agg(datastorage.event_json(e)
                                                ORDER BY e.event_timestamp DESC, e.event_id DESC), ''[]'')
                        FROM (SELECT event_id, event_timestamp FROM audit_events WHERE %1$s AND %2$s
@@ -1163,7 +1181,20 @@ BEGIN
                         AND %3$s)', cond, dates, replace(dates, 'event_date', 'e.event_date'))
             INTO total, page
             USING p_correlation_id, p_event_type, p_event_category, p_event_outcome, p_severity,
-                  p_since, p_until, p_limit, p_offset;
+                  p_since, p_until, p_limit, p_offset, count_cap + 1;
+        IF total > count_cap AND jsonb_array_length(page) BETWEEN 1 AND p_limit - 1 THEN
+            total := p_offset + jsonb_array_length(page);       -- the last page: exact
+        ELSIF total > count_cap THEN
+            EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM audit_events WHERE %s AND %s',
+                           cond, dates)
+                INTO plan
+                USING p_correlation_id, p_event_type, p_event_category, p_event_outcome,
+                      p_severity, p_since, p_until;
+            -- Never below what the page itself proves exists.
+            total := greatest(count_cap + 1, (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint,
+                              p_offset + jsonb_array_length(page)
+                              + CASE WHEN jsonb_array_length(page) = p_limit THEN 1 ELSE 0 END);
+        END IF;
     END IF;
     RETURN jsonb_build_object(
         'data', page,
