@@ -39,6 +39,7 @@ class Settings(BaseModel):
     max_event_data_bytes: int = Field(1024 * 1024, ge=1024)
     max_batch_events: int = Field(5000, ge=1)
     max_offset: int = Field(100_000, ge=0)
+    max_verify_events: int = Field(100_000, ge=1)
     trusted_proxies: str = "127.0.0.1/32,::1/128"
     ready_timeout: float = Field(1.0, gt=0)
     shutdown_delay: float = Field(0.0, ge=0)
