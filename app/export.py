@@ -66,6 +66,7 @@ EXPORT_SUCCESSES = Counter("datastorage_export_successes_total", "Audit exports 
 EXPORT_FAILURES = Counter("datastorage_export_failures_total", "Audit exports refused or failed",
                           ["reason"])
 
+_JSON_COLUMNS = ("event_data", "event_metadata")
 _SQL = ("SELECT kind, correlation_id, event_id, hash_chain_valid, body, event_data "
         "FROM datastorage.export_audit_events($1, $2, $3, $4, $5, $6, $7)")
 
@@ -81,6 +82,7 @@ class ExportRequest:
     limit: int = 1000
     include_detached_signature: bool = False
     redact_pii: bool = False
+    escape_formulas: bool = True
     exported_by: str = ""
 
     def query_filters(self) -> dict[str, Any]:
@@ -185,9 +187,78 @@ def csv_signed_message(csv_body: bytes, metadata_header: str) -> bytes:
     return csv_body + b"\n" + metadata_header.encode("ascii")
 
 
-def csv_cell(value: str | None) -> str:
+# Spreadsheet formula injection: a cell starting with one of these is read
+# as a formula (or, for tab/CR, may be turned into one) by spreadsheet
+# programs. By default such a cell gets an apostrophe in front (spreadsheets
+# show the text as is); a cell already starting with an apostrophe gets one
+# too, so the escape is reversible: a verifier drops one leading apostrophe
+# from every cell (docs/export.md, "Spreadsheets").
+FORMULA_START = "=+-@\t\r'"
+_ROW_FORMULA = re.compile("(^|,)\"(?=[" + re.escape(FORMULA_START) + "])")
+
+
+def csv_cell(value: str | None, escape_formulas: bool = False) -> str:
     """As datastorage.csv_cell(): NULL empty, every value quoted."""
-    return "" if value is None else '"' + value.replace('"', '""') + '"'
+    if value is None:
+        return ""
+    if escape_formulas and value and value[0] in FORMULA_START:
+        value = "'" + value
+    return '"' + value.replace('"', '""') + '"'
+
+
+def escape_formula_row(cells: str) -> str:
+    """csv_cell(..., escape_formulas=True) applied to cells rendered by SQL
+    (datastorage.csv_cell). Inside a quoted value every quote is doubled, so
+    `,"` followed by a trigger only ever starts a cell."""
+    return _ROW_FORMULA.sub("\\1\"'", cells)
+
+
+def unescape_formula(cell: str | None) -> str | None:
+    return cell[1:] if cell and cell[0] == "'" else cell
+
+
+def parse_csv(text: str) -> list[list[str | None]]:
+    """RFC 4180 rows; an unquoted empty cell is None (NULL), "" is ''."""
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            j, parts = i + 1, []
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    raise ValueError("unterminated quoted cell")
+                parts.append(text[j:k])
+                if text.startswith('""', k):
+                    parts.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            row.append("".join(parts))
+        else:
+            k = i
+            while k < n and text[k] not in ',\r\n':
+                k += 1
+            if k > i:
+                raise ValueError(f"unquoted value {text[i:k]!r}: the export quotes every value")
+            row.append(None)
+            i = k
+        if i < n and text[i] == ",":
+            i += 1
+            if i == n or text[i] in "\r\n":
+                row.append(None)
+        if i >= n or text[i] in "\r\n":
+            if text.startswith("\r\n", i):
+                i += 2
+            elif i < n:
+                i += 1
+            rows.append(row)
+            row = []
+    return rows
+
+
 
 
 def _members(pairs: list[tuple[str, Any]]) -> str:
@@ -197,20 +268,30 @@ def _members(pairs: list[tuple[str, Any]]) -> str:
 
 def _redact_json_event(text: str) -> tuple[str, bool]:
     event = canonical.loads_exact(text)
-    masked = redaction.redact(event.get("event_data"))
-    if masked == event.get("event_data"):
+    masked = redaction.redact_event(event)
+    if masked == event:
         return text, False
-    event["event_data"] = masked
-    event["pii_redacted"] = True
-    return canonical.render(event), True
-
-
-def _redact_event_data(text: str) -> tuple[str, bool]:
-    data = canonical.loads_exact(text)
-    masked = redaction.redact(data)
-    if masked == data:
-        return text, False
+    masked["pii_redacted"] = True
     return canonical.render(masked), True
+
+
+def _redact_csv_row(columns: list[str], cells: str, event_data: str) -> tuple[str, bool]:
+    """The SQL-rendered cells (up to event_data, each followed by a comma)
+    and event_data, redacted; returns (all cells with a trailing comma
+    before pii_redacted's, changed?)."""
+    values = parse_csv(cells)[0][:-1]            # the trailing comma makes one more cell
+    event = dict(zip(columns, values))
+    event["event_data"] = canonical.loads_exact(event_data)
+    if event.get("event_metadata") is not None:
+        event["event_metadata"] = canonical.loads_exact(event["event_metadata"])
+    masked = redaction.redact_event(event)
+    if masked == event:
+        return cells + csv_cell(event_data), False
+    for name in _JSON_COLUMNS:
+        if masked.get(name) is not None:
+            masked[name] = canonical.render(masked[name])
+    return "".join(csv_cell(masked[c]) + "," for c in columns[:len(values)]) \
+        + csv_cell(masked["event_data"]), True
 
 
 def _fail(reason: str, status: int, title: str, detail: str) -> Problem:
@@ -257,8 +338,8 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
             # The export's own deadline, longer than a single call's.
             await conn.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
             if is_csv:
-                columns = await conn.fetchval("SELECT datastorage.export_csv_columns()",
-                                              timeout=timeout)
+                columns = list(await conn.fetchval("SELECT datastorage.export_csv_columns()",
+                                                   timeout=timeout))
                 out.signed((",".join(csv_cell(c) for c in columns) + "\r\n").encode())
             else:
                 out.signed(b'{"events": [')
@@ -275,11 +356,14 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
                     else:
                         tampered.append(str(row["event_id"]))
                     if is_csv:
-                        data, redacted = row["event_data"], False
                         if req.redact_pii:
-                            data, redacted = _redact_event_data(data)
-                        line = (row["body"] + csv_cell(data) + ","
-                                + csv_cell("true" if redacted else "false") + "\r\n")
+                            cells, redacted = _redact_csv_row(columns, row["body"],
+                                                              row["event_data"])
+                        else:
+                            cells, redacted = row["body"] + csv_cell(row["event_data"]), False
+                        line = cells + "," + csv_cell("true" if redacted else "false") + "\r\n"
+                        if req.escape_formulas:
+                            line = escape_formula_row(line)
                         out.signed(line.encode())
                     else:
                         text = row["body"]
@@ -300,7 +384,8 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
             ("certificate_fingerprint", signer.fingerprint)]
     headers: dict[str, str] = {}
     if is_csv:
-        metadata = json.dumps(dict(meta + [("hash_chain_verification", dict(summary)),
+        metadata = json.dumps(dict(meta + [("csv_formula_escape", req.escape_formulas),
+                                           ("hash_chain_verification", dict(summary)),
                                            ("chains_verified", len(chains)),
                                            ("chains_valid", sum(c["is_valid"] for c in chains))]),
                               ensure_ascii=True, separators=(", ", ": "))

@@ -345,48 +345,6 @@ def _read_headers(path: str) -> dict[str, str]:
     return headers
 
 
-def parse_csv(text: str) -> list[list[str | None]]:
-    """RFC 4180 rows; an unquoted empty cell is None (NULL), "" is ''."""
-    rows: list[list[str | None]] = []
-    row: list[str | None] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] == '"':
-            j, parts = i + 1, []
-            while True:
-                k = text.find('"', j)
-                if k < 0:
-                    raise ValueError("unterminated quoted cell")
-                parts.append(text[j:k])
-                if text.startswith('""', k):
-                    parts.append('"')
-                    j = k + 2
-                    continue
-                i = k + 1
-                break
-            row.append("".join(parts))
-        else:
-            k = i
-            while k < n and text[k] not in ',\r\n':
-                k += 1
-            if k > i:
-                raise ValueError(f"unquoted value {text[i:k]!r}: the export quotes every value")
-            row.append(None)
-            i = k
-        if i < n and text[i] == ",":
-            i += 1
-            if i == n or text[i] in "\r\n":
-                row.append(None)
-        if i >= n or text[i] in "\r\n":
-            if text.startswith("\r\n", i):
-                i += 2
-            elif i < n:
-                i += 1
-            rows.append(row)
-            row = []
-    return rows
-
-
 _CSV_INT = ("chain_seq", "duration_ms", "retention_days")
 _CSV_BOOL = ("is_sensitive", "hash_chain_valid", "legal_hold", "pii_redacted")
 _CSV_JSON = ("event_data", "event_metadata")
@@ -440,7 +398,7 @@ def verify_csv(data: bytes, report: Report, args, progress_on: bool) -> None:
     _check_signature(report, cert, signature_b64,
                      export.csv_signed_message(data, metadata_text))
     try:
-        rows = parse_csv(data.decode("utf-8"))
+        rows = export.parse_csv(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         report.problems.append(f"not a CSV export: {exc}")
         return
@@ -448,8 +406,11 @@ def verify_csv(data: bytes, report: Report, args, progress_on: bool) -> None:
         report.problems.append("empty CSV")
         return
     columns = [c or "" for c in rows[0]]
+    escaped = meta.get("csv_formula_escape") is True
     events = []
     for n, cells in enumerate(rows[1:], start=2):
+        if escaped:     # undo the export's formula escape before recomputing hashes
+            cells = [export.unescape_formula(c) for c in cells]
         if len(cells) != len(columns):
             report.problems.append(f"CSV line {n}: {len(cells)} cells, the header has {len(columns)}")
             continue

@@ -24,6 +24,8 @@ class ExportQuery(BaseModel):
     offset: int = Field(0, ge=0)
     limit: int = Field(1000, ge=1, le=10000)
     redact_pii: bool = False
+    escape_formulas: bool = Field(True, description="CSV only: an apostrophe before cells "
+                                                     "starting with = + - @ tab CR '")
 
 
 class ExportEvent(AuditExportResponseEventsItem):

@@ -58,8 +58,9 @@ def _parse_query(request, max_offset: int) -> tuple[dict, dict[str, str]]:
     if raw not in ("json", "csv"):
         errors["format"] = "value is not one of the allowed values [json csv]"
     values["format"] = raw
-    for name in ("include_detached_signature", "redact_pii"):
-        raw = args.get(name) or "false"
+    for name, default in (("include_detached_signature", "false"), ("redact_pii", "false"),
+                          ("escape_formulas", "true")):
+        raw = args.get(name) or default
         if raw in _TRUE or raw in _FALSE:
             values[name] = raw in _TRUE
         else:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from app import canonical, signing
 from app.export import SIGNATURE_MARKER, csv_signed_message, split_signed_json
 from app.models.contract import AuditExportResponse
-from app.verifier import parse_csv
+from app.export import parse_csv
 from tests.api.test_foundation import assert_problem
 from tests.harness import ROOT, Service, unique
 
