@@ -17,9 +17,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from app import canonical, signing
-from app.export import SIGNATURE_MARKER, csv_signed_message, split_signed_json
+from app.export import SIGNATURE_MARKER, csv_signed_message, parse_csv, split_signed_json
 from app.models.contract import AuditExportResponse
-from app.export import parse_csv
 from tests.api.test_foundation import assert_problem
 from tests.harness import ROOT, Service, unique
 
