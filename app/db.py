@@ -41,6 +41,16 @@ class Busy(Problem):
         self.headers = {"Retry-After": "1"}
 
 
+class DeadlineExceeded(Busy):
+    """The server cancelled the call at its deadline (statement_timeout)."""
+
+    sqlstate = "57014"
+
+    def __init__(self, timeout: float):
+        super().__init__(f"the request ran past its deadline of {timeout:g}s - please retry, "
+                         "or narrow it")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError,
                         asyncpg.exceptions.InterfaceError,
@@ -159,8 +169,7 @@ class Database:
                 # The server's deadline (statement_timeout) answers first.
                 rows = await conn.fetch(sql, *args, timeout=timeout or self.timeout + 1)
             except asyncpg.QueryCanceledError:
-                raise Busy("the request ran past its deadline of "
-                           f"{self.timeout:g}s - please retry, or narrow it") from None
+                raise DeadlineExceeded(self.timeout) from None
             except Exception as exc:
                 if is_unavailable(exc):
                     raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc

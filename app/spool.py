@@ -52,7 +52,7 @@ import asyncpg
 import orjson
 
 from . import metrics
-from .db import DatabaseUnavailable
+from .db import DatabaseUnavailable, DeadlineExceeded
 from .problems import Problem
 from .timeutil import utc_micro
 from .writes import FUNCTIONS
@@ -858,6 +858,11 @@ class _Source:
         os.close(self.fd)
 
 
+# What a replay can be refused with: the database's errors, and its deadline
+# (a record that times out every time must not stall the drain either).
+_REFUSED = (asyncpg.PostgresError, DeadlineExceeded)
+
+
 def _permanent(exc: asyncpg.PostgresError) -> bool:
     state = getattr(exc, "sqlstate", None) or ""
     return state.startswith(_PERMANENT_CLASSES) or state in _PERMANENT_STATES
@@ -991,7 +996,7 @@ class Drainer:
         try:
             await self._replay(kind, records)
             return len(records)
-        except asyncpg.PostgresError as exc:
+        except _REFUSED as exc:
             exhausted = False
             if not _permanent(exc):
                 self._defer(records[0], exc)        # raises unless attempts are used up
@@ -1003,7 +1008,7 @@ class Drainer:
         for one in records:
             try:
                 await self._replay(kind, [one])
-            except asyncpg.PostgresError as exc:
+            except _REFUSED as exc:
                 if _permanent(exc):
                     self._give_up(one, exc, False)
                 else:

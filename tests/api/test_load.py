@@ -100,7 +100,7 @@ def test_a_flood_of_expensive_requests_does_not_starve_single_writes(module_conn
           f"(ratio {flooded / baseline:.2f}, ceiling {RATIO}); median idle "
           f"{statistics.median(idle_before) * 1000:.1f} ms, flooded "
           f"{statistics.median(loaded) * 1000:.1f} ms; flood answers: {counts}")
-    assert served >= 20, counts                         # the flood really ran expensive work
+    assert served >= 10, counts                         # the flood really ran expensive work
     assert not any(k.split()[-1].startswith("5") and not k.endswith(" 503") for k in counts), counts
     assert flooded <= RATIO * baseline
 

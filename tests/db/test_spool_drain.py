@@ -463,3 +463,28 @@ def test_the_quarantine_counts_against_capacity_and_is_reported(tmp_path, db_url
     assert st.as_dict()["quarantine_bytes"] == quarantined
     assert REGISTRY.get_sample_value("datastorage_spool_quarantine_bytes") == quarantined
     assert REGISTRY.get_sample_value("datastorage_spool_quarantine_records") == 1
+
+
+def test_a_record_past_its_deadline_every_time_is_quarantined_too(tmp_path, db_url, conn):
+    """The per-call deadline (statement_timeout, SQLSTATE 57014) counts as a
+    failed attempt like any other refusal outside 22/23."""
+    conn.execute(CURSE_SQL.replace("RAISE EXCEPTION 'this chain is cursed' USING ERRCODE = 'P0001'",
+                                   "PERFORM pg_sleep(5)"))
+    spool = Spool(tmp_path, 1 << 22, max_attempts=2)
+    slow, slow_ids = rows([f"cursed-{uuid.uuid4()}"], 1)
+
+    async def go():
+        await spool.append("audit_events", slow)
+        await spool.close()
+        db = Database(db_url, role="datastorage_app", min_size=1, max_size=2, timeout=0.5)
+        await db.open()
+        try:
+            with pytest.raises(ReplayDeferred, match="57014"):
+                await Drainer(spool, db).drain_pass()
+            return await Drainer(spool, db).drain_pass()
+        finally:
+            await db.close()
+    assert asyncio.run(go()) == 1
+    (entry,) = [orjson.loads(line) for line in spool.quarantine_path.read_bytes().splitlines()]
+    assert entry["reason"] == "retries_exhausted" and entry["detail"].startswith("57014")
+    assert entry["ids"] == slow_ids and stored_counts(conn, slow_ids) == {slow_ids[0]: 0}
