@@ -197,19 +197,15 @@ FORMULA_START = "=+-@\t\r'"
 _ROW_FORMULA = re.compile("(^|,)\"(?=[" + re.escape(FORMULA_START) + "])")
 
 
-def csv_cell(value: str | None, escape_formulas: bool = False) -> str:
+def csv_cell(value: str | None) -> str:
     """As datastorage.csv_cell(): NULL empty, every value quoted."""
-    if value is None:
-        return ""
-    if escape_formulas and value and value[0] in FORMULA_START:
-        value = "'" + value
-    return '"' + value.replace('"', '""') + '"'
+    return "" if value is None else '"' + value.replace('"', '""') + '"'
 
 
 def escape_formula_row(cells: str) -> str:
-    """csv_cell(..., escape_formulas=True) applied to cells rendered by SQL
-    (datastorage.csv_cell). Inside a quoted value every quote is doubled, so
-    `,"` followed by a trigger only ever starts a cell."""
+    """An apostrophe into every cell of a rendered row (csv_cell, here or in
+    SQL) that starts with a FORMULA_START character. Inside a quoted value
+    every quote is doubled, so `,"` followed by one only ever starts a cell."""
     return _ROW_FORMULA.sub("\\1\"'", cells)
 
 
