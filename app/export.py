@@ -16,6 +16,8 @@ it out with `head -c`.
 CSV body: a header row and one row per event (RFC 4180, CRLF). The metadata
 and verification summary travel in X-Export-* response headers; the signed
 message is the CSV body, a newline, and the X-Export-Metadata header value.
+Cells a spreadsheet would take for a formula get an apostrophe in front
+unless escape_formulas=false (escape_formula_row; signed as sent).
 
 Events are rendered by SQL (datastorage.export_audit_events) and copied
 through untouched, so event_data keeps PostgreSQL's exact number text; only
