@@ -104,7 +104,8 @@ async def verify_chain(request):
         raise validation("request body must be a JSON object", {"body": "value must be an object"})
     ids, as_list = _requested(parse_model(VerifyChainRequest, body))
     db = request.app.ctx.db
-    size, most = await db.call("datastorage.chain_sizes", ids), request.app.ctx.settings.max_verify_events
+    size = await db.call("datastorage.chain_sizes", ids)
+    most = request.app.ctx.settings.max_verify_events
     if size > most:
         field = "correlation_ids" if "correlation_ids" in body else "correlation_id"
         reason = f"the chains hold {size} events; at most {most} per request"
