@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test install schema bench clean
+.PHONY: run test test-dates install schema bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +19,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m tests.pinned_dates
+
+# Only the date-sensitive tests (marker `calendar`), once per pinned clock
+# (needs libfaketime: apt-get install faketime).
+test-dates: $(STAMP)
+	$(BIN)/python -m tests.pinned_dates
 
 # Regenerate sql/schema/schema.sql from the migrations (a test compares).
 schema: $(STAMP)

@@ -5,7 +5,8 @@ import ipaddress
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ConfigError(ValueError):
@@ -21,10 +22,13 @@ def default_data_dir() -> str:
     return str(Path(base) / "datastorage")
 
 
-class Settings(BaseModel):
-    """One field per DS_* variable; the README's configuration table lists them."""
+class Settings(BaseSettings):
+    """One field per DS_* variable (pydantic-settings reads them); the
+    README's configuration table lists them. An empty variable counts as
+    unset."""
 
     database_url: str | None = None
+    migrate_database_url: str | None = None
     data_dir: str = Field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -38,7 +42,6 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_event_data_bytes: int = Field(1024 * 1024, ge=1024)
     max_batch_events: int = Field(5000, ge=1)
-    max_offset: int = Field(100_000, ge=0)
     max_verify_events: int = Field(100_000, ge=1)
     trusted_proxies: str = "127.0.0.1/32,::1/128"
     ready_timeout: float = Field(1.0, gt=0)
@@ -51,7 +54,8 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     pg_port: int = Field(5432, ge=1, le=65535)
 
-    model_config = {"frozen": True}
+    model_config = SettingsConfigDict(env_prefix="DS_", env_ignore_empty=True, frozen=True,
+                                      extra="ignore")
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -70,16 +74,10 @@ class Settings(BaseModel):
         return Path(self.spool_dir or Path(self.data_dir) / "spool")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
-        env = os.environ if env is None else env
-        values = {}
-        for name in cls.model_fields:
-            raw = env.get("DS_" + name.upper())
-            if raw not in (None, ""):
-                values[name] = raw
-        values.update({k: v for k, v in overrides.items() if v is not None})
+    def from_env(cls, **overrides) -> "Settings":
+        """The environment's settings; keyword overrides (None: not given) win."""
         try:
-            return cls(**values)
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
         except ValidationError as exc:
             msgs = "; ".join(f"DS_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors())
             raise ConfigError(f"invalid configuration: {msgs}") from None

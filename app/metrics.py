@@ -44,6 +44,10 @@ DLQ_OVERFLOW_IMMINENT = Gauge("datastorage_dlq_overflow_imminent",
                               multiprocess_mode="livemostrecent")
 
 # --- ours -----------------------------------------------------------------
+EXPORT_SUCCESSES = Counter("datastorage_export_successes_total", "Audit exports served",
+                           ["format"])
+EXPORT_FAILURES = Counter("datastorage_export_failures_total", "Audit exports refused or failed",
+                          ["reason"])
 HTTP_REQUESTS = Counter("datastorage_http_requests_total", "HTTP requests",
                         ["method", "route", "status"])
 HTTP_DURATION = Histogram("datastorage_http_request_duration_seconds",
@@ -94,8 +98,3 @@ def exposition() -> tuple[bytes, str]:
 def observe_lag(service: str, seconds: float) -> None:
     # Future timestamps (allowed up to +60 min) would be negative lag.
     AUDIT_LAG.labels(service=service).observe(max(seconds, 0.0))
-
-
-def mark_process_dead(pid: int) -> None:
-    if MULTIPROCESS:
-        multiprocess.mark_process_dead(pid)

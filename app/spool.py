@@ -36,7 +36,6 @@ import fcntl
 import heapq
 import logging
 import os
-import random
 import re
 import secrets
 import struct
@@ -48,12 +47,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import asyncpg
 import orjson
 
 from . import metrics
-from .db import DatabaseUnavailable, DeadlineExceeded
-from .problems import Problem
+from .db import DatabaseError, DatabaseUnavailable, DeadlineExceeded
+from .retry import until_success
 from .timeutil import utc_micro
 from .writes import FUNCTIONS
 
@@ -86,13 +84,14 @@ _PERMANENT_STATES = ("DS400", "DS404", "DS409", "DS413")
 NOTIFICATION_KEY = "notification_audit_notification_id_key"
 
 
-class SpoolFull(Problem):
-    """503: the client keeps its event and retries; nothing is evicted."""
+class SpoolFull(Exception):
+    """At capacity: the client keeps its write and retries (the HTTP layer
+    answers 503); nothing is evicted."""
 
     def __init__(self, used: int, capacity: int):
-        super().__init__(503, "service-unavailable",
-                         f"database unavailable and dead-letter spool full ({used} of "
-                         f"{capacity} bytes) - please retry", retry=True)
+        super().__init__(f"database unavailable and dead-letter spool full ({used} of "
+                         f"{capacity} bytes) - please retry")
+        self.used, self.capacity = used, capacity
 
 
 class SpoolWriteError(DatabaseUnavailable):
@@ -769,50 +768,49 @@ class Spool:
         self.last_error = None
 
     async def _drain_forever(self, db) -> None:
-        delay = self.min_backoff
         failing_since: float | None = None
         last_log = 0.0
+
+        async def one_pass() -> int | None:
+            """Records handled, or None when another process drains."""
+            if not self.acquire_drain_lock():
+                return None
+            drainer = Drainer(self, db)
+            handled = await drainer.drain_pass()
+            if handled:
+                st = drainer.stats
+                log.info("spool: %d records replayed (%d events inserted), %d quarantined",
+                         st.records, st.events, st.quarantined)
+            return handled
+
+        def failed(exc: BaseException, delay: float) -> None:
+            # Nothing is lost: the records stay on disk until a pass commits them.
+            nonlocal failing_since, last_log
+            now = time.monotonic()
+            if failing_since is None:
+                failing_since = now
+            metrics.SPOOL_REPLAY_RETRIES.inc()
+            if now - last_log >= 60 or last_log < failing_since:
+                last_log = now
+                waiting = self.depth_records()
+                if isinstance(exc, (DatabaseUnavailable, ReplayDeferred)):
+                    log.warning("spool drain paused: %s (%d records waiting); retrying "
+                                "with backoff", exc, waiting)
+                else:
+                    log.error("spool drain failed: %r (%d records waiting); retrying",
+                              exc, waiting)
+
         while True:
-            try:
-                if not self.acquire_drain_lock():
-                    await asyncio.sleep(self.poll_interval)
-                    continue
-                drainer = Drainer(self, db)
-                handled = await drainer.drain_pass()
-                if handled:
-                    st = drainer.stats
-                    log.info("spool: %d records replayed (%d events inserted), %d quarantined",
-                             st.records, st.events, st.quarantined)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - nothing is lost; retried with backoff
-                now = time.monotonic()
-                if failing_since is None:
-                    failing_since = now
-                metrics.SPOOL_REPLAY_RETRIES.inc()
-                if now - last_log >= 60 or last_log < failing_since:
-                    last_log = now
-                    waiting = self.depth_records()
-                    if isinstance(exc, (DatabaseUnavailable, ReplayDeferred)):
-                        log.warning("spool drain paused: %s (%d records waiting); retrying "
-                                    "with backoff", exc, waiting)
-                    else:
-                        log.error("spool drain failed: %r (%d records waiting); retrying",
-                                  exc, waiting)
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.max_backoff)
-                continue
+            handled = await until_success(one_pass, initial=self.min_backoff,
+                                          maximum=self.max_backoff, on_failure=failed)
             if failing_since is not None:
                 log.info("spool drain resumed after %.1fs", time.monotonic() - failing_since)
                 failing_since = None
             if handled:
                 self.publish()
-            delay = self.min_backoff
-            if not handled:
+            else:
                 await asyncio.sleep(self.poll_interval)
 
-
-# --- the drainer ------------------------------------------------------------------
 
 class _Source:
     """One segment as seen by a drain pass."""
@@ -860,10 +858,15 @@ class _Source:
 
 # What a replay can be refused with: the database's errors, and its deadline
 # (a record that times out every time must not stall the drain either).
-_REFUSED = (asyncpg.PostgresError, DeadlineExceeded)
+_REFUSED = (DatabaseError, DeadlineExceeded)
 
 
-def _permanent(exc: asyncpg.PostgresError) -> bool:
+def _reason(exc) -> str:
+    """SQLSTATE and message, as quarantine entries and logs show them."""
+    return str(exc) if isinstance(exc, DatabaseError) else f"{exc.sqlstate}: {exc}"
+
+
+def _permanent(exc) -> bool:
     state = getattr(exc, "sqlstate", None) or ""
     return state.startswith(_PERMANENT_CLASSES) or state in _PERMANENT_STATES
 
@@ -981,8 +984,8 @@ class Drainer:
         (_, rec), = records
         try:
             await self.db.call(FUNCTIONS[kind], rec.body.decode(errors="replace"))
-        except asyncpg.UniqueViolationError as exc:
-            if exc.constraint_name != NOTIFICATION_KEY:
+        except DatabaseError as exc:
+            if exc.sqlstate != "23505" or exc.constraint != NOTIFICATION_KEY:
                 raise               # another record's key: permanent, quarantined
             # The notification is stored already (an earlier replay, or the
             # original write committed but its reply was lost).
@@ -1021,22 +1024,22 @@ class Drainer:
             n += 1
         return n
 
-    def _defer(self, item: tuple, exc: asyncpg.PostgresError) -> None:
+    def _defer(self, item: tuple, exc) -> None:
         """Count a passing failure of this record; raise ReplayDeferred unless
         it has failed max_attempts times (then the caller quarantines it)."""
         src, rec = item
         attempts = self.spool.failed_attempt((src.name, rec.offset))
         if attempts < self.spool.max_attempts:
-            raise ReplayDeferred(f"{exc.sqlstate}: {exc} (attempt {attempts} of "
+            raise ReplayDeferred(f"{_reason(exc)} (attempt {attempts} of "
                                  f"{self.spool.max_attempts})") from exc
 
-    def _give_up(self, item: tuple, exc: asyncpg.PostgresError, exhausted: bool) -> None:
+    def _give_up(self, item: tuple, exc, exhausted: bool) -> None:
         src, rec = item
         if exhausted:
             self._quarantine(src, rec, "retries_exhausted",
-                             f"{exc.sqlstate}: {exc} (failed {self.spool.max_attempts} times)")
+                             f"{_reason(exc)} (failed {self.spool.max_attempts} times)")
         else:
-            self._quarantine(src, rec, "permanent_error", f"{exc.sqlstate}: {exc}")
+            self._quarantine(src, rec, "permanent_error", _reason(exc))
         self._advance([item])
 
     def _advance(self, records: list) -> None:
@@ -1124,27 +1127,3 @@ class Drainer:
                         path.unlink(missing_ok=True)
                 finally:
                     os.close(fd)
-
-
-# --- wiring -------------------------------------------------------------------
-
-def attach(app, settings) -> Spool:
-    """Give the app its spool: draining starts with the server (so an
-    existing spool drains at start-up) and stops before the pool closes;
-    the spool itself is never removed on shutdown."""
-    spool = Spool.from_settings(settings)
-    app.ctx.spool = spool
-
-    @app.before_server_start
-    async def _start_spool(app):
-        await spool.start(app.ctx.db)
-
-    @app.before_server_stop
-    async def _stop_spool(app):
-        await spool.stop()
-
-    @app.after_server_stop
-    async def _close_spool(app):
-        await spool.close()
-
-    return spool

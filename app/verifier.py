@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import canonical, export, signing
+from . import canonical, signing
+from . import export_format as export
 
 OK, FAILED, UNUSABLE, UNPINNED = 0, 1, 2, 3
 # A PEM bundle, or a directory of PEM/DER certificates, trusted without --cert.

@@ -1,21 +1,12 @@
-"""Shapes shared by every area."""
+"""Shapes shared by every area that the contract does not define (its
+RFC7807Problem is the problem document)."""
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-
-class ProblemDetails(BaseModel):
-    """RFC 7807 problem document."""
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    field_errors: dict[str, Any] | None = None
+# The deepest page of any paged endpoint (issue 12 §5): an offset costs the
+# rows it skips. Deeper: narrow by time instead (docs/overload.md).
+MAX_OFFSET = 100_000
 
 
 class HealthStatus(BaseModel):

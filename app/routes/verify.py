@@ -12,11 +12,12 @@ import orjson
 from sanic import Blueprint
 
 from ..export import now_text
-from ..http import json_response, parse_model, read_json
-from ..models.common import ProblemDetails
+from ..http import json_response, read_json
+from ..models.contract import RFC7807Problem
 from ..models.export import VerifyChainRequest, VerifyChainResponse
 from ..openapi import doc
-from ..problems import Problem, validation
+from ..problems import problem, validation
+from ..validation import parse_model
 
 bp = Blueprint("verify")
 
@@ -32,7 +33,7 @@ _EVENT_MESSAGES = {
 }
 
 
-def _event_message(b: dict) -> str:
+def event_message(b: dict) -> str:
     if b["verdict"] == "link_mismatch" and b["expected_previous_hash"] == "":
         return "First event in chain should have empty previous_event_hash"
     return _EVENT_MESSAGES.get(b["verdict"], b["verdict"])
@@ -70,7 +71,7 @@ def _report(row, at: str) -> dict:
             "expected_hash": b["expected_hash"], "actual_hash": b["event_hash"],
             "previous_hash": b["previous_event_hash"],
             "expected_previous_hash": b["expected_previous_hash"],
-            "message": _event_message(b)} for b in broken]
+            "message": event_message(b)} for b in broken]
     return out
 
 
@@ -96,7 +97,7 @@ def _requested(req: VerifyChainRequest) -> tuple[list[str], bool]:
 
 @bp.post("/api/v1/audit/verify-chain")
 @doc("Verify whole hash chains (one correlation id or a list)", body=VerifyChainRequest,
-     responses={200: VerifyChainResponse, 400: ProblemDetails, 404: ProblemDetails},
+     responses={200: VerifyChainResponse, 400: RFC7807Problem, 404: RFC7807Problem},
      tags=["verification"])
 async def verify_chain(request):
     body = read_json(request)
@@ -113,7 +114,7 @@ async def verify_chain(request):
     rows = await db.call("datastorage.verify_chains", ids, many=True, expensive=True)
     unknown = [r["correlation_id"] for r in rows if r["total_events"] == 0 and r["head_seq"] is None]
     if unknown:
-        raise Problem(404, "not-found", "No events found for correlation_id: " + ", ".join(unknown),
+        raise problem("not-found", "No events found for correlation_id: " + ", ".join(unknown),
                       correlation_ids=unknown)
     at = now_text()
     reports = [_report(r, at) for r in rows]

@@ -1,6 +1,6 @@
 -- The hold history records the database login behind every placement and
 -- release (issue 12 §4).
--- depends: 0004_query_indexes
+-- depends: 0011_drop_old_signatures
 --
 -- `actor` is the name the caller passes (the service passes the user its
 -- proxy authenticated); any login allowed to call the hold functions could

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 
 from app import canonical
-from app.export import parse_csv
+from app.export_format import parse_csv
 from app.migrate import libpq_url
 from tests.api.test_export import EXPORT, USER, raw_event, seed
 from tests.api.test_workflows import body
-from tests.harness import ROOT, Service, unique
+from harness import ROOT, Service, unique
 
 ALICE = {"X-Auth-Request-User": "alice@example.com"}
 

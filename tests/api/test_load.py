@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from tests.api.test_audit_events import gateway_event
-from tests.harness import ROOT, Service
+from harness import ROOT, Service
 
 pytestmark = pytest.mark.load
 

@@ -14,7 +14,7 @@ import pytest
 from app.migrate import libpq_url
 from app.spool import list_segments
 from tests.api.test_audit_events import gateway_event
-from tests.harness import Service
+from harness import Service, poll
 
 EVENTS = "/api/v1/audit/events"
 
@@ -29,13 +29,6 @@ def _hold_chain_head(url: str, cid: str):
     conn = psycopg.connect(libpq_url(url))
     conn.execute("SELECT 1 FROM audit_chain_heads WHERE correlation_id = %s FOR UPDATE", (cid,))
     return conn
-
-
-def _poll(predicate, deadline: float = 30.0) -> None:
-    end = time.monotonic() + deadline
-    while not predicate():
-        assert time.monotonic() < end, "condition not reached before the deadline"
-        time.sleep(0.05)
 
 
 def _waiting_writes(url: str) -> int:
@@ -72,7 +65,8 @@ def test_a_busy_pool_answers_503_with_retry_after_and_spools_nothing(tight, modu
     t = threading.Thread(target=blocked_write)
     t.start()
     try:
-        _poll(lambda: _waiting_writes(module_db) == 1)  # the only connection is taken
+        # The only connection is taken.
+        poll(lambda: _waiting_writes(module_db) == 1, timeout=30, what="a write waiting on the lock")
         with svc.client() as c:
             r = c.post(EVENTS, json=gateway_event(f"other-{uuid.uuid4()}"))
         assert r.status_code == 503, r.text
