@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test test-dates install schema bench clean
+.PHONY: run test test-dates install schema bench image clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,11 @@ test-dates: $(STAMP)
 # Regenerate sql/schema/schema.sql from the migrations (a test compares).
 schema: $(STAMP)
 	$(BIN)/python -m tests.schema_dump > sql/schema/schema.sql
+
+# The container image, built with buildah from the project's wheel
+# (BASE_IMAGE=..., BUILDAH_ARGS=--pull=never to use a local base image).
+image: $(STAMP)
+	PYTHON=$(BIN)/python deploy/image/build
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

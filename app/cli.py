@@ -1,4 +1,4 @@
-"""`datastorage` command line: serve, migrate, psql, verify, spool."""
+"""`datastorage` command line: serve, migrate, psql, verify, spool, retention."""
 from __future__ import annotations
 
 import argparse
@@ -165,9 +165,9 @@ def cmd_psql(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("DS_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("yoyo").setLevel(logging.WARNING)
+    from .logs import configure
+    fmt = os.environ.get("DS_LOG_FORMAT", "text")
+    configure("json" if fmt == "json" else "text", os.environ.get("DS_LOG_LEVEL", "INFO"))
     parser = argparse.ArgumentParser(prog="datastorage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the HTTP service (embedded PostgreSQL unless "
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="connect with the migration (privileged) URL instead")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_psql)
-    for module in ("verifier", "spool_cli"):
+    for module in ("verifier", "spool_cli", "retention_cli"):
         try:
             mod = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as exc:

@@ -74,6 +74,10 @@ SPOOL_REJECTED = Counter("datastorage_spool_rejected_total",
                          "Writes the spool refused (full -> 503, write_error -> 500)", ["reason"])
 SPOOL_REPLAY_RETRIES = Counter("datastorage_spool_replay_retries_total",
                                "Drain passes interrupted (database unavailable, transient error)")
+READY = Gauge("datastorage_ready", "1 when the last readiness probe passed, else 0",
+              multiprocess_mode="livemostrecent")
+CHAIN_VERIFICATIONS = Counter("datastorage_chain_verifications_total",
+                              "Chains verified on request, by verdict", ["result"])
 GO_GOROUTINES = Gauge("go_goroutines", "Asyncio tasks in this worker (name kept for clients "
                       "that check for the Go series)", multiprocess_mode="livesum")
 
@@ -84,6 +88,29 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 def method_label(method: str) -> str:
     """A bounded label: any other method string a client sends is `OTHER`."""
     return method if method in _METHODS else "OTHER"
+
+
+def _cached_children(metric) -> None:
+    """Make `metric.labels(...)` a dict lookup after the first call per label
+    set. prometheus_client builds the key and takes a lock on every call
+    (several µs, a fair share of a write's CPU); the child it returns is the
+    same object each time, and it still notices a fork by itself."""
+    lookup = metric.labels
+    children: dict = {}
+
+    def labels(*values, **named):
+        key = (values, tuple(named.items())) if named else values
+        child = children.get(key)
+        if child is None:
+            child = children[key] = lookup(*values, **named)
+        return child
+
+    metric.labels = labels
+
+
+for _metric in list(globals().values()):
+    if isinstance(_metric, (Counter, Gauge, Histogram)):
+        _cached_children(_metric)
 
 
 def exposition() -> tuple[bytes, str]:

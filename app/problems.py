@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from .logs import current_request_id
+
 TYPE_BASE = "https://kubernaut.ai/problems/"
 CONTENT_TYPE = "application/problem+json"
 
@@ -106,6 +108,9 @@ class Problem(Exception):
         doc = {"type": self.type, "title": self.title, "status": self.status,
                "detail": self.detail, "instance": self.instance or path}
         doc.update(self.extensions)
+        rid = current_request_id()
+        if rid is not None:
+            doc["request_id"] = rid  # the same id as the X-Request-ID header and the logs
         return doc
 
 

@@ -13,7 +13,7 @@ from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
 
-from . import __version__, console, lifecycle, metrics, problems
+from . import __version__, console, lifecycle, logs, metrics, problems
 from .config import Settings
 from .db import Database, DatabaseError, DatabaseUnavailable
 from .http import check_query, render
@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None) -> Sanic:
     from .routes import blueprints
 
     settings = settings or Settings.from_env()
-    app = Sanic("datastorage", error_handler=ProblemErrorHandler(), configure_logging=True)
+    app = Sanic("datastorage", error_handler=ProblemErrorHandler(), configure_logging=True,
+                log_config=logs.log_config(settings.log_format, settings.log_level))
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.KEEP_ALIVE_TIMEOUT = 30
@@ -65,11 +66,11 @@ def create_app(settings: Settings | None = None) -> Sanic:
                           min_size=settings.pool_min, max_size=settings.pool_max,
                           timeout=settings.db_timeout, pool_wait=settings.pool_wait,
                           expensive_slots=settings.expensive_concurrency)
-    logging.getLogger("datastorage").setLevel(settings.log_level.upper())
 
     @app.on_request(priority=100)
     async def _start_timer(request):
         request.ctx.started = time.perf_counter()
+        request.ctx.request_id = logs.begin_request(request.headers.get(logs.REQUEST_ID_HEADER))
 
     @app.on_request(priority=90)
     async def _query_without_nul(request):
@@ -86,14 +87,20 @@ def create_app(settings: Settings | None = None) -> Sanic:
 
     @app.on_response(priority=-100)
     async def _count(request, response):
+        rid = getattr(request.ctx, "request_id", None)
+        if rid is not None and response is not None:
+            response.headers[logs.REQUEST_ID_HEADER] = rid
         started = getattr(request.ctx, "started", None)
         route = request.route.path if request.route else "unmatched"
         status = response.status if response is not None else 500
         method = metrics.method_label(request.method)
         metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
         if started is not None:
-            metrics.HTTP_DURATION.labels(method, route).observe(
-                time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s -> %d in %.1f ms", request.method, request.path, status,
+                          elapsed * 1000)
 
     @app.after_server_start
     async def _drain_on_sigterm(app):

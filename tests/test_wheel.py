@@ -1,6 +1,7 @@
 """The wheel is the product: built from the sources alone, installed into a
 fresh virtualenv outside the checkout, its `datastorage migrate` creates the
-schema from the SQL it carries and `datastorage serve` answers /health/ready.
+schema from the SQL it carries and `datastorage serve` answers /health/ready
+and serves the console (templates and static files are package data).
 
 Dependencies come through pip as a user gets them (its cache and the
 configured index); the build itself is offline (--no-build-isolation uses
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -67,15 +69,21 @@ def test_the_wheel_carries_the_sql(installed):
         p.name for p in (ROOT / "sql" / "migrations").glob("*.sql"))
 
 
-def test_migrate_and_serve_from_the_wheel(installed, db_url):
+@pytest.fixture
+def empty_db(pg):
+    """A database no migration has touched (the test template is migrated)."""
+    name = f"wheel_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq_url(pg.url()), autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    yield pg.url(name)
+    with psycopg.connect(libpq_url(pg.url()), autocommit=True) as c:
+        c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_migrate_and_serve_from_the_wheel(installed, empty_db):
+    db_url = empty_db
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["DS_DATABASE_URL"] = db_url
-    # The template the test database comes from is already migrated; start
-    # from an empty schema so the wheel's own migrations build it.
-    with psycopg.connect(libpq_url(db_url), autocommit=True) as c:
-        c.execute("DROP SCHEMA datastorage CASCADE")
-        c.execute("DROP SCHEMA public CASCADE")
-        c.execute("CREATE SCHEMA public")
     out = run(installed / "datastorage", "migrate", cwd=installed.parent, env=env)
     migrations = len(list((ROOT / "sql" / "migrations").glob("*.sql")))
     assert f"{migrations} migration(s) applied" in out, out
@@ -97,5 +105,9 @@ def test_migrate_and_serve_from_the_wheel(installed, db_url):
                                "signal_type": "prometheus-alert", "alert_name": "HighCPU",
                                "namespace": "payments", "fingerprint": "abc123"}})
             assert resp.status_code == 201, resp.text
+            # The console's templates and static files are package data too.
+            page = c.get("/console/trail", params={"correlation_id": "wheel-check"})
+            assert page.status_code == 200 and "Chain verified" in page.text, page.text[:300]
+            assert c.get("/console/static/console.css").status_code == 200
     finally:
         assert svc.stop() == 0, svc.logs()

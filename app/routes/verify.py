@@ -11,6 +11,7 @@ from __future__ import annotations
 import orjson
 from sanic import Blueprint
 
+from .. import metrics
 from ..export import now_text
 from ..http import json_response, read_json
 from ..models.contract import RFC7807Problem
@@ -41,7 +42,10 @@ def event_message(b: dict) -> str:
 
 def _report(row, at: str) -> dict:
     broken = orjson.loads(row["broken"])
-    if row["is_valid"]:
+    if row["is_valid"] and row["expired"]:
+        message = (f"Hash chain expired: retention removed all {row['pruned_events']} event(s); "
+                   "the chain head matches the recorded retention horizon")
+    elif row["is_valid"]:
         message = "Hash chain verified successfully: no tampering detected"
     elif not row["head_matches"] and not broken:
         message = ("Hash chain verification FAILED: the chain head records "
@@ -64,6 +68,10 @@ def _report(row, at: str) -> dict:
         "verification_time": at,
         "message": message,
     }
+    if row["pruned_events"]:
+        # Only for chains retention pruned: other reports stay as they were.
+        out["pruned_events"] = row["pruned_events"]
+        out["expired"] = row["expired"]
     if broken:
         out["tampered_events"] = [{
             "event_id": b["event_id"], "chain_seq": b["chain_seq"],
@@ -118,6 +126,8 @@ async def verify_chain(request):
                       correlation_ids=unknown)
     at = now_text()
     reports = [_report(r, at) for r in rows]
+    for r in reports:
+        metrics.CHAIN_VERIFICATIONS.labels("valid" if r["is_valid"] else "invalid").inc()
     if not as_list:
         return json_response(reports[0])
     return json_response({"is_valid": all(r["is_valid"] for r in reports),
