@@ -114,8 +114,8 @@ async def _flood(base_url: str, stop: asyncio.Event) -> dict[str, int]:
     chains = [f"load-{i}" for i in range(CHAINS)]
     requests = [
         ("POST", "/api/v1/audit/verify-chain", {"json": {"correlation_ids": chains}}),
-        ("GET", "/api/v1/audit/events", {"params": {"limit": "1000", "offset": "5000"}}),
-        ("GET", "/api/v1/audit/events", {"params": {"event_type": "load.seed", "limit": "1000"}}),
+        ("GET", "/api/v1/audit/events", {"params": {"limit": "50", "offset": "5000"}}),
+        ("GET", "/api/v1/audit/events", {"params": {"event_type": "load.seed", "limit": "50"}}),
     ]
 
     async def worker(i: int, client: httpx.AsyncClient) -> None:
