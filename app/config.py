@@ -38,14 +38,18 @@ class Settings(BaseSettings):
     pool_min: int = Field(2, ge=1)
     pool_max: int = Field(16, ge=1)
     db_timeout: float = Field(10.0, gt=0)
+    pool_wait: float = Field(5.0, gt=0)
+    expensive_concurrency: int = Field(2, ge=1)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_event_data_bytes: int = Field(1024 * 1024, ge=1024)
     max_batch_events: int = Field(5000, ge=1)
+    max_verify_events: int = Field(100_000, ge=1)
     trusted_proxies: str = "127.0.0.1/32,::1/128"
     ready_timeout: float = Field(1.0, gt=0)
     shutdown_delay: float = Field(0.0, ge=0)
     spool_dir: str | None = None
     spool_max_bytes: int = Field(1024 * 1024 * 1024, ge=4096)
+    spool_max_attempts: int = Field(20, ge=1)
     signing_key: str | None = None
     signing_cert: str | None = None
     log_level: str = "INFO"

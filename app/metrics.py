@@ -60,6 +60,12 @@ SPOOL_OLDEST_AGE = Gauge("datastorage_spool_oldest_record_age_seconds",
 SPOOL_DAMAGED = Gauge("datastorage_spool_damaged_records",
                       "Torn or corrupt records found and not yet moved to quarantine",
                       multiprocess_mode="livemostrecent")
+SPOOL_QUARANTINE_BYTES = Gauge("datastorage_spool_quarantine_bytes",
+                               "Size of quarantine.jsonl (counts against the spool capacity)",
+                               multiprocess_mode="livemostrecent")
+SPOOL_QUARANTINE_RECORDS = Gauge("datastorage_spool_quarantine_records",
+                                 "Records in quarantine.jsonl, waiting for the operator",
+                                 multiprocess_mode="livemostrecent")
 SPOOL_REPLAYED = Counter("datastorage_spool_replayed_total",
                          "Spool records stored by the drainer (transaction committed)", ["stream"])
 SPOOL_QUARANTINED = Counter("datastorage_spool_quarantined_total",
@@ -74,6 +80,14 @@ CHAIN_VERIFICATIONS = Counter("datastorage_chain_verifications_total",
                               "Chains verified on request, by verdict", ["result"])
 GO_GOROUTINES = Gauge("go_goroutines", "Asyncio tasks in this worker (name kept for clients "
                       "that check for the Go series)", multiprocess_mode="livesum")
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """A bounded label: any other method string a client sends is `OTHER`."""
+    return method if method in _METHODS else "OTHER"
 
 
 def _cached_children(metric) -> None:

@@ -327,6 +327,22 @@ $$;
 ALTER FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text) OWNER TO datastorage_owner;
 
 --
+-- Name: chain_sizes(text[]); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT coalesce(sum(h.last_seq), 0)::bigint
+    FROM public.audit_chain_heads h
+    WHERE h.correlation_id = ANY (p_correlation_ids)
+$$;
+
+
+ALTER FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) OWNER TO datastorage_owner;
+
+--
 -- Name: chain_verdicts(text[], boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -1167,6 +1183,7 @@ CREATE TABLE public.audit_legal_holds (
     actor text NOT NULL,
     at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     events_affected bigint NOT NULL,
+    db_login text DEFAULT SESSION_USER NOT NULL,
     CONSTRAINT audit_legal_holds_action_check CHECK ((action = ANY (ARRAY['place'::text, 'release'::text])))
 );
 
@@ -1364,7 +1381,7 @@ ALTER FUNCTION datastorage.place_legal_hold(p_correlation_id text, p_reason text
 --
 
 CREATE FUNCTION datastorage.query_audit_events(p_correlation_id text DEFAULT NULL::text, p_event_type text DEFAULT NULL::text, p_event_category text DEFAULT NULL::text, p_event_outcome text DEFAULT NULL::text, p_severity text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0) RETURNS jsonb
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 DECLARE
@@ -1372,6 +1389,8 @@ DECLARE
     dates text := 'TRUE';
     total bigint;
     page jsonb;
+    plan json;
+    count_cap constant bigint := 10000;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
         RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
@@ -1403,7 +1422,8 @@ BEGIN
             dates := dates || ' AND event_date <= ($7 AT TIME ZONE ''UTC'')::date';
         END IF;
         EXECUTE format(
-            'SELECT (SELECT count(*) FROM public.audit_events WHERE %1$s AND %2$s),
+            'SELECT (SELECT count(*) FROM (SELECT FROM public.audit_events WHERE %1$s AND %2$s
+                                           LIMIT $10) c),
                     (SELECT coalesce(jsonb_agg(datastorage.event_json(e)
                                                ORDER BY e.event_timestamp DESC, e.event_id DESC), ''[]'')
                        FROM (SELECT event_id, event_timestamp FROM public.audit_events WHERE %1$s AND %2$s
@@ -1415,7 +1435,20 @@ BEGIN
                         AND %3$s)', cond, dates, replace(dates, 'event_date', 'e.event_date'))
             INTO total, page
             USING p_correlation_id, p_event_type, p_event_category, p_event_outcome, p_severity,
-                  p_since, p_until, p_limit, p_offset;
+                  p_since, p_until, p_limit, p_offset, count_cap + 1;
+        IF total > count_cap AND jsonb_array_length(page) BETWEEN 1 AND p_limit - 1 THEN
+            total := p_offset + jsonb_array_length(page);       -- the last page: exact
+        ELSIF total > count_cap THEN
+            EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM public.audit_events WHERE %s AND %s',
+                           cond, dates)
+                INTO plan
+                USING p_correlation_id, p_event_type, p_event_category, p_event_outcome,
+                      p_severity, p_since, p_until;
+            -- Never below what the page itself proves exists.
+            total := greatest(count_cap + 1, (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint,
+                              p_offset + jsonb_array_length(page)
+                              + CASE WHEN jsonb_array_length(page) = p_limit THEN 1 ELSE 0 END);
+        END IF;
     END IF;
     RETURN jsonb_build_object(
         'data', page,
@@ -4954,6 +4987,15 @@ GRANT ALL ON FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_la
 --
 
 REVOKE ALL ON FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION chain_sizes(p_correlation_ids text[]); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) TO datastorage_auditor;
 
 
 --
