@@ -61,6 +61,8 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "workflow-exists": (409, "conflict", "Workflow Already Exists"),
     "workflow-not-found": (404, "not-found", "Not Found"),
     "immutable-field-violation": (400, "immutable-field-violation", "Bad Request"),
+    # retention (CLI and SQL only; no HTTP route runs it)
+    "already-running": (409, "conflict", "Resource Conflict"),
     # reconstruction (spec §8.2 titles)
     "audit/correlation-not-found": (404, "audit/correlation-not-found", "Audit Events Not Found"),
     "reconstruction/no-parseable-events": (400, "reconstruction/no-parseable-events",
@@ -87,6 +89,7 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "23514": (400, "validation-error", "Validation Error"),  # check_violation
     "23502": (400, "validation-error", "Validation Error"),  # not_null_violation
     "42501": (403, "forbidden", "Forbidden"),                # insufficient_privilege
+    "55000": (409, "conflict", "Resource Conflict"),         # immutable row (not a lock wait)
     "22": (400, "validation-error", "Validation Error"),     # class 22: data exception
 }
 
