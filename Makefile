@@ -4,7 +4,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test install schema bench clean
+.PHONY: run test test-dates install schema bench image clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,10 +19,21 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m tests.pinned_dates
+
+# Only the date-sensitive tests (marker `calendar`), once per pinned clock
+# (needs libfaketime: apt-get install faketime).
+test-dates: $(STAMP)
+	$(BIN)/python -m tests.pinned_dates
 
 # Regenerate sql/schema/schema.sql from the migrations (a test compares).
 schema: $(STAMP)
 	$(BIN)/python -m tests.schema_dump > sql/schema/schema.sql
+
+# The container image, built with buildah from the project's wheel
+# (BASE_IMAGE=..., BUILDAH_ARGS=--pull=never to use a local base image).
+image: $(STAMP)
+	PYTHON=$(BIN)/python deploy/image/build
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

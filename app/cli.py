@@ -33,11 +33,15 @@ def _embedded(settings):
     return Cluster(Path(settings.data_dir) / "postgres", port=settings.pg_port)
 
 
-def database_url(settings, *, start: bool) -> tuple[str, object | None]:
-    """The URL the service uses; starts the embedded cluster when none is configured."""
-    from .migrate import ensure_database
-    if settings.database_url:
-        return settings.database_url, None
+def database_urls(settings, *, start: bool) -> tuple[str, str, object | None]:
+    """(runtime URL, migration URL, embedded cluster or None). The embedded
+    cluster serves through a login that is a member of datastorage_app only
+    and migrates as its superuser; with DS_DATABASE_URL the migration URL is
+    DS_MIGRATE_DATABASE_URL, else the same URL (one login for both)."""
+    from .migrate import RUNTIME_LOGIN, ensure_database, with_user
+    if settings.database_url or settings.migrate_database_url:
+        return (settings.database_url,
+                settings.migrate_database_url or settings.database_url, None)
     cluster = _embedded(settings)
     if start:
         cluster.init()
@@ -46,7 +50,14 @@ def database_url(settings, *, start: bool) -> tuple[str, object | None]:
     elif not cluster.running():
         raise Fatal(f"the embedded PostgreSQL in {cluster.datadir} is not running; "
                     "start the service with `datastorage serve` or set DS_DATABASE_URL")
-    return cluster.url("datastorage"), cluster
+    admin = settings.migrate_database_url or cluster.url("datastorage")
+    return with_user(cluster.url("datastorage"), RUNTIME_LOGIN), admin, cluster
+
+
+def database_url(settings, *, start: bool) -> tuple[str, object | None]:
+    """The URL the service uses; starts the embedded cluster when none is configured."""
+    url, _, cluster = database_urls(settings, start=start)
+    return url, cluster
 
 
 def _check_reachable(url: str) -> None:
@@ -73,16 +84,30 @@ def _check_port(host: str, port: int) -> None:
             raise Fatal(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def _migrate(admin_url: str, cluster) -> int:
+    from .migrate import ensure_runtime_login, migrate
+    _check_reachable(admin_url)
+    n = migrate(admin_url)
+    if cluster is not None:
+        ensure_runtime_login(admin_url)
+    return n
+
+
 def cmd_serve(args) -> int:
-    from .migrate import migrate, redacted
+    from .migrate import redacted
     settings = _settings(args)
     _check_port(settings.host, settings.port)
-    url, cluster = database_url(settings, start=True)
+    url, admin_url, cluster = database_urls(settings, start=True)
+    if not url:
+        raise Fatal("DS_MIGRATE_DATABASE_URL is set but DS_DATABASE_URL is not: "
+                    "set the runtime login's URL too")
     try:
+        _migrate(admin_url, cluster)
+        # The workers (spawned, they inherit the environment) never see it.
+        os.environ.pop("DS_MIGRATE_DATABASE_URL", None)
         _check_reachable(url)
-        migrate(url)
         log.info("database: %s", redacted(url))
-        settings = settings.model_copy(update={"database_url": url})
+        settings = settings.model_copy(update={"database_url": url, "migrate_database_url": None})
         _serve(settings)
     finally:
         if cluster is not None:
@@ -99,7 +124,7 @@ def _serve(settings) -> None:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
-    from . import create_app
+    from .server import create_app
     try:
         loader = AppLoader(factory=partial(create_app, settings))
         app = loader.load()
@@ -113,12 +138,11 @@ def _serve(settings) -> None:
 
 
 def cmd_migrate(args) -> int:
-    from .migrate import migrate, redacted
+    from .migrate import redacted
     settings = _settings()
-    url, cluster = database_url(settings, start=not settings.database_url)
+    _, url, cluster = database_urls(settings, start=not settings.database_url)
     try:
-        _check_reachable(url)
-        n = migrate(url)
+        n = _migrate(url, cluster)
         print(f"{redacted(url)}: {n} migration(s) applied, functions re-applied")
     finally:
         if cluster is not None and not args.keep_running:
@@ -130,16 +154,20 @@ def cmd_psql(args) -> int:
     from .embedded_pg import find_bindir
     from .migrate import libpq_url
     settings = _settings()
-    url, _ = database_url(settings, start=False)
+    # The service's own login by default: `--migrate` is the privileged one.
+    runtime, admin, _ = database_urls(settings, start=False)
+    url = admin if args.migrate else runtime
+    if not url:
+        raise Fatal("no runtime URL: set DS_DATABASE_URL (or use --migrate)")
     psql = shutil.which("psql") or str(find_bindir() / "psql")
     os.execvp(psql, [psql, libpq_url(url), *args.rest])
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("DS_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("yoyo").setLevel(logging.WARNING)
+    from .logs import configure
+    fmt = os.environ.get("DS_LOG_FORMAT", "text")
+    configure("json" if fmt == "json" else "text", os.environ.get("DS_LOG_LEVEL", "INFO"))
     parser = argparse.ArgumentParser(prog="datastorage", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the HTTP service (embedded PostgreSQL unless "
@@ -152,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-running", action="store_true",
                    help="leave the embedded cluster running afterwards")
     p.set_defaults(func=cmd_migrate)
-    p = sub.add_parser("psql", help="open psql on the service's database")
+    p = sub.add_parser("psql", help="open psql on the service's database as the service's login")
+    p.add_argument("--migrate", action="store_true",
+                   help="connect with the migration (privileged) URL instead")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_psql)
     for module in ("verifier", "spool_cli"):

@@ -5,7 +5,8 @@ import ipaddress
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ConfigError(ValueError):
@@ -21,10 +22,13 @@ def default_data_dir() -> str:
     return str(Path(base) / "datastorage")
 
 
-class Settings(BaseModel):
-    """One field per DS_* variable; the README's configuration table lists them."""
+class Settings(BaseSettings):
+    """One field per DS_* variable (pydantic-settings reads them); the
+    README's configuration table lists them. An empty variable counts as
+    unset."""
 
     database_url: str | None = None
+    migrate_database_url: str | None = None
     data_dir: str = Field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -44,9 +48,11 @@ class Settings(BaseModel):
     signing_key: str | None = None
     signing_cert: str | None = None
     log_level: str = "INFO"
+    log_format: str = Field("text", pattern="^(text|json)$")
     pg_port: int = Field(5432, ge=1, le=65535)
 
-    model_config = {"frozen": True}
+    model_config = SettingsConfigDict(env_prefix="DS_", env_ignore_empty=True, frozen=True,
+                                      extra="ignore")
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -65,16 +71,10 @@ class Settings(BaseModel):
         return Path(self.spool_dir or Path(self.data_dir) / "spool")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
-        env = os.environ if env is None else env
-        values = {}
-        for name in cls.model_fields:
-            raw = env.get("DS_" + name.upper())
-            if raw not in (None, ""):
-                values[name] = raw
-        values.update({k: v for k, v in overrides.items() if v is not None})
+    def from_env(cls, **overrides) -> "Settings":
+        """The environment's settings; keyword overrides (None: not given) win."""
         try:
-            return cls(**values)
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
         except ValidationError as exc:
             msgs = "; ".join(f"DS_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors())
             raise ConfigError(f"invalid configuration: {msgs}") from None

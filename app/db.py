@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 import asyncpg
+import orjson
 
 log = logging.getLogger("datastorage.db")
 
@@ -26,7 +29,62 @@ class DatabaseUnavailable(Exception):
     """The write may be retried later; nothing about the input was wrong."""
 
 
+class DatabaseError(Exception):
+    """The database refused the call: the one exception type every refusal
+    becomes (app/problems.py maps it to a problem). SQL functions name the
+    problem in HINT and put extension members, as a JSON object, in DETAIL."""
+
+    def __init__(self, sqlstate: str, message: str, *, hint: str | None = None,
+                 detail: str | None = None, constraint: str | None = None):
+        super().__init__(f"{sqlstate}: {message}")
+        self.sqlstate = sqlstate
+        self.message = message
+        self.hint = hint
+        self.detail = detail
+        self.constraint = constraint
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> "DatabaseError":
+        if isinstance(exc, asyncpg.exceptions.DataError):
+            # asyncpg's own encoder refused a parameter (out of range, wrong
+            # type): a data exception, as PostgreSQL would have said.
+            return cls("22000", str(exc))
+        return cls(getattr(exc, "sqlstate", None) or "XX000",
+                   getattr(exc, "message", None) or str(exc),
+                   hint=getattr(exc, "hint", None), detail=getattr(exc, "detail", None),
+                   constraint=getattr(exc, "constraint_name", None))
+
+    @property
+    def extensions(self) -> dict:
+        """DETAIL as problem extension members: a JSON object next to a HINT
+        (our convention); PostgreSQL's own DETAIL texts are not."""
+        if not self.hint or not self.detail or not self.detail.startswith("{"):
+            return {}
+        try:
+            value = orjson.loads(self.detail)
+        except orjson.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def translate(exc: BaseException) -> BaseException:
+    """asyncpg's exceptions as the two this module raises (others unchanged)."""
+    if isinstance(exc, (DatabaseError, DatabaseUnavailable)):
+        return exc
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        return DatabaseError.from_exception(exc)
+    if is_unavailable(exc):
+        return DatabaseUnavailable(str(exc) or type(exc).__name__)
+    if isinstance(exc, asyncpg.PostgresError):
+        return DatabaseError.from_exception(exc)
+    return exc
+
+
 def is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DatabaseUnavailable):
+        return True
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        return False
     if isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError,
                         asyncpg.exceptions.InterfaceError,
                         asyncpg.exceptions.ConnectionDoesNotExistError)):
@@ -90,9 +148,10 @@ class Database:
             async with self.pool.acquire(timeout=timeout or self.timeout) as conn:
                 rows = await conn.fetch(sql, *args, timeout=timeout or self.timeout)
         except Exception as exc:
-            if is_unavailable(exc):
-                raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
-            raise
+            translated = translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
         if many:
             return rows
         if not rows:
@@ -100,5 +159,39 @@ class Database:
         row = rows[0]
         return row[0] if len(row) == 1 else row
 
+    @asynccontextmanager
+    async def snapshot(self, timeout: float | None = None) -> AsyncIterator["Snapshot"]:
+        """One connection in one read-only REPEATABLE READ transaction, for
+        reads that stream (export): every statement sees the same data."""
+        if self.pool is None:
+            raise DatabaseUnavailable("database pool is closed")
+        timeout = timeout or self.timeout
+        try:
+            async with self.pool.acquire(timeout=timeout) as conn:
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    yield Snapshot(conn, timeout)
+        except Exception as exc:
+            translated = translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
     async def ping(self, timeout: float) -> None:
         await self.fetch("SELECT 1", timeout=timeout)
+
+
+class Snapshot:
+    """Statements inside Database.snapshot()."""
+
+    def __init__(self, conn, timeout: float):
+        self._conn = conn
+        self._timeout = timeout
+
+    async def value(self, sql: str, *args):
+        return await self._conn.fetchval(sql, *args, timeout=self._timeout)
+
+    async def batches(self, sql: str, *args, size: int = 500):
+        """The rows of `sql` through a server-side cursor, `size` at a time."""
+        cursor = await self._conn.cursor(sql, *args, timeout=self._timeout)
+        while rows := await cursor.fetch(size, timeout=self._timeout):
+            yield rows

@@ -14,10 +14,10 @@ import orjson
 from pydantic import ValidationError
 
 from . import metrics
-from .http import field_errors, has_nul, parse_model
+from .validation import field_errors, parse_model
 from .models.audit import AuditEventEnvelope
 from .models.contract import validate_event_data
-from .problems import Problem, validation
+from .problems import Problem, problem, validation
 from .timeutil import TimeFormatError, go_duration, parse_rfc3339, utc_micro
 
 MAX_FUTURE = timedelta(minutes=60)
@@ -35,7 +35,7 @@ class Prepared:
 
 def _invalid_request(detail: str) -> Problem:
     metrics.VALIDATION_FAILURES.labels(field="body", reason="invalid_json").inc()
-    return Problem(400, "invalid_request", detail, title="Invalid Request")
+    return problem("invalid_request", detail)
 
 
 def check_bounds(ts: datetime, now: datetime) -> str | None:
@@ -50,8 +50,7 @@ def check_bounds(ts: datetime, now: datetime) -> str | None:
 
 
 def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
-            now: datetime | None = None, check_window: bool = True,
-            nul_possible: bool = True) -> Prepared:
+            now: datetime | None = None, check_window: bool = True) -> Prepared:
     """Validate one event and build its row; raises Problem on bad input.
 
     `prefix` locates the event inside a batch (`3.`) in field errors."""
@@ -64,14 +63,10 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
                                            reason="validation_error").inc()
         raise validation("request body has an error: " + " | ".join(
             f'Error at "/{f.replace(".", "/")}": {m}' for f, m in errors.items()), errors) from None
-    if nul_possible and has_nul(data):
-        raise validation("request body has an error: strings must not contain NUL (\\u0000)",
-                         {prefix + "body": "NUL character not allowed"})
     size = len(orjson.dumps(event_data))
     if size > max_event_data_bytes:
-        raise Problem(413, "payload-too-large",
-                      f"event_data is {size} bytes; the limit is {max_event_data_bytes} bytes",
-                      title="Payload Too Large")
+        raise problem("payload-too-large",
+                      f"event_data is {size} bytes; the limit is {max_event_data_bytes} bytes")
     try:
         ts = parse_rfc3339(env.event_timestamp)
     except TimeFormatError as exc:
@@ -84,11 +79,11 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
             raise _invalid_request(
                 f"{prefix}parent_event_id: invalid UUID {env.parent_event_id!r}") from None
     if check_window:
-        problem = check_bounds(ts, now or datetime.now(timezone.utc))
-        if problem:
+        out_of_window = check_bounds(ts, now or datetime.now(timezone.utc))
+        if out_of_window:
             metrics.VALIDATION_FAILURES.labels(field="business_rules",
                                                reason="validation_failed").inc()
-            raise validation(problem)
+            raise validation(out_of_window)
     category = env.event_category
     sent = data.keys()
     row = {

@@ -1,28 +1,13 @@
-"""Signed audit exports: the document format and its producer (docs/export.md).
-
-JSON body, members in this order (one line, ", " / ": " separators):
-
-    {"events": [<event>, ...],
-     "hash_chain_verification": {...},
-     "export_metadata": {..., "certificate": "<PEM>", "signature": "<base64>"}
-     [, "detached_signature": "<PEM-style text>"]}
-
-The signed message is the body from its first byte up to, not including,
-the last occurrence of `, "signature": "` (SIGNATURE_MARKER): every member
-of the document except the signature itself. It is hashed as it is written,
-so any byte of it that changes breaks the signature, and an auditor can cut
-it out with `head -c`.
-
-CSV body: a header row and one row per event (RFC 4180, CRLF). The metadata
-and verification summary travel in X-Export-* response headers; the signed
-message is the CSV body, a newline, and the X-Export-Metadata header value.
+"""Signed audit exports: the producer (the format is app/export_format.py,
+docs/export.md).
 
 Events are rendered by SQL (datastorage.export_audit_events) and copied
 through untouched, so event_data keeps PostgreSQL's exact number text; only
 PII redaction re-renders an event (app/canonical.render, same rules). The
 document is written to a spooled temporary file while the rows stream out of
-a database cursor: memory stays bounded whatever the export size, and a
-failure part-way gives a clean error instead of a truncated 200.
+a database snapshot (Database.snapshot): memory stays bounded whatever the
+export size, and a failure part-way gives a clean error instead of a
+truncated 200. The signed bytes are hashed as they are written.
 """
 from __future__ import annotations
 
@@ -35,36 +20,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-import asyncpg
 import orjson
-from prometheus_client import Counter
 
 from . import canonical, redaction
-from .db import DatabaseUnavailable
-from .problems import Problem
+from .db import DatabaseError, DatabaseUnavailable
+from .export_format import (CSV_TYPE, H_ALGORITHM, H_CERTIFICATE, H_FINGERPRINT, H_METADATA,
+                            H_SCHEME, H_SIGNATURE, JSON_TYPE, SIGNATURE_MARKER, SIGNATURE_SCHEME,
+                            csv_cell, detached_signature)
+from .metrics import EXPORT_FAILURES, EXPORT_SUCCESSES
+from .problems import Problem, from_database_error, problem
 from .signing import ALGORITHM, Signer
 
 log = logging.getLogger("datastorage.export")
 
-SIGNATURE_SCHEME = "datastorage-export-v1"
-SIGNATURE_MARKER = b', "signature": "'
 MAX_EVENTS = 10000
 SPOOL_IN_MEMORY = 4 * 1024 * 1024
 FETCH_ROWS = 500
-JSON_TYPE = "application/json"
-CSV_TYPE = "text/csv"
-# CSV response headers (names as documented; values are ASCII).
-H_METADATA = "X-Export-Metadata"
-H_SIGNATURE = "X-Export-Signature"
-H_ALGORITHM = "X-Export-Signature-Algorithm"
-H_SCHEME = "X-Export-Signature-Scheme"
-H_FINGERPRINT = "X-Export-Certificate-Fingerprint"
-H_CERTIFICATE = "X-Export-Certificate"
-
-EXPORT_SUCCESSES = Counter("datastorage_export_successes_total", "Audit exports served",
-                           ["format"])
-EXPORT_FAILURES = Counter("datastorage_export_failures_total", "Audit exports refused or failed",
-                          ["reason"])
 
 _SQL = ("SELECT kind, correlation_id, event_id, hash_chain_valid, body, event_data "
         "FROM datastorage.export_audit_events($1, $2, $3, $4, $5, $6, $7)")
@@ -117,6 +88,18 @@ class ExportResult:
     def close(self) -> None:
         self.body.close()
 
+    async def send(self, request) -> None:
+        """Stream the document as the response to `request`, then release it."""
+        try:
+            response = await request.respond(
+                status=200, content_type=self.content_type,
+                headers={**self.headers, "content-length": str(self.size)})
+            for chunk in self.chunks():
+                await response.send(chunk)
+            await response.eof()
+        finally:
+            self.close()
+
 
 class _Writer:
     """Spooled output; `signed` bytes also go into the signature digest."""
@@ -136,58 +119,13 @@ class _Writer:
         self.size += len(data)
 
 
+def time_budget(settings) -> float:
+    """Seconds an export may take in the database (a large one reads a lot)."""
+    return max(60.0, settings.db_timeout * 6)
+
+
 def now_text() -> str:
     return canonical.timestamp_text(datetime.now(timezone.utc))
-
-
-def detached_signature(signature_b64: str, fingerprint: str) -> str:
-    """The detached form (spec/audit-api.md §8.3), no trailing newline."""
-    return ("-----BEGIN SIGNATURE-----\n"
-            f"Algorithm: {ALGORITHM}\n"
-            f"Certificate-Fingerprint: {fingerprint}\n"
-            "\n"
-            f"{signature_b64}\n"
-            "-----END SIGNATURE-----")
-
-
-_DETACHED = re.compile(r"\A-----BEGIN SIGNATURE-----\n((?:[A-Za-z-]+: [^\n]*\n)*)\n"
-                       r"([A-Za-z0-9+/=\n]+?)\n?-----END SIGNATURE-----\n?\Z")
-
-
-def parse_detached_signature(text: str) -> tuple[dict[str, str], str]:
-    """(headers, base64 signature) of a detached signature; ValueError if malformed."""
-    m = _DETACHED.match(text.replace("\r\n", "\n"))
-    if not m:
-        raise ValueError("not a detached signature (-----BEGIN SIGNATURE----- block)")
-    headers = dict(line.split(": ", 1) for line in m.group(1).splitlines())
-    return headers, m.group(2).replace("\n", "")
-
-
-_TAIL = re.compile(rb'\A([A-Za-z0-9+/]*={0,2})"\}'
-                   rb'(?:, "detached_signature": ("(?:[^"\\]|\\.)*"))?\}\n?\Z')
-
-
-def split_signed_json(data: bytes) -> tuple[bytes, str, str | None]:
-    """(signed message, base64 signature, detached signature text or None) of
-    a JSON export; ValueError when the document does not end as written."""
-    cut = data.rfind(SIGNATURE_MARKER)
-    if cut < 0:
-        raise ValueError('no `, "signature": "` member: not a signed export')
-    m = _TAIL.match(data[cut + len(SIGNATURE_MARKER):])
-    if not m:
-        raise ValueError("the document does not end with the signature member as exported "
-                         "(extra or altered bytes after it)")
-    detached = json.loads(m.group(2)) if m.group(2) else None
-    return data[:cut], m.group(1).decode("ascii"), detached
-
-
-def csv_signed_message(csv_body: bytes, metadata_header: str) -> bytes:
-    return csv_body + b"\n" + metadata_header.encode("ascii")
-
-
-def csv_cell(value: str | None) -> str:
-    """As datastorage.csv_cell(): NULL empty, every value quoted."""
-    return "" if value is None else '"' + value.replace('"', '""') + '"'
 
 
 def _members(pairs: list[tuple[str, Any]]) -> str:
@@ -213,37 +151,37 @@ def _redact_event_data(text: str) -> tuple[str, bool]:
     return canonical.render(masked), True
 
 
-def _fail(reason: str, status: int, title: str, detail: str) -> Problem:
-    EXPORT_FAILURES.labels(reason=reason).inc()
-    return Problem(status, "about:blank", detail, title=title)
+def _failed() -> Problem:
+    return problem("export-failed", "Failed to export audit events. Please retry.")
 
 
 async def run(db, signer: Signer, req: ExportRequest, *, timeout: float) -> ExportResult:
     """Select, verify (in SQL), render, sign. Raises Problem on failure."""
-    if db.pool is None:
-        raise _fail("database", 500, "Export Failed", "Failed to export audit events. Please retry.")
     out = _Writer()
     try:
-        return await _produce(db.pool, signer, req, out, timeout)
-    except asyncpg.PostgresError as exc:
+        result = await _produce(db, signer, req, out, timeout)
+    except DatabaseError as exc:
         out.file.close()
-        if getattr(exc, "sqlstate", "") == "DS400":
-            raise _fail("validation", 400, "Validation Error",
-                        f"Invalid query parameters: {exc.message}") from None
-        log.error("export failed in the database: %s", exc)
-        raise _fail("database", 500, "Export Failed",
-                    "Failed to export audit events. Please retry.") from None
-    except (DatabaseUnavailable, OSError, asyncpg.exceptions.InterfaceError, TimeoutError) as exc:
+        answer = from_database_error(exc, _failed())
+        if answer.status >= 500:
+            log.error("export failed in the database: %s", exc)
+        EXPORT_FAILURES.labels(reason="validation" if answer.status < 500 else "database").inc()
+        raise answer from None
+    except (DatabaseUnavailable, OSError, TimeoutError) as exc:
         out.file.close()
         log.error("export failed: %s", exc)
-        raise _fail("database", 500, "Export Failed",
-                    "Failed to export audit events. Please retry.") from None
+        EXPORT_FAILURES.labels(reason="database").inc()
+        raise _failed() from None
     except BaseException:
         out.file.close()
         raise
+    if result.total != result.valid:
+        log.warning("export by %s contained %d event(s) failing chain verification: %s",
+                    req.exported_by, result.total - result.valid, ", ".join(result.tampered[:10]))
+    return result
 
 
-async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
+async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
                    timeout: float) -> ExportResult:
     exported_at = now_text()
     exported_by = redaction.mask(req.exported_by) if req.redact_pii else req.exported_by
@@ -251,40 +189,37 @@ async def _produce(pool, signer: Signer, req: ExportRequest, out: _Writer,
     total = valid = 0
     tampered: list[str] = []
     chains: list[dict] = []
-    async with pool.acquire(timeout=timeout) as conn:
-        # One snapshot for selection and verification.
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            if is_csv:
-                columns = await conn.fetchval("SELECT datastorage.export_csv_columns()",
-                                              timeout=timeout)
-                out.signed((",".join(csv_cell(c) for c in columns) + "\r\n").encode())
-            else:
-                out.signed(b'{"events": [')
-            cursor = await conn.cursor(_SQL, req.format, req.start_time, req.end_time,
+    # One snapshot for selection and verification.
+    async with db.snapshot(timeout) as snap:
+        if is_csv:
+            columns = await snap.value("SELECT datastorage.export_csv_columns()")
+            out.signed((",".join(csv_cell(c) for c in columns) + "\r\n").encode())
+        else:
+            out.signed(b'{"events": [')
+        async for rows in snap.batches(_SQL, req.format, req.start_time, req.end_time,
                                        req.correlation_id, req.event_category, req.limit,
-                                       req.offset, timeout=timeout)
-            while rows := await cursor.fetch(FETCH_ROWS, timeout=timeout):
-                for row in rows:
-                    if row["kind"] == "chain":
-                        chains.append(orjson.loads(row["body"]))
-                        continue
-                    if row["hash_chain_valid"]:
-                        valid += 1
-                    else:
-                        tampered.append(str(row["event_id"]))
-                    if is_csv:
-                        data, redacted = row["event_data"], False
-                        if req.redact_pii:
-                            data, redacted = _redact_event_data(data)
-                        line = (row["body"] + csv_cell(data) + ","
-                                + csv_cell("true" if redacted else "false") + "\r\n")
-                        out.signed(line.encode())
-                    else:
-                        text = row["body"]
-                        if req.redact_pii:
-                            text, _ = _redact_json_event(text)
-                        out.signed((b", " if total else b"") + text.encode())
-                    total += 1
+                                       req.offset, size=FETCH_ROWS):
+            for row in rows:
+                if row["kind"] == "chain":
+                    chains.append(orjson.loads(row["body"]))
+                    continue
+                if row["hash_chain_valid"]:
+                    valid += 1
+                else:
+                    tampered.append(str(row["event_id"]))
+                if is_csv:
+                    data, redacted = row["event_data"], False
+                    if req.redact_pii:
+                        data, redacted = _redact_event_data(data)
+                    line = (row["body"] + csv_cell(data) + ","
+                            + csv_cell("true" if redacted else "false") + "\r\n")
+                    out.signed(line.encode())
+                else:
+                    text = row["body"]
+                    if req.redact_pii:
+                        text, _ = _redact_json_event(text)
+                    out.signed((b", " if total else b"") + text.encode())
+                total += 1
     verified_at = now_text()
     percentage = round(valid * 100 / total, 4) if total else 100.0
     summary = [("total_events_verified", total), ("valid_chain_events", valid),

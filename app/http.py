@@ -1,21 +1,18 @@
-"""Request parsing and response helpers shared by every route."""
+"""The HTTP layer's helpers shared by every route: decoding bodies and query
+parameters (with the checks of app/validation.py), rendering answers and
+problems."""
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Any, Literal, get_args, get_origin
 
 import orjson
-from pydantic import BaseModel, TypeAdapter, ValidationError
 from sanic.response import HTTPResponse
 
-from . import metrics
-from .problems import Problem, validation
+from .problems import CONTENT_TYPE, Problem, validation
+from .validation import check_json, count, int_param, may_need_check
 
 JSON = "application/json"
-M = TypeVar("M")
-# Decimal only: the original's validator also took `0x10` and `1_000`, its
-# handlers did not.
-_INT = re.compile(r"^[+-]?\d+$")
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> HTTPResponse:
@@ -29,89 +26,38 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
     return HTTPResponse(data, status=status, headers=headers, content_type=JSON)
 
 
+def render(problem: Problem, path: str, headers: dict | None = None) -> HTTPResponse:
+    return HTTPResponse(orjson.dumps(problem.body(path)), status=problem.status,
+                        headers=headers, content_type=CONTENT_TYPE)
+
+
 def read_json(request, *, required: bool = True) -> Any:
-    """Decode the body as JSON; wrong media type and bad syntax are 400 problems."""
+    """Decode the body as JSON; wrong media type, bad syntax, NUL characters
+    and absurd nesting are 400 problems."""
     body = request.body
     if not body:
         if not required:
             return None
-        _count("body", "missing")
+        count("body", "missing")
         raise validation("request body has an error: value is required but missing")
     ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if ctype != JSON and not ctype.endswith("+json"):
-        _count("body", "content_type")
+        count("body", "content_type")
         raise Problem(415 if ctype else 400, "validation-error",
-                      f'header Content-Type has unexpected value: "{ctype}"',
-                      title="Validation Error")
+                      f'header Content-Type has unexpected value: "{ctype}"')
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        _count("body", "invalid_json")
+        count("body", "invalid_json")
         raise validation(f"request body has an error: malformed JSON: {exc}") from None
+    if may_need_check(body):
+        check_json(value)
+    return value
 
 
-def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for e in exc.errors(include_url=False):
-        loc = prefix + ".".join(str(p) for p in e["loc"]) if e["loc"] else (prefix.rstrip(".") or "body")
-        errors.setdefault(loc, _message(e))
-    return errors
-
-
-def _message(e: dict) -> str:
-    kind = e["type"]
-    ctx = e.get("ctx") or {}
-    if kind == "missing":
-        return f'property "{e["loc"][-1]}" is missing' if e["loc"] else "value is required"
-    if kind == "string_too_long":
-        return f"maximum string length is {ctx.get('max_length')}"
-    if kind == "string_too_short":
-        return f"minimum string length is {ctx.get('min_length')}"
-    if kind in ("literal_error", "enum"):
-        allowed = str(ctx.get("expected", "")).replace("'", "").replace(" or ", " ").replace(",", "")
-        return f"value is not one of the allowed values [{allowed}]"
-    return e["msg"]
-
-
-def parse_model(model: type[M] | TypeAdapter, data: Any, *, what: str = "request body",
-                prefix: str = "") -> M:
-    """Validate decoded JSON against a model; failures become one 400 problem
-    listing every field, with the failing field names in `detail` too."""
-    try:
-        if isinstance(model, TypeAdapter):
-            return model.validate_python(data)
-        return model.model_validate(data)  # type: ignore[union-attr]
-    except ValidationError as exc:
-        errors = field_errors(exc, prefix)
-        _count("openapi_middleware", "validation_error")
-        detail = f"{what} has an error: " + " | ".join(
-            f'Error at "/{f.replace(".", "/")}": {m}' for f, m in errors.items())
-        raise validation(detail, errors) from None
-
-
-def _count(field: str, reason: str) -> None:
-    metrics.VALIDATION_FAILURES.labels(field=field, reason=reason).inc()
-
-
-def dump(model: BaseModel) -> dict:
-    return model.model_dump(mode="json", exclude_none=True)
-
-
-def int_param(raw: str, lo: int, hi: int | None) -> tuple[int | None, str | None]:
-    """(value, None) or (None, reason) for one integer query parameter."""
-    if not _INT.match(raw):
-        return None, f"value {raw}: an invalid integer: invalid syntax"
-    value = int(raw)
-    if value < lo:
-        return None, f"number must be at least {lo}"
-    if hi is not None and value > hi:
-        return None, f"number must be at most {hi}"
-    return value, None
-
-
-def param_error(name: str, reason: str) -> Problem:
-    _count("openapi_middleware", "validation_error")
-    return validation(f'parameter "{name}" in query has an error: {reason}', {name: reason})
+def param_error(name: str, reason: str, where: str = "query") -> Problem:
+    count("openapi_middleware", "validation_error")
+    return validation(f'parameter "{name}" in {where} has an error: {reason}', {name: reason})
 
 
 def query_int(args, name: str, default: int, lo: int, hi: int | None) -> int:
@@ -124,12 +70,83 @@ def query_int(args, name: str, default: int, lo: int, hi: int | None) -> int:
     return value
 
 
-def has_nul(value: Any) -> bool:
-    """JSON can carry NUL (\\u0000) but PostgreSQL text and jsonb cannot."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(v) for v in value)
-    return False
+def check_query(request) -> None:
+    """Every route: no NUL in a query parameter's name or value (PostgreSQL
+    cannot hold one). Runs before the handler, so before any identity check."""
+    if "%00" not in request.query_string and "\x00" not in request.query_string:
+        return
+    for name, values in request.get_args(keep_blank_values=True).items():
+        if "\x00" in name or any("\x00" in v for v in values):
+            raise param_error(name.replace("\x00", ""), "NUL character not allowed")
+
+
+# --- query parameters, through the model that documents them ---------------
+
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def _allowed(field) -> list[str] | None:
+    if get_origin(field.annotation) is Literal:
+        return list(get_args(field.annotation))
+    args = [a for a in get_args(field.annotation) if get_origin(a) is Literal]
+    if args:
+        return list(get_args(args[0]))
+    extra = field.json_schema_extra or {}
+    return list(extra["enum"]) if "enum" in extra else None
+
+
+def _bounds(field) -> tuple[int, int | None]:
+    lo, hi = -(2**63), None
+    for m in field.metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+    return lo, hi
+
+
+def _one(field, raw: str):
+    """(value, None) or (None, the contract validator's reason) for one value."""
+    allowed = _allowed(field)
+    if allowed is not None and raw not in allowed:
+        return None, f"value is not one of the allowed values [{' '.join(allowed)}]"
+    if field.annotation is bool:
+        if raw in _TRUE or raw in _FALSE:
+            return raw in _TRUE, None
+        return None, f"value {raw}: an invalid boolean: invalid syntax"
+    if field.annotation is int:
+        return int_param(raw, *_bounds(field))
+    if (field.json_schema_extra or {}).get("format") == "date-time" and not _DATE_TIME.match(raw):
+        return None, 'string doesn\'t match the format "date-time"'
+    return raw, None
+
+
+def parse_query(request, model, *, blank_is_absent: bool = False) -> tuple[dict, dict[str, str]]:
+    """The query parameters `model` documents (its fields, in their order):
+    typed values and the validator-style reasons, all of them at once. An
+    absent parameter takes the field's default; an empty one too when the
+    field has a default other than None (or with blank_is_absent), else it
+    is refused."""
+    args = request.get_args(keep_blank_values=True)
+    values: dict = {}
+    errors: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        raw = args.get(name)
+        if raw is None or raw == "" and (blank_is_absent or field.default is not None):
+            values[name] = field.default
+        elif raw == "":
+            errors[name] = "empty value is not allowed"
+        else:
+            values[name], reason = _one(field, raw)
+            if reason:
+                errors[name] = reason
+    return values, errors
+
+
+def query(request, model, **kw) -> dict:
+    """parse_query, refusing the first bad parameter as a 400 problem."""
+    values, errors = parse_query(request, model, **kw)
+    if errors:
+        name, reason = next(iter(errors.items()))
+        raise param_error(name, reason)
+    return values

@@ -44,6 +44,10 @@ DLQ_OVERFLOW_IMMINENT = Gauge("datastorage_dlq_overflow_imminent",
                               multiprocess_mode="livemostrecent")
 
 # --- ours -----------------------------------------------------------------
+EXPORT_SUCCESSES = Counter("datastorage_export_successes_total", "Audit exports served",
+                           ["format"])
+EXPORT_FAILURES = Counter("datastorage_export_failures_total", "Audit exports refused or failed",
+                          ["reason"])
 HTTP_REQUESTS = Counter("datastorage_http_requests_total", "HTTP requests",
                         ["method", "route", "status"])
 HTTP_DURATION = Histogram("datastorage_http_request_duration_seconds",
@@ -64,6 +68,10 @@ SPOOL_REJECTED = Counter("datastorage_spool_rejected_total",
                          "Writes the spool refused (full -> 503, write_error -> 500)", ["reason"])
 SPOOL_REPLAY_RETRIES = Counter("datastorage_spool_replay_retries_total",
                                "Drain passes interrupted (database unavailable, transient error)")
+READY = Gauge("datastorage_ready", "1 when the last readiness probe passed, else 0",
+              multiprocess_mode="livemostrecent")
+CHAIN_VERIFICATIONS = Counter("datastorage_chain_verifications_total",
+                              "Chains verified on request, by verdict", ["result"])
 GO_GOROUTINES = Gauge("go_goroutines", "Asyncio tasks in this worker (name kept for clients "
                       "that check for the Go series)", multiprocess_mode="livesum")
 
@@ -80,8 +88,3 @@ def exposition() -> tuple[bytes, str]:
 def observe_lag(service: str, seconds: float) -> None:
     # Future timestamps (allowed up to +60 min) would be negative lag.
     AUDIT_LAG.labels(service=service).observe(max(seconds, 0.0))
-
-
-def mark_process_dead(pid: int) -> None:
-    if MULTIPROCESS:
-        multiprocess.mark_process_dead(pid)

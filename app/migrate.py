@@ -13,10 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from yoyo import get_backend, read_migrations
 
+from . import sql as sql_package
+
 log = logging.getLogger("datastorage.migrate")
 
-ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = ROOT / "sql"
+# The checkout's sql/ directory, installed as the package app.sql (package
+# data): found the same way from a checkout, an editable install or a wheel.
+SQL_DIR = Path(sql_package.__file__).resolve().parent
 MIGRATIONS = SQL_DIR / "migrations"
 FUNCTIONS = SQL_DIR / "functions"
 LOCK_KEY = 0x64617461  # 'data': one constant shared by every replica
@@ -52,15 +55,17 @@ class MigrationError(RuntimeError):
 
 
 def apply_functions(conn: psycopg.Connection) -> None:
-    """All function files in one transaction, as the owning role."""
+    """All function files in one transaction. Each file starts as the owning
+    role; a file that needs another (the guard's superuser, the hold keeper)
+    says so with its own SET LOCAL ROLE / RESET ROLE."""
     with conn.transaction():
-        conn.execute("SET LOCAL ROLE datastorage_owner")
         for path in function_files():
+            conn.execute("SET LOCAL ROLE datastorage_owner")
             try:
                 conn.execute(path.read_text())
             except psycopg.Error as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise MigrationError(f"{path.relative_to(ROOT)}: {first}") from None
+                raise MigrationError(f"{path.relative_to(SQL_DIR.parent)}: {first}") from None
 
 
 def migrate(url: str) -> int:
@@ -87,6 +92,28 @@ def migrate(url: str) -> int:
     if pending:
         log.info("applied %d migration(s)", len(pending))
     return len(pending)
+
+
+RUNTIME_LOGIN = "datastorage_service"
+
+
+def with_user(url: str, user: str) -> str:
+    """The same server and database, another login (no password: the
+    embedded cluster trusts its private socket)."""
+    parts = urlsplit(libpq_url(url))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+
+
+def ensure_runtime_login(admin_url: str, name: str = RUNTIME_LOGIN) -> None:
+    """A login that is a member of datastorage_app and nothing else (embedded
+    cluster and tests; on another server the DBA creates it, README)."""
+    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                         "NOREPLICATION NOBYPASSRLS")
+        conn.execute(f'GRANT datastorage_app TO "{name}"')
 
 
 def ensure_database(admin_url: str, name: str) -> None:

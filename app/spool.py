@@ -36,7 +36,6 @@ import fcntl
 import heapq
 import logging
 import os
-import random
 import re
 import secrets
 import struct
@@ -48,12 +47,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import asyncpg
 import orjson
 
 from . import metrics
-from .db import DatabaseUnavailable
-from .problems import Problem
+from .db import DatabaseError, DatabaseUnavailable
+from .retry import until_success
 from .timeutil import utc_micro
 from .writes import FUNCTIONS
 
@@ -80,13 +78,14 @@ _PERMANENT_CLASSES = ("22", "23")
 _PERMANENT_STATES = ("DS400", "DS404", "DS409", "DS413")
 
 
-class SpoolFull(Problem):
-    """503: the client keeps its event and retries; nothing is evicted."""
+class SpoolFull(Exception):
+    """At capacity: the client keeps its write and retries (the HTTP layer
+    answers 503); nothing is evicted."""
 
     def __init__(self, used: int, capacity: int):
-        super().__init__(503, "service-unavailable",
-                         f"database unavailable and dead-letter spool full ({used} of "
-                         f"{capacity} bytes) - please retry", retry=True)
+        super().__init__(f"database unavailable and dead-letter spool full ({used} of "
+                         f"{capacity} bytes) - please retry")
+        self.used, self.capacity = used, capacity
 
 
 class SpoolWriteError(DatabaseUnavailable):
@@ -735,50 +734,49 @@ class Spool:
         self.last_error = None
 
     async def _drain_forever(self, db) -> None:
-        delay = self.min_backoff
         failing_since: float | None = None
         last_log = 0.0
+
+        async def one_pass() -> int | None:
+            """Records handled, or None when another process drains."""
+            if not self.acquire_drain_lock():
+                return None
+            drainer = Drainer(self, db)
+            handled = await drainer.drain_pass()
+            if handled:
+                st = drainer.stats
+                log.info("spool: %d records replayed (%d events inserted), %d quarantined",
+                         st.records, st.events, st.quarantined)
+            return handled
+
+        def failed(exc: BaseException, delay: float) -> None:
+            # Nothing is lost: the records stay on disk until a pass commits them.
+            nonlocal failing_since, last_log
+            now = time.monotonic()
+            if failing_since is None:
+                failing_since = now
+            metrics.SPOOL_REPLAY_RETRIES.inc()
+            if now - last_log >= 60 or last_log < failing_since:
+                last_log = now
+                waiting = self.depth_records()
+                if isinstance(exc, (DatabaseUnavailable, ReplayDeferred)):
+                    log.warning("spool drain paused: %s (%d records waiting); retrying "
+                                "with backoff", exc, waiting)
+                else:
+                    log.error("spool drain failed: %r (%d records waiting); retrying",
+                              exc, waiting)
+
         while True:
-            try:
-                if not self.acquire_drain_lock():
-                    await asyncio.sleep(self.poll_interval)
-                    continue
-                drainer = Drainer(self, db)
-                handled = await drainer.drain_pass()
-                if handled:
-                    st = drainer.stats
-                    log.info("spool: %d records replayed (%d events inserted), %d quarantined",
-                             st.records, st.events, st.quarantined)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - nothing is lost; retried with backoff
-                now = time.monotonic()
-                if failing_since is None:
-                    failing_since = now
-                metrics.SPOOL_REPLAY_RETRIES.inc()
-                if now - last_log >= 60 or last_log < failing_since:
-                    last_log = now
-                    waiting = self.depth_records()
-                    if isinstance(exc, (DatabaseUnavailable, ReplayDeferred)):
-                        log.warning("spool drain paused: %s (%d records waiting); retrying "
-                                    "with backoff", exc, waiting)
-                    else:
-                        log.error("spool drain failed: %r (%d records waiting); retrying",
-                                  exc, waiting)
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.max_backoff)
-                continue
+            handled = await until_success(one_pass, initial=self.min_backoff,
+                                          maximum=self.max_backoff, on_failure=failed)
             if failing_since is not None:
                 log.info("spool drain resumed after %.1fs", time.monotonic() - failing_since)
                 failing_since = None
             if handled:
                 self.publish()
-            delay = self.min_backoff
-            if not handled:
+            else:
                 await asyncio.sleep(self.poll_interval)
 
-
-# --- the drainer ------------------------------------------------------------------
 
 class _Source:
     """One segment as seen by a drain pass."""
@@ -824,7 +822,7 @@ class _Source:
         os.close(self.fd)
 
 
-def _permanent(exc: asyncpg.PostgresError) -> bool:
+def _permanent(exc: DatabaseError) -> bool:
     state = getattr(exc, "sqlstate", None) or ""
     return state.startswith(_PERMANENT_CLASSES) or state in _PERMANENT_STATES
 
@@ -942,7 +940,9 @@ class Drainer:
         (_, rec), = records
         try:
             await self.db.call(FUNCTIONS[kind], rec.body.decode(errors="replace"))
-        except asyncpg.UniqueViolationError:
+        except DatabaseError as exc:
+            if exc.sqlstate != "23505":
+                raise
             # The notification is stored already (an earlier replay, or the
             # original write committed but its reply was lost).
             self.stats.duplicates += 1
@@ -954,7 +954,7 @@ class Drainer:
         try:
             await self._replay(kind, records)
             return len(records)
-        except asyncpg.PostgresError as exc:
+        except DatabaseError as exc:
             if not _permanent(exc):
                 raise ReplayDeferred(f"{exc.sqlstate}: {exc}") from exc
             if len(records) > 1:
@@ -1052,27 +1052,3 @@ class Drainer:
                         path.unlink(missing_ok=True)
                 finally:
                     os.close(fd)
-
-
-# --- wiring -------------------------------------------------------------------
-
-def attach(app, settings) -> Spool:
-    """Give the app its spool: draining starts with the server (so an
-    existing spool drains at start-up) and stops before the pool closes;
-    the spool itself is never removed on shutdown."""
-    spool = Spool.from_settings(settings)
-    app.ctx.spool = spool
-
-    @app.before_server_start
-    async def _start_spool(app):
-        await spool.start(app.ctx.db)
-
-    @app.before_server_stop
-    async def _stop_spool(app):
-        await spool.stop()
-
-    @app.after_server_stop
-    async def _close_spool(app):
-        await spool.close()
-
-    return spool

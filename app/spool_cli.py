@@ -7,12 +7,14 @@ import base64
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
-from .spool import (ACK_SUFFIX, KIND_NAMES, SEGMENT_SUFFIX, STREAMS, Damage, Drainer,
-                    ReplayDeferred, SegmentFormatError, Spool, identifiers, list_segments,
-                    read_ack, rfc3339_ns, scan, writer_alive)
+if TYPE_CHECKING:
+    from .spool import Spool
+# app.spool (and with it asyncpg and prometheus) is imported by the commands
+# themselves: `datastorage verify` shares this command line and stays light.
 
 
 def register(subparsers) -> None:
@@ -42,6 +44,7 @@ def register(subparsers) -> None:
 
 
 def _spool(args) -> tuple[Spool, object]:
+    from .spool import Spool
     from .config import Settings
     settings = Settings.from_env()
     directory = Path(args.dir) if args.dir else settings.spool_path
@@ -87,6 +90,7 @@ def _error(message: str) -> int:
 
 
 def cmd_drain(args) -> int:
+    from .spool import Drainer, ReplayDeferred
     from .cli import Fatal, database_url
     from .db import Database, DatabaseUnavailable
     spool, settings = _spool(args)
@@ -136,6 +140,7 @@ def cmd_drain(args) -> int:
 
 
 def _describe(kind: str, body: bytes) -> dict:
+    from .spool import identifiers
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -152,6 +157,9 @@ def _describe(kind: str, body: bytes) -> dict:
 
 
 def _records(spool: Spool, include_replayed: bool):
+    from .spool import (ACK_SUFFIX, KIND_NAMES, SEGMENT_SUFFIX, STREAMS, Damage,
+                        SegmentFormatError, identifiers, list_segments, read_ack,
+                        rfc3339_ns, scan, writer_alive)
     for name, _ in list_segments(spool.dir):
         ack = read_ack(spool.dir / (name[:-len(SEGMENT_SUFFIX)] + ACK_SUFFIX))
         try:

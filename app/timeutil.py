@@ -35,9 +35,13 @@ def parse_rfc3339(value: str, *, require_zone: bool = True) -> datetime:
             raise TimeFormatError(f"invalid time zone offset: {value!r}")
         tz = timezone(sign * timedelta(hours=hh, minutes=mm))
     try:
-        return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=tz)
-    except ValueError as exc:
+        ts = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=tz)
+        # Years 1-9999 in UTC too: `0001-01-01T00:00:00+01:00` is in year 0,
+        # which neither Python nor asyncpg can convert.
+        ts.astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
         raise TimeFormatError(f"invalid date-time: {value!r} ({exc})") from None
+    return ts
 
 
 def parse_go_duration(value: str) -> timedelta:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import canonical, export, signing
+from . import canonical, signing
+from . import export_format as export
 
 OK, FAILED, UNUSABLE = 0, 1, 2
 

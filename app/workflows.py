@@ -17,9 +17,9 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-import asyncpg
-
 from . import events, metrics
+from .db import DatabaseError
+from .retry import until_success
 from .writes import persist
 
 log = logging.getLogger("datastorage.workflows")
@@ -181,30 +181,31 @@ class AuditWriter:
             self.room.set()
 
     async def _store(self, batch: list[dict]) -> None:
-        delay = 0.05
-        while True:
-            try:
-                self.flushes += 1
-                outcome, _ = await persist(self.app, "audit_events", events.payload(batch))
-            except asyncpg.PostgresError as exc:
-                if len(batch) > 1:
-                    for row in batch:  # isolate the row the database refuses
-                        await self._store([row])
-                    return
-                self.failed += 1
-                log.error("audit writer: the database refused service audit event %s (%s): %s",
-                          batch[0]["event_id"], exc, events.payload(batch))
+        async def flush():
+            self.flushes += 1
+            return await persist(self.app, "audit_events", events.payload(batch))
+
+        def failed(exc: BaseException, delay: float) -> None:
+            log.warning("audit writer: %d events not stored yet (%s); retrying in %.2fs",
+                        len(batch), exc, delay)
+
+        try:
+            # Unreachable without a spool, or the spool full: retried.
+            outcome, _ = await until_success(
+                flush, initial=0.05, maximum=5.0, on_failure=failed,
+                retry_on=lambda exc: not isinstance(exc, DatabaseError))
+        except DatabaseError as exc:
+            if len(batch) > 1:
+                for row in batch:  # isolate the row the database refuses
+                    await self._store([row])
                 return
-            except Exception as exc:  # noqa: BLE001 - unreachable and no spool, spool full: retry
-                log.warning("audit writer: %d events not stored yet (%s); retrying in %.2fs",
-                            len(batch), exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            self.stored += len(batch)
-            if outcome == "stored":
-                now = datetime.now(timezone.utc)
-                for row in batch:
-                    metrics.observe_lag(row["event_category"], (
-                        now - datetime.fromisoformat(row["event_timestamp"])).total_seconds())
+            self.failed += 1
+            log.error("audit writer: the database refused service audit event %s (%s): %s",
+                      batch[0]["event_id"], exc, events.payload(batch))
             return
+        self.stored += len(batch)
+        if outcome == "stored":
+            now = datetime.now(timezone.utc)
+            for row in batch:
+                metrics.observe_lag(row["event_category"], (
+                    now - datetime.fromisoformat(row["event_timestamp"])).total_seconds())

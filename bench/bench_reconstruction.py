@@ -23,8 +23,8 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 
 from app.migrate import libpq_url
-from bench.common import (BenchCluster, asyncpg_load, http_load, http_request, log,
-                          markdown_table, quick_mode, start_service, stop_service, target,
+from bench.common import (BenchCluster, asyncpg_load, http_floor, http_load, http_request,
+                          latency_markdown, latency_rows, log, quick_mode, start_service, stop_service, target,
                           write_results)
 
 NAME = "bench_reconstruction"
@@ -130,38 +130,23 @@ def main() -> None:
                 r = asyncpg_load(url, RAW_READ, lambda i, c=cids: (c[i % len(c)], list(TYPES)),
                                  clients=1, duration=duration, role=None)
                 results[f"read_{size}"] = r.to_dict()
-            log("ceiling: GET /health/live")
-            r = http_load(svc.base_url, [http_request("GET", "/health/live")], clients=1,
-                          duration=duration)
-            results["http_floor"] = r.to_dict()
+            results["http_floor"] = http_floor(svc.base_url, duration)
         finally:
             stop_service(svc)
         settings = pg.settings
         version = pg.server_version()
     load_end = os.getloadavg()[0]
 
-    def row(label, key, ceiling):
-        r, c = results[key], results[ceiling]
-        return [label, r["requests"], r["p50_ms"], r["p99_ms"], r["max_ms"],
-                round(r["p50_ms"] / c["p50_ms"], 1), round(r["p99_ms"] / c["p99_ms"], 1), ceiling]
-
-    rows = [row("HTTP reconstruct, 10 events", "http_10", "http_floor"),
-            row("HTTP reconstruct, 1,000 events", "http_1000", "http_floor"),
-            row("SQL function, 10 events", "sql_10", "read_10"),
-            row("SQL function, 1,000 events", "sql_1000", "read_1000")]
-    for key in ("http_floor", "read_10", "read_1000"):
-        r = results[key]
-        rows.append([f"ceiling: {key}", r["requests"], r["p50_ms"], r["p99_ms"], r["max_ms"],
-                     None, None, None])
+    rows = latency_rows(results, [("HTTP reconstruct, 10 events", "http_10", "http_floor"),
+                                  ("HTTP reconstruct, 1,000 events", "http_1000", "http_floor"),
+                                  ("SQL function, 10 events", "sql_10", "read_10"),
+                                  ("SQL function, 1,000 events", "sql_1000", "read_1000")],
+                        ("http_floor", "read_10", "read_1000"))
     checks = [target("HTTP p99 ms, 10 events", results["http_10"]["p99_ms"], "<", 20.0)]
-    md = (f"Reconstruction latency, 1 client, sequential; PostgreSQL {version} ({settings}); "
-          f"{duration:.0f} s per phase; {os.cpu_count()} CPUs, 1-minute load average "
-          f"{load_start:.1f} at start, {load_end:.1f} at end.\n\n"
-          + markdown_table(["phase", "requests", "p50 ms", "p99 ms", "max ms", "p50 / ceiling",
-                            "p99 / ceiling", "ceiling"], rows)
-          + "\n" + markdown_table(["target", "value", "op", "limit", "met"],
-                                  [[t["target"], t["value"], t["op"], t["limit"], t["met"]]
-                                   for t in checks]))
+    md = latency_markdown(
+        f"Reconstruction latency, 1 client, sequential; PostgreSQL {version} ({settings}); "
+        f"{duration:.0f} s per phase; {os.cpu_count()} CPUs, 1-minute load average "
+        f"{load_start:.1f} at start, {load_end:.1f} at end.", rows, checks)
     path = write_results(NAME, {"quick": quick, "results": results, "targets": checks,
                                 "loadavg": [round(load_start, 2), round(load_end, 2)],
                                 "trails": {str(k): len(v) for k, v in groups.items()}}, md)

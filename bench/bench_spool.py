@@ -37,7 +37,8 @@ from app import events
 from app.db import Database
 from app.migrate import libpq_url
 from app.spool import Drainer, Spool, encode_record, list_segments
-from bench.common import (BenchCluster, _scratch, audit_event, correlation_ids, http_load,
+from harness import scratch_dir
+from bench.common import (BenchCluster, audit_event, correlation_ids, http_load,
                           http_request, latency_summary, log, markdown_table, quick_mode,
                           run_async, start_service, stop_service, target, wait_for,
                           write_results)
@@ -212,7 +213,7 @@ def main(quick: bool = False, *, tmpfs: bool = False, events_n: int | None = Non
     n = events_n or (20000 if quick else 100000)
     duration = 2.0 if quick else 5.0
     bc = BenchCluster(durable=not tmpfs)
-    spool_root = _scratch("ds-bench-spool-", durable=True)
+    spool_root = scratch_dir("ds-bench-spool-", durable=True)
     try:
         url = bc.database()
         log(f"PostgreSQL: {bc.settings}; spool on {spool_root}")

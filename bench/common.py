@@ -5,7 +5,7 @@
   numbers compared with it, so the setting cancels out of the ratios). Pass
   `durable=True` (or set BENCH_DURABLE=1) for fsync + synchronous_commit on a
   disk directory when absolute commit latency is the question.
-* `start_service`: the real `datastorage serve` (tests.harness.Service).
+* `start_service`: the real `datastorage serve` (harness.Service, shared with the tests).
 * `RssSampler`: resident memory of the service's whole process tree (/proc),
   sampled while load runs; per-process peaks, so "per worker" is exact.
 * `drive` / `http_load`: a load generator on raw asyncio streams (HTTP/1.1
@@ -45,6 +45,7 @@ import psycopg
 
 from app.embedded_pg import Cluster, find_bindir
 from app.migrate import libpq_url, migrate
+from harness import Service, free_port, poll, scratch_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -62,18 +63,6 @@ def log(msg: str) -> None:
 
 # --- PostgreSQL ----------------------------------------------------------------
 
-def _scratch(prefix: str, durable: bool) -> Path:
-    # tmpfs unless durable: fsync on tmpfs would measure nothing.
-    base = None
-    if not durable and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-        base = "/dev/shm"
-    elif durable:
-        base = os.environ.get("BENCH_DURABLE_DIR") or "/var/tmp"
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
-    path.chmod(0o755)  # the postgres user must traverse it
-    return path
-
-
 class BenchCluster:
     """A private cluster for one benchmark run; `database()` makes a migrated DB."""
 
@@ -81,7 +70,7 @@ class BenchCluster:
         if durable is None:
             durable = os.environ.get("BENCH_DURABLE", "") not in ("", "0")
         self.durable = durable
-        self.dir = _scratch("ds-bench-pg-", durable)
+        self.dir = scratch_dir("ds-bench-pg-", durable)
         self.cluster = Cluster(self.dir, durable=durable)
         self.cluster.init()
         self.cluster.start()
@@ -124,7 +113,6 @@ class BenchCluster:
 
 def start_service(database_url: str, workers: int = 1, env: dict | None = None):
     """The real service (`datastorage serve --workers N`) in a subprocess."""
-    from tests.harness import Service  # the test suite's launcher, reused as is
     svc = Service(database_url, env=env, workers=workers)
     return svc.start(timeout=60)
 
@@ -571,7 +559,6 @@ def _null_server(port: int) -> None:
 def generator_ceiling(*, clients: int, duration: float, warmup: float = 0.5) -> LoadResult:
     """Closed loop against a null server in another process: what the load
     generator itself can drive on this machine (it shares the CPUs)."""
-    from tests.harness import free_port
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c",
                              f"from bench.common import _null_server; _null_server({port})"],
@@ -841,12 +828,7 @@ def write_results(name: str, data: dict, markdown: str) -> Path:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
+    return bool(poll(predicate, timeout=timeout, interval=interval, fail=False))
 
 
 __all__ = [
@@ -859,3 +841,40 @@ __all__ = [
     "quick_mode", "log", "wait_for", "RESULTS_DIR", "py_spy_path", "py_spy_record",
     "collapsed_summary", "sanic_workers", "results_dir",
 ]
+
+
+LATENCY_COLUMNS = ["phase", "requests", "p50 ms", "p99 ms", "max ms", "p50 / ceiling",
+                   "p99 / ceiling", "ceiling"]
+
+
+def latency_rows(results: dict[str, dict], phases: Sequence[tuple[str, str, str]],
+                 ceilings: Sequence[str]) -> list[list]:
+    """Table rows for (label, result key, ceiling key) phases, each with its
+    ratios to the ceiling measured in the same run, then the ceilings."""
+    rows = []
+    for label, key, ceiling in phases:
+        r, c = results[key], results[ceiling]
+        rows.append([label, r["requests"], r["p50_ms"], r["p99_ms"], r["max_ms"],
+                     round(r["p50_ms"] / c["p50_ms"], 1), round(r["p99_ms"] / c["p99_ms"], 1),
+                     ceiling])
+    for key in ceilings:
+        r = results[key]
+        rows.append([f"ceiling: {key}", r["requests"], r["p50_ms"], r["p99_ms"], r["max_ms"],
+                     None, None, None])
+    return rows
+
+
+def latency_markdown(intro: str, rows: list[list], checks: list[dict]) -> str:
+    """The latency table and the targets table under an intro line."""
+    return (intro + "\n\n" + markdown_table(LATENCY_COLUMNS, rows) + "\n"
+            + markdown_table(["target", "value", "op", "limit", "met"],
+                             [[t["target"], t["value"], t["op"], t["limit"], t["met"]]
+                              for t in checks]))
+
+
+def http_floor(base_url: str, duration: float) -> dict:
+    """Ceiling: the service's cheapest route, one client, one request at a time."""
+    log("ceiling: GET /health/live")
+    return http_load(base_url, [http_request("GET", "/health/live")], clients=1,
+                     duration=duration).to_dict()
+

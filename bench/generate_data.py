@@ -544,7 +544,7 @@ def load(url: str, *, events: int, chains: int, months: int, anchor: datetime,
     lengths = chain_lengths(events, chains, long_chain, seed)
     long_id = 0 if long_chain > 0 else None
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute("SELECT datastorage.ensure_audit_partitions(%s, 3)", (months - 1,))
+        conn.execute("SELECT datastorage.ensure_audit_partitions(%s, 3, %s)", (months - 1, anchor))
         done = dict(conn.execute(
             "SELECT correlation_id, last_seq FROM audit_chain_heads WHERE correlation_id LIKE %s",
             (PREFIX + "%",)).fetchall())

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from app.migrate import libpq_url
-from tests.harness import Service, TestCluster
+from harness import Service, TestCluster
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """Print the schema a fresh database gets from `datastorage migrate`
-(pg_dump --schema-only, with version-specific noise removed).
+(pg_dump --schema-only with owners and privileges, version-specific noise removed).
 `make schema` writes it to sql/schema/schema.sql; a test compares."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from app.migrate import libpq_url
 
 
 def dump(url: str) -> str:
-    out = subprocess.run([str(find_bindir() / "pg_dump"), "--schema-only", "--no-owner",
-                          "--no-privileges", "--exclude-schema=_yoyo*",
+    # Owners and privileges are part of the snapshot: the role model is a rule.
+    out = subprocess.run([str(find_bindir() / "pg_dump"), "--schema-only", "--exclude-schema=_yoyo*",
                           "--exclude-table=public._yoyo*", "--exclude-table=public.yoyo_lock",
                           "--exclude-table=public.audit_events_2*",
                           libpq_url(url)],
@@ -44,7 +44,7 @@ def migrated_dump(cluster) -> str:
 
 
 def main() -> int:
-    from tests.harness import TestCluster
+    from harness import TestCluster
     cluster = TestCluster()
     try:
         sys.stdout.write(migrated_dump(cluster))

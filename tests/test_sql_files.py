@@ -37,6 +37,24 @@ def check_tap(lines: list[str]) -> int:
     return planned
 
 
+@pytest.mark.calendar  # several rules involve now(); cheap enough to re-run under pinned dates
 @pytest.mark.parametrize("path", SQL_TESTS, ids=[p.stem for p in SQL_TESTS])
 def test_pgtap(path, db_url):
     assert check_tap(run_tap(db_url, path.read_text())) > 0
+
+
+FUNCTIONS = sorted((Path(__file__).resolve().parents[1] / "sql" / "functions").glob("*.sql"))
+
+
+def test_function_files_have_unique_prefixes_and_a_pgtap_file_each():
+    prefixes = [p.name.split("_", 1)[0] for p in FUNCTIONS]
+    assert len(prefixes) == len(set(prefixes)), f"duplicate numeric prefixes: {prefixes}"
+    names = {p.stem for p in SQL_TESTS}
+    missing = [f.name for f in FUNCTIONS if "test_" + f.stem.split("_", 1)[1] not in names]
+    assert not missing, f"function files without tests/sql/test_<name>.sql: {missing}"
+
+
+def test_function_files_drop_nothing():
+    """Removing a signature is a migration's job; function files only (re)create."""
+    offenders = [f.name for f in FUNCTIONS if re.search(r"^\s*DROP\s", f.read_text(), re.M | re.I)]
+    assert not offenders, offenders

@@ -11,6 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from . import contract
+from .contract import AuditEventResponse, BatchAuditEventResponse
+
 EventCategory = Literal["gateway", "notification", "analysis", "aiagent", "signalprocessing",
                         "workflow", "workflowexecution", "orchestration", "webhook"]
 EventOutcome = Literal["success", "failure", "pending"]
@@ -44,21 +47,8 @@ class AuditEventEnvelope(BaseModel):
     duration_ms: Annotated[StrictInt, Field(ge=-2**31, le=2**31 - 1)] | None = None
 
 
-class AuditEventResponse(BaseModel):
-    event_id: str
-    event_timestamp: str
-    message: str
-
-
-class BatchAuditEventResponse(BaseModel):
-    event_ids: list[str]
-    message: str
-
-
-class AsyncAcceptanceResponse(BaseModel):
+class AsyncAcceptanceResponse(contract.AsyncAcceptanceResponse):
     """202 when the database is unreachable and the request was spooled."""
-    status: str
-    message: str
     event_id: str | None = None
     event_ids: list[str] | None = None
 
@@ -76,12 +66,18 @@ class AuditEventsQueryResponse(BaseModel):
 
 
 class AuditEventsQuery(BaseModel):
+    """Query of GET /api/v1/audit/events, parsed by app.http.query in this
+    order (the first bad parameter is the answer)."""
     event_type: str | None = None
     event_category: str | None = None
     event_outcome: EventOutcome | None = None
     severity: str | None = None
     correlation_id: str | None = None
-    since: str | None = None
-    until: str | None = None
     limit: int = Field(50, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=2**62)
+    since: str | None = Field(None, description="24h, 7d, 1h30m, RFC 3339 or a date")
+    until: str | None = Field(None, description="24h, 7d, 1h30m, RFC 3339 or a date")
+
+
+__all__ = ["AsyncAcceptanceResponse", "AuditEventEnvelope", "AuditEventResponse",
+           "AuditEventsQuery", "AuditEventsQueryResponse", "BatchAuditEventResponse"]

@@ -1,21 +1,8 @@
-"""Shapes shared by every area."""
+"""Shapes shared by every area that the contract does not define (its
+RFC7807Problem is the problem document)."""
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
-
-
-class ProblemDetails(BaseModel):
-    """RFC 7807 problem document."""
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    field_errors: dict[str, Any] | None = None
 
 
 class HealthStatus(BaseModel):

@@ -13,6 +13,9 @@ from .contract import (AuditExportResponseEventsItem, AuditExportResponseExportM
 
 
 class ExportQuery(BaseModel):
+    """Query of GET /api/v1/audit/export, parsed by app.http.parse_query.
+    Booleans take the contract validator's spellings (1, t, true, ...) and
+    mean what they say (the original took only `true` as true)."""
     start_time: str | None = Field(None, json_schema_extra={"format": "date-time"},
                                    description="event_timestamp >= start_time (RFC 3339 with zone)")
     end_time: str | None = Field(None, json_schema_extra={"format": "date-time"},
@@ -21,9 +24,9 @@ class ExportQuery(BaseModel):
     event_category: str | None = None
     format: Literal["json", "csv"] = "json"
     include_detached_signature: bool = False
-    offset: int = Field(0, ge=0)
-    limit: int = Field(1000, ge=1, le=10000)
     redact_pii: bool = False
+    offset: int = Field(0, ge=0, le=2**62)
+    limit: int = Field(1000, ge=1, le=10000)
 
 
 class ExportEvent(AuditExportResponseEventsItem):

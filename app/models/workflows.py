@@ -141,8 +141,8 @@ class WorkflowVersions(BaseModel):
 
 
 class WorkflowListQuery(BaseModel):
-    """Query of GET /api/v1/workflows (documentation; parsed by the route).
-    `custom_labels[<key>]=v1,v2` filters are accepted too."""
+    """Query of GET /api/v1/workflows, parsed by app.http.query (empty values
+    count as absent). `custom_labels[<key>]=v1,v2` filters are accepted too."""
 
     status: str | None = Field(None, json_schema_extra={"enum": list(STATUSES)})
     environment: str | None = None
@@ -150,7 +150,7 @@ class WorkflowListQuery(BaseModel):
     component: str | None = None
     workflow_name: str | None = None
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=2**62)
 
 
 __all__ = ["MAX_CUSTOM_LABEL_VALUES", "RemediationWorkflow", "SearchFilters", "SearchRequest",

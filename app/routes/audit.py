@@ -1,8 +1,6 @@
 """Audit events: write one, write a batch, query (spec/audit-api.md §4-§6)."""
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from datetime import datetime, timezone
 
@@ -10,41 +8,33 @@ from sanic import Blueprint
 
 from .. import events, metrics
 from ..db import DatabaseUnavailable
-from ..http import json_response, param_error, query_int, read_json
+from ..http import json_response, query, read_json
 from ..models.audit import (AsyncAcceptanceResponse, AuditEventResponse, AuditEventsQuery,
                             AuditEventsQueryResponse, BatchAuditEventResponse)
-from ..models.common import ProblemDetails
+from ..models.contract import RFC7807Problem
 from ..openapi import doc
-from ..problems import Problem, validation
+from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_since, rfc3339_seconds
 from ..writes import persist
 
 bp = Blueprint("audit")
-log = logging.getLogger("datastorage.audit")
-MAINTENANCE_INTERVAL = 24 * 3600
 
-
-
-def _unavailable(detail: str) -> Problem:
-    return Problem(503, "service-unavailable", detail, retry=True)
 
 
 @bp.post("/api/v1/audit/events")
 @doc("Create an audit event (hash-chained)", body=dict,
-     responses={201: AuditEventResponse, 202: AsyncAcceptanceResponse, 400: ProblemDetails,
-                413: ProblemDetails, 503: ProblemDetails}, tags=["audit"])
+     responses={201: AuditEventResponse, 202: AsyncAcceptanceResponse, 400: RFC7807Problem,
+                413: RFC7807Problem, 503: RFC7807Problem}, tags=["audit"])
 async def create_event(request):
     app = request.app
     settings = app.ctx.settings
-    ev = events.prepare(read_json(request), max_event_data_bytes=settings.max_event_data_bytes,
-                        nul_possible=b"\\u0000" in request.body)
+    ev = events.prepare(read_json(request), max_event_data_bytes=settings.max_event_data_bytes)
     event_id = ev.row["event_id"]
     started = time.perf_counter()
     try:
         outcome, _ = await persist(app, "audit_events", events.payload([ev.row]))
     except DatabaseUnavailable:
-        raise Problem(500, "database_error", "Failed to write audit event to database and DLQ",
-                      title="Database Error") from None
+        raise problem("database_error", "Failed to write audit event to database and DLQ") from None
     finally:
         metrics.WRITE_DURATION.labels(table="audit_events").observe(time.perf_counter() - started)
     if outcome == "spooled":
@@ -62,7 +52,7 @@ async def create_event(request):
 @bp.post("/api/v1/audit/events/batch")
 @doc("Create a batch of audit events, all or nothing", body=list,
      responses={201: BatchAuditEventResponse, 202: AsyncAcceptanceResponse,
-                400: ProblemDetails, 413: ProblemDetails, 503: ProblemDetails}, tags=["audit"])
+                400: RFC7807Problem, 413: RFC7807Problem, 503: RFC7807Problem}, tags=["audit"])
 async def create_batch(request):
     app = request.app
     settings = app.ctx.settings
@@ -82,27 +72,24 @@ async def create_batch(request):
         raise validation(f"batch of {len(body)} events exceeds the maximum of "
                          f"{settings.max_batch_events} events per request")
     now = datetime.now(timezone.utc)
-    nul_possible = b"\\u0000" in request.body
     prepared = []
     for i, item in enumerate(body):
         if not isinstance(item, dict):
             raise validation(f'request body has an error: Error at "/{i}": value must be an object',
                              {str(i): "value must be an object"})
         ev = events.prepare(item, max_event_data_bytes=settings.max_event_data_bytes,
-                            prefix=f"{i}.", now=now, check_window=False,
-                            nul_possible=nul_possible)
-        problem = events.check_bounds(ev.timestamp, now)
-        if problem:
+                            prefix=f"{i}.", now=now, check_window=False)
+        out_of_window = events.check_bounds(ev.timestamp, now)
+        if out_of_window:
             metrics.VALIDATION_FAILURES.labels(field="batch_event", reason="validation_failed").inc()
-            raise validation(f"event at index {i}: {problem}")
+            raise validation(f"event at index {i}: {out_of_window}")
         prepared.append(ev)
     ids = [ev.row["event_id"] for ev in prepared]
     started = time.perf_counter()
     try:
         outcome, _ = await persist(app, "audit_events", events.payload([ev.row for ev in prepared]))
     except DatabaseUnavailable:
-        raise Problem(500, "database-error", "Failed to write audit events batch to database",
-                      title="Database Error") from None
+        raise problem("database-error", "Failed to write audit events batch to database") from None
     finally:
         metrics.WRITE_DURATION.labels(table="audit_events_batch").observe(
             time.perf_counter() - started)
@@ -117,12 +104,10 @@ async def create_batch(request):
                           "message": f"{len(ids)} audit events created successfully"}, 201)
 
 
-def _time_param(args, name: str):
-    raw = args.get(name)
+def _time(q: dict, name: str):
+    raw = q[name]
     if raw is None:
         return None
-    if raw == "":
-        raise param_error(name, "empty value is not allowed")
     try:
         return parse_since(raw)
     except TimeFormatError:
@@ -134,49 +119,15 @@ def _time_param(args, name: str):
 
 @bp.get("/api/v1/audit/events")
 @doc("Query audit events, newest first", query=AuditEventsQuery,
-     responses={200: AuditEventsQueryResponse, 400: ProblemDetails}, tags=["audit"])
+     responses={200: AuditEventsQueryResponse, 400: RFC7807Problem}, tags=["audit"])
 async def query_events(request):
-    # Blank values must be seen to be refused (Sanic drops them by default).
-    args = request.get_args(keep_blank_values=True)
-    text = {}
-    for name in ("event_type", "event_category", "event_outcome", "severity", "correlation_id"):
-        raw = args.get(name)
-        if raw == "":
-            raise param_error(name, "empty value is not allowed")
-        text[name] = raw
-    if text["event_outcome"] not in (None, "success", "failure", "pending"):
-        raise param_error("event_outcome", "value is not one of the allowed values "
-                                            "[success failure pending]")
-    limit = query_int(args, "limit", 50, 1, 1000)
-    offset = query_int(args, "offset", 0, 0, 2**62)
-    since, until = _time_param(args, "since"), _time_param(args, "until")
+    q = query(request, AuditEventsQuery)
+    since, until = _time(q, "since"), _time(q, "until")
     try:
         body = await request.app.ctx.db.call(
-            "datastorage.query_audit_events", text["correlation_id"], text["event_type"],
-            text["event_category"], text["event_outcome"], text["severity"], since, until,
-            limit, offset)
+            "datastorage.query_audit_events", q["correlation_id"], q["event_type"],
+            q["event_category"], q["event_outcome"], q["severity"], since, until,
+            q["limit"], q["offset"])
     except DatabaseUnavailable:
-        raise Problem(500, "database-error", "Failed to query audit events from database",
-                      title="Database Error") from None
+        raise problem("database-error", "Failed to query audit events from database") from None
     return json_response(body)
-
-
-@bp.before_server_start
-async def _partitions(app):
-    """Months ahead exist before anyone writes into them; then daily."""
-    async def upkeep():
-        while True:
-            try:
-                await app.ctx.db.call("datastorage.maintain")
-            except Exception as exc:  # noqa: BLE001 - retried tomorrow; inserts still succeed (DEFAULT partition)
-                log.warning("partition upkeep failed: %s", exc)
-            await asyncio.sleep(MAINTENANCE_INTERVAL)
-
-    app.ctx.maintenance = asyncio.get_running_loop().create_task(upkeep())
-
-
-@bp.before_server_stop
-async def _stop_partitions(app):
-    task = getattr(app.ctx, "maintenance", None)
-    if task:
-        task.cancel()

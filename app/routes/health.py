@@ -1,6 +1,7 @@
 """Liveness, readiness and overall health (spec/dlq-health-metrics.md §2)."""
 from sanic import Blueprint
 
+from .. import metrics
 from ..db import DatabaseUnavailable
 from ..http import json_response
 from ..models.common import HealthStatus
@@ -35,8 +36,10 @@ async def live(request):
 async def ready(request):
     app = request.app
     if app.ctx.shutting_down:
+        metrics.READY.set(0)
         return json_response({"status": "not_ready", "reason": "shutting_down"}, 503)
     error = await _database_error(app)
+    metrics.READY.set(error is None)
     if error is not None:
         return json_response({"status": "not_ready", "reason": "database_unreachable",
                               "error": error}, 503)

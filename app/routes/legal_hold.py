@@ -2,28 +2,31 @@
 covers later events, history kept, held rows undeletable) live in SQL."""
 from __future__ import annotations
 
-import asyncpg
 from sanic import Blueprint
 
 from .. import metrics
-from ..db import DatabaseUnavailable
-from ..http import json_response, parse_model, read_json
+from ..db import DatabaseError, DatabaseUnavailable
+from ..http import json_response, read_json
 from ..identity import user_of
-from ..models.common import ProblemDetails
+from ..models.contract import RFC7807Problem
 from ..models.legal_hold import (LegalHoldList, LegalHoldPlaced, LegalHoldReleased,
                                  PlaceLegalHoldRequest, ReleaseLegalHoldRequest)
 from ..openapi import doc
-from ..problems import Problem
+from ..problems import Problem, from_database_error, key_of, problem
+from ..validation import parse_model
 
 bp = Blueprint("legal_hold")
 
+# Failure metric reasons of the refusals SQL names (HINT).
+_REFUSALS = {"legal-hold-not-found": "no_legal_hold",
+             "correlation-id-not-found": "correlation_id_not_found"}
 UNAUTHORIZED = ("X-Auth-Request-User header is required for legal hold operations "
                 "(missing authentication)")
 
 
-def _fail(reason: str, status: int, slug: str, title: str, detail: str) -> Problem:
+def _fail(reason: str, key: str, detail: str) -> Problem:
     metrics.LEGAL_HOLD_FAILURES.labels(reason=reason).inc()
-    return Problem(status, slug, detail, title=title, instance=None)
+    return problem(key, detail)
 
 
 def _body(request, model):
@@ -37,30 +40,28 @@ def _body(request, model):
 async def _call(request, failure: str, detail: str, *args):
     try:
         return await request.app.ctx.db.call(*args)
-    except asyncpg.PostgresError as exc:
-        if exc.sqlstate == "DS404":
-            reason = "no_legal_hold" if "legal hold" in exc.message else "correlation_id_not_found"
-            raise _fail(reason, 404, "not-found", "Not Found", exc.message) from None
-        raise
+    except DatabaseError as exc:
+        metrics.LEGAL_HOLD_FAILURES.labels(
+            reason=_REFUSALS.get(key_of(exc), "invalid_request")).inc()
+        raise from_database_error(exc) or exc from None
     except DatabaseUnavailable:
-        raise _fail(failure, 500, "database-error", "Database Error", detail) from None
+        raise _fail(failure, "database-error", detail) from None
 
 
 @bp.post("/api/v1/audit/legal-hold")
 @doc("Place a legal hold on every event of a correlation id (and all later ones)",
      body=PlaceLegalHoldRequest,
-     responses={200: LegalHoldPlaced, 400: ProblemDetails, 401: ProblemDetails,
-                404: ProblemDetails}, tags=["legal-hold"])
+     responses={200: LegalHoldPlaced, 400: RFC7807Problem, 401: RFC7807Problem,
+                404: RFC7807Problem}, tags=["legal-hold"])
 async def place(request):
     req = _body(request, PlaceLegalHoldRequest)
     if not req.correlation_id:
-        raise _fail("missing_correlation_id", 400, "missing-correlation-id",
-                    "Missing Correlation ID", "correlation_id is required")
+        raise _fail("missing_correlation_id", "missing-correlation-id", "correlation_id is required")
     if not req.reason:
-        raise _fail("missing_reason", 400, "missing-reason", "Missing Reason", "reason is required")
+        raise _fail("missing_reason", "missing-reason", "reason is required")
     user = user_of(request)
     if not user:
-        raise _fail("unauthorized", 401, "unauthorized", "Unauthorized", UNAUTHORIZED)
+        raise _fail("unauthorized", "unauthorized", UNAUTHORIZED)
     body = await _call(request, "update_failed", "Failed to place legal hold",
                        "datastorage.place_legal_hold", req.correlation_id, req.reason, user)
     metrics.LEGAL_HOLD_SUCCESSES.labels(operation="place").inc()
@@ -69,19 +70,18 @@ async def place(request):
 
 @bp.delete("/api/v1/audit/legal-hold/<correlation_id:path>")
 @doc("Release the legal hold of a correlation id", body=ReleaseLegalHoldRequest,
-     responses={200: LegalHoldReleased, 400: ProblemDetails, 401: ProblemDetails,
-                404: ProblemDetails}, tags=["legal-hold"])
+     responses={200: LegalHoldReleased, 400: RFC7807Problem, 401: RFC7807Problem,
+                404: RFC7807Problem}, tags=["legal-hold"])
 async def release(request, correlation_id: str):
     if not correlation_id:
-        raise _fail("missing_correlation_id", 400, "missing-correlation-id",
-                    "Missing Correlation ID", "correlation_id is required in URL path")
+        raise _fail("missing_correlation_id", "missing-correlation-id",
+                    "correlation_id is required in URL path")
     req = _body(request, ReleaseLegalHoldRequest)
     if not req.release_reason:
-        raise _fail("missing_release_reason", 400, "missing-release-reason",
-                    "Missing Release Reason", "release_reason is required")
+        raise _fail("missing_release_reason", "missing-release-reason", "release_reason is required")
     user = user_of(request)
     if not user:
-        raise _fail("unauthorized", 401, "unauthorized", "Unauthorized", UNAUTHORIZED)
+        raise _fail("unauthorized", "unauthorized", UNAUTHORIZED)
     body = await _call(request, "update_failed", "Failed to release legal hold",
                        "datastorage.release_legal_hold", correlation_id, req.release_reason, user)
     metrics.LEGAL_HOLD_SUCCESSES.labels(operation="release").inc()

@@ -4,19 +4,19 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-import asyncpg
 import orjson
 from sanic import Blueprint
 
 from .. import metrics
 from ..db import DatabaseUnavailable
-from ..http import json_response, parse_model, read_json
+from ..http import json_response, read_json
 from ..models.audit import AsyncAcceptanceResponse
-from ..models.common import ProblemDetails
+from ..models.contract import RFC7807Problem
 from ..models.notifications import NotificationAudit, NotificationAuditResponse
 from ..openapi import doc
-from ..problems import Problem, validation
+from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_rfc3339
+from ..validation import parse_model
 from ..writes import persist
 
 bp = Blueprint("notifications")
@@ -44,7 +44,7 @@ def _rules(n: NotificationAudit) -> tuple[dict[str, str], datetime | None]:
 @bp.post("/api/v1/audit/notifications")
 @doc("Record a notification delivery", body=NotificationAudit,
      responses={201: NotificationAuditResponse, 202: AsyncAcceptanceResponse,
-                400: ProblemDetails, 409: ProblemDetails, 503: ProblemDetails},
+                400: RFC7807Problem, 409: RFC7807Problem, 503: RFC7807Problem},
      tags=["audit"])
 async def create_notification(request):
     app = request.app
@@ -60,14 +60,8 @@ async def create_notification(request):
     started = time.perf_counter()
     try:
         outcome, stored = await persist(app, "notification", payload)
-    except asyncpg.UniqueViolationError:
-        nid = note.notification_id
-        raise Problem(409, "conflict",
-                      f"Resource notification_audit with notification_id='{nid}' already exists",
-                      instance=INSTANCE, resource="notification_audit",
-                      field="notification_id", value=nid) from None
     except DatabaseUnavailable:
-        raise Problem(503, "service-unavailable", "database and DLQ both unavailable - please retry",
+        raise problem("service-unavailable", "database and DLQ both unavailable - please retry",
                       retry=True) from None
     if outcome == "spooled":
         metrics.AUDIT_TRACES.labels(service="notification", status="dlq_fallback").inc()

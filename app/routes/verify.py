@@ -11,12 +11,14 @@ from __future__ import annotations
 import orjson
 from sanic import Blueprint
 
+from .. import metrics
 from ..export import now_text
-from ..http import json_response, parse_model, read_json
-from ..models.common import ProblemDetails
+from ..http import json_response, read_json
+from ..models.contract import RFC7807Problem
 from ..models.export import VerifyChainRequest, VerifyChainResponse
 from ..openapi import doc
-from ..problems import Problem, validation
+from ..problems import problem, validation
+from ..validation import parse_model
 
 bp = Blueprint("verify")
 
@@ -29,7 +31,7 @@ _EVENT_MESSAGES = {
 }
 
 
-def _event_message(b: dict) -> str:
+def event_message(b: dict) -> str:
     if b["verdict"] == "link_mismatch" and b["expected_previous_hash"] == "":
         return "First event in chain should have empty previous_event_hash"
     return _EVENT_MESSAGES.get(b["verdict"], b["verdict"])
@@ -67,7 +69,7 @@ def _report(row, at: str) -> dict:
             "expected_hash": b["expected_hash"], "actual_hash": b["event_hash"],
             "previous_hash": b["previous_event_hash"],
             "expected_previous_hash": b["expected_previous_hash"],
-            "message": _event_message(b)} for b in broken]
+            "message": event_message(b)} for b in broken]
     return out
 
 
@@ -93,7 +95,7 @@ def _requested(req: VerifyChainRequest) -> tuple[list[str], bool]:
 
 @bp.post("/api/v1/audit/verify-chain")
 @doc("Verify whole hash chains (one correlation id or a list)", body=VerifyChainRequest,
-     responses={200: VerifyChainResponse, 400: ProblemDetails, 404: ProblemDetails},
+     responses={200: VerifyChainResponse, 400: RFC7807Problem, 404: RFC7807Problem},
      tags=["verification"])
 async def verify_chain(request):
     body = read_json(request)
@@ -103,10 +105,12 @@ async def verify_chain(request):
     rows = await request.app.ctx.db.call("datastorage.verify_chains", ids, many=True)
     unknown = [r["correlation_id"] for r in rows if r["total_events"] == 0 and r["head_seq"] is None]
     if unknown:
-        raise Problem(404, "not-found", "No events found for correlation_id: " + ", ".join(unknown),
+        raise problem("not-found", "No events found for correlation_id: " + ", ".join(unknown),
                       correlation_ids=unknown)
     at = now_text()
     reports = [_report(r, at) for r in rows]
+    for r in reports:
+        metrics.CHAIN_VERIFICATIONS.labels("valid" if r["is_valid"] else "invalid").inc()
     if not as_list:
         return json_response(reports[0])
     return json_response({"is_valid": all(r["is_valid"] for r in reports),

@@ -1,6 +1,6 @@
 """Workflow catalog: create, list, get, status changes, versions, label search
-(spec/workflow-catalog.md). The rules live in sql/functions/200_workflow_*.sql;
-this module validates input, calls one function and shapes the answer."""
+(spec/workflow-catalog.md). The rules live in sql/functions/200_workflow_catalog.sql
+and 210_workflow_search.sql; this module validates input, calls one function and shapes the answer."""
 from __future__ import annotations
 
 import re
@@ -9,21 +9,21 @@ import uuid
 from decimal import Decimal
 from urllib.parse import unquote
 
-import asyncpg
 import orjson
 from sanic import Blueprint
 
 from .. import events
-from ..http import has_nul, json_response, param_error, parse_model, query_int, read_json
+from ..http import json_response, query, read_json
 from ..identity import user_of
-from ..models.common import ProblemDetails
-from ..models.workflows import (STATUSES, RemediationWorkflow, SearchRequest, WorkflowCreate,
+from ..models.contract import RFC7807Problem
+from ..models.workflows import (RemediationWorkflow, SearchRequest, WorkflowCreate,
                                 WorkflowDisable, WorkflowListQuery, WorkflowListResponse,
                                 WorkflowPatch, WorkflowSearchResponse, WorkflowVersions,
                                 detected_labels_echo)
 from ..openapi import doc
-from ..problems import Problem, validation
-from ..workflows import AuditWriter, created_event, search_event, updated_event
+from ..problems import problem, validation
+from ..validation import parse_model
+from ..workflows import created_event, search_event, updated_event
 
 bp = Blueprint("workflows")
 TAGS = ["Workflow Catalog API"]
@@ -34,18 +34,6 @@ _CUSTOM_LABEL_PARAM = re.compile(r"custom_labels\[(.+)\]")
 IMMUTABLE = ("description", "content", "labels")
 IMMUTABLE_DETAIL = ("Cannot update immutable fields (description, content, labels). "
                     "Create a new version instead. See DD-WORKFLOW-012.")
-# SQL functions name these problem types in HINT; status comes from DSnnn.
-_HINTED_TITLES = {"bad-request": "Bad Request", "conflict": "Workflow Already Exists"}
-
-
-async def _call(request, function: str, *args, many: bool = False):
-    try:
-        return await request.app.ctx.db.call(function, *args, many=many)
-    except asyncpg.PostgresError as exc:
-        state, hint = exc.sqlstate or "", getattr(exc, "hint", None) or ""
-        if state.startswith("DS") and state[2:].isdigit() and hint in _HINTED_TITLES:
-            raise Problem(int(state[2:]), hint, exc.message, title=_HINTED_TITLES[hint]) from None
-        raise
 
 
 def _workflow_id(raw: str) -> str:
@@ -59,9 +47,6 @@ def _workflow_id(raw: str) -> str:
 def _object_body(body, *, what: str = "request body") -> dict:
     if not isinstance(body, dict):
         raise validation(f"{what} has an error: value must be an object", {"body": "must be an object"})
-    if has_nul(body):
-        raise validation(f"{what} has an error: strings must not contain NUL (\\u0000)",
-                         {"body": "NUL character not allowed"})
     return body
 
 
@@ -71,7 +56,7 @@ def _dumps(value) -> str:
 
 @bp.post("/api/v1/workflows")
 @doc("Create a workflow version (it becomes the latest of its name)", body=WorkflowCreate,
-     responses={201: RemediationWorkflow, 400: ProblemDetails, 409: ProblemDetails}, tags=TAGS)
+     responses={201: RemediationWorkflow, 400: RFC7807Problem, 409: RFC7807Problem}, tags=TAGS)
 async def create_workflow(request):
     settings = request.app.ctx.settings
     wf = parse_model(WorkflowCreate, _object_body(read_json(request)))
@@ -83,56 +68,50 @@ async def create_workflow(request):
                          {"status": "cannot be created deprecated"})
     workflow_id = str(uuid.uuid4())
     event = created_event(workflow_id, wf, max_bytes=settings.max_body_bytes)
-    body = await _call(request, "datastorage.create_workflow", _dumps(wf.stored(user_of(request))),
-                       workflow_id, events.payload([event]))
+    body = await request.app.ctx.db.call("datastorage.create_workflow",
+                                         _dumps(wf.stored(user_of(request))), workflow_id,
+                                         events.payload([event]))
     return json_response(body, 201)
 
 
 @bp.get("/api/v1/workflows")
 @doc("List workflows, newest first", query=WorkflowListQuery,
-     responses={200: WorkflowListResponse, 400: ProblemDetails}, tags=TAGS)
+     responses={200: WorkflowListResponse, 400: RFC7807Problem}, tags=TAGS)
 async def list_workflows(request):
     args = request.args
     custom: dict[str, list[str]] = {}
     for name, values in args.items():
-        if any("\x00" in v for v in values) or "\x00" in name:
-            raise param_error(name.replace("\x00", ""), "NUL character not allowed")
         m = _CUSTOM_LABEL_PARAM.fullmatch(name)
         if m:
             wanted = [v for v in values[0].split(",") if v]
             if wanted:
                 custom[m.group(1)] = wanted
-    status = args.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise param_error("status", "value is not one of the allowed values "
-                                     "[active disabled deprecated archived]")
-    limit = query_int(args, "limit", 100, 1, 1000)
-    offset = query_int(args, "offset", 0, 0, 2**62)
-    body = await _call(request, "datastorage.list_workflows", status,
-                       args.get("environment") or None, args.get("priority") or None,
-                       args.get("component") or None, args.get("workflow_name") or None,
-                       _dumps(custom) if custom else None, limit, offset)
+    q = query(request, WorkflowListQuery, blank_is_absent=True)
+    body = await request.app.ctx.db.call(
+        "datastorage.list_workflows", q["status"], q["environment"], q["priority"],
+        q["component"], q["workflow_name"], _dumps(custom) if custom else None,
+        q["limit"], q["offset"])
     return json_response(body)
 
 
 @bp.get("/api/v1/workflows/<workflow_id>")
-@doc("Get one workflow version", responses={200: RemediationWorkflow, 400: ProblemDetails,
-                                           404: ProblemDetails}, tags=TAGS)
+@doc("Get one workflow version", responses={200: RemediationWorkflow, 400: RFC7807Problem,
+                                           404: RFC7807Problem}, tags=TAGS)
 async def get_workflow(request, workflow_id: str):
-    return json_response(await _call(request, "datastorage.get_workflow",
-                                     _workflow_id(workflow_id)))
+    return json_response(await request.app.ctx.db.call("datastorage.get_workflow",
+                                                       _workflow_id(workflow_id)))
 
 
 @bp.patch("/api/v1/workflows/<workflow_id>")
 @doc("Update a workflow's mutable fields (status)", body=WorkflowPatch,
-     responses={200: RemediationWorkflow, 400: ProblemDetails, 404: ProblemDetails}, tags=TAGS)
+     responses={200: RemediationWorkflow, 400: RFC7807Problem, 404: RFC7807Problem}, tags=TAGS)
 async def update_workflow(request, workflow_id: str):
     settings = request.app.ctx.settings
     wid = _workflow_id(workflow_id)
     raw = _object_body(read_json(request))
     patch = parse_model(WorkflowPatch, raw)
     if any(raw.get(k) is not None for k in IMMUTABLE):
-        raise Problem(400, "immutable-field-violation", IMMUTABLE_DETAIL, title="Bad Request")
+        raise problem("immutable-field-violation", IMMUTABLE_DETAIL)
     user = user_of(request)
     by = reason = None
     fields: dict[str, str] = {}
@@ -144,14 +123,14 @@ async def update_workflow(request, workflow_id: str):
     elif patch.status is not None:
         fields = {"status": patch.status}
     event = updated_event(wid, fields, max_bytes=settings.max_body_bytes)
-    body = await _call(request, "datastorage.set_workflow_status", wid, patch.status, by, reason,
-                       user, events.payload([event]))
+    body = await request.app.ctx.db.call("datastorage.set_workflow_status", wid, patch.status,
+                                         by, reason, user, events.payload([event]))
     return json_response(body)
 
 
 @bp.patch("/api/v1/workflows/<workflow_id>/disable")
 @doc("Disable a workflow version (body optional)", body=WorkflowDisable,
-     responses={200: RemediationWorkflow, 400: ProblemDetails, 404: ProblemDetails}, tags=TAGS)
+     responses={200: RemediationWorkflow, 400: RFC7807Problem, 404: RFC7807Problem}, tags=TAGS)
 async def disable_workflow(request, workflow_id: str):
     settings = request.app.ctx.settings
     wid = _workflow_id(workflow_id)
@@ -163,14 +142,14 @@ async def disable_workflow(request, workflow_id: str):
     reason = req.reason or ""
     event = updated_event(wid, {"status": "disabled", "disabled_by": by, "disabled_reason": reason},
                           max_bytes=settings.max_body_bytes)
-    body = await _call(request, "datastorage.set_workflow_status", wid, "disabled", by, reason,
-                       user, events.payload([event]))
+    body = await request.app.ctx.db.call("datastorage.set_workflow_status", wid, "disabled",
+                                         by, reason, user, events.payload([event]))
     return json_response(body)
 
 
 @bp.get("/api/v1/workflows/by-name/<workflow_name>/versions")
 @doc("Every version of one workflow name, newest first",
-     responses={200: WorkflowVersions, 400: ProblemDetails}, tags=TAGS)
+     responses={200: WorkflowVersions, 400: RFC7807Problem}, tags=TAGS)
 async def workflow_versions(request, workflow_name: str):
     # The router hands over the segment still percent-encoded.
     try:
@@ -181,19 +160,20 @@ async def workflow_versions(request, workflow_name: str):
         reason = "must be percent-encoded UTF-8 without NUL characters"
         raise validation(f'parameter "workflow_name" in path has an error: {reason}',
                          {"workflow_name": reason})
-    return json_response(await _call(request, "datastorage.workflow_versions", name))
+    return json_response(await request.app.ctx.db.call("datastorage.workflow_versions", name))
 
 
 @bp.post("/api/v1/workflows/search")
 @doc("Label-based workflow search with weighted scoring", body=SearchRequest,
-     responses={200: WorkflowSearchResponse, 400: ProblemDetails}, tags=TAGS)
+     responses={200: WorkflowSearchResponse, 400: RFC7807Problem}, tags=TAGS)
 async def search_workflows(request):
     app = request.app
     raw = _object_body(read_json(request))
     req = parse_model(SearchRequest, raw)
     started = time.perf_counter()
-    rows = await _call(request, "datastorage.search_workflows", _dumps(raw["filters"]), req.top_k,
-                       Decimal(str(req.min_score)), req.include_disabled, many=True)
+    rows = await app.ctx.db.call("datastorage.search_workflows", _dumps(raw["filters"]),
+                                 req.top_k, Decimal(str(req.min_score)), req.include_disabled,
+                                 many=True)
     searched = time.perf_counter()
     total = rows[0]["total_matches"] if rows else 0
     response = {"workflows": [_result(r) for r in rows], "total_results": total,
@@ -244,15 +224,3 @@ def _filters_echo(f) -> dict:
     if f.workflow_name:
         echo["workflow_name"] = f.workflow_name
     return echo
-
-
-@bp.before_server_start
-async def _start_audit_writer(app):
-    app.ctx.workflow_audit = AuditWriter(app)
-
-
-@bp.before_server_stop
-async def _stop_audit_writer(app):
-    writer = getattr(app.ctx, "workflow_audit", None)
-    if writer is not None:
-        await writer.close()

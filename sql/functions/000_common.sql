@@ -16,4 +16,4 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 GRANT EXECUTE ON FUNCTION datastorage.rfc3339(timestamptz), datastorage.rfc3339_micro(timestamptz)
-    TO datastorage_app, datastorage_auditor;
+    TO datastorage_app, datastorage_auditor, datastorage_hold_keeper;

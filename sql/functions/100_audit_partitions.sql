@@ -2,23 +2,18 @@
 --
 -- Monthly partitions audit_events_YYYY_MM are created ahead of time (at every
 -- migrate and daily, via datastorage.maintain()); a DEFAULT partition catches
--- anything else. A month whose rows already sit in the DEFAULT partition is
--- left there (moving them would mean deleting audit rows).
-
-CREATE OR REPLACE FUNCTION datastorage.protect_partition(rel regclass) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-BEGIN
-    -- Statement-level TRUNCATE triggers are not inherited by partitions.
-    EXECUTE format('CREATE OR REPLACE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate()', rel);
-END
-$$;
+-- anything else. Months are counted from the UTC month of `anchor` (now() by
+-- default), whatever the session's TimeZone: a partition holds one UTC month
+-- of event_date, the UTC calendar date. A month whose rows already sit in the
+-- DEFAULT partition is left there (moving them would mean deleting audit rows). Every partition,
+-- however created, gets its TRUNCATE guard from the DDL guard (115_audit_ddl_guard.sql).
 
 CREATE OR REPLACE FUNCTION datastorage.ensure_audit_partitions(
-    months_back integer DEFAULT 1, months_ahead integer DEFAULT 3) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    months_back integer DEFAULT 1, months_ahead integer DEFAULT 3,
+    anchor timestamptz DEFAULT now()) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    first_month date := date_trunc('month', (now() AT TIME ZONE 'UTC'))::date;
+    first_month date := date_trunc('month', anchor AT TIME ZONE 'UTC')::date;
     m date;
     name text;
     created integer := 0;
@@ -29,17 +24,15 @@ BEGIN
         m := (first_month + make_interval(months => i))::date;
         name := format('audit_events_%s', to_char(m, 'YYYY_MM'));
         CONTINUE WHEN to_regclass('public.' || name) IS NOT NULL;
-        CONTINUE WHEN EXISTS (SELECT 1 FROM audit_events_default
+        CONTINUE WHEN EXISTS (SELECT 1 FROM public.audit_events_default
                               WHERE event_date >= m AND event_date < (m + interval '1 month')::date);
         EXECUTE format('CREATE TABLE public.%I PARTITION OF public.audit_events '
                        'FOR VALUES FROM (%L) TO (%L)', name, m, (m + interval '1 month')::date);
-        PERFORM datastorage.protect_partition(('public.' || quote_ident(name))::regclass);
         created := created + 1;
     END LOOP;
-    PERFORM datastorage.protect_partition('public.audit_events_default'::regclass);
     RETURN created;
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION datastorage.ensure_audit_partitions(integer, integer)
+GRANT EXECUTE ON FUNCTION datastorage.ensure_audit_partitions(integer, integer, timestamptz)
     TO datastorage_app;

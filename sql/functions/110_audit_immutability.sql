@@ -1,40 +1,57 @@
--- Rule: audit events are immutable.
---   * UPDATE may change only the legal-hold columns (placing/releasing holds);
+-- Rule: audit events are immutable, and a legal hold holds against the owner.
+--   * UPDATE may change only the legal-hold columns, and only the hold
+--     functions (owned by datastorage_hold_keeper, 140_legal_hold.sql) may
+--     change those, so every change lands in the hold history;
 --   * DELETE of a row under legal hold is refused, naming the correlation id;
---   * TRUNCATE is refused on the table and on every partition;
---   * the legal-hold history is append-only.
--- These hold for everyone, a DBA with psql included (only a superuser who
--- disables the triggers gets past them, and the hash chain then shows it).
+--   * the chain heads are guarded the same way: their hold columns change
+--     only through the hold functions, a held head cannot be deleted;
+--   * TRUNCATE is refused on the tables and on every partition;
+--   * the legal-hold history is append-only, written by the hold functions only.
+-- These functions live in datastorage_guard, a schema of the migrating
+-- superuser: datastorage_owner can neither replace nor drop them, and the
+-- DDL guard (115_audit_ddl_guard.sql) keeps their triggers in place.
+-- A superuser passes (docs/sql-api.md says what then detects it).
+RESET ROLE;
 
-CREATE OR REPLACE FUNCTION datastorage.refuse_audit_update() RETURNS trigger
-LANGUAGE plpgsql AS $$
+-- Is the current role a superuser (who may bypass every guard anyway)?
+CREATE OR REPLACE FUNCTION datastorage_guard.is_superuser() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), false)
+$$;
+
+-- May the current role change hold columns? Only the hold functions' owner.
+CREATE OR REPLACE FUNCTION datastorage_guard.may_change_hold() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT current_user = 'datastorage_hold_keeper' OR datastorage_guard.is_superuser()
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage_guard.refuse_audit_update() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    content record := NEW;
 BEGIN
-    IF (NEW.event_id, NEW.event_version, NEW.event_timestamp, NEW.event_date, NEW.event_type,
-        NEW.event_category, NEW.event_action, NEW.event_outcome, NEW.actor_type, NEW.actor_id,
-        NEW.actor_ip, NEW.resource_type, NEW.resource_id, NEW.resource_name, NEW.correlation_id,
-        NEW.parent_event_id, NEW.parent_event_date, NEW.trace_id, NEW.span_id, NEW.namespace,
-        NEW.cluster_name, NEW.event_data, NEW.event_metadata, NEW.severity, NEW.duration_ms,
-        NEW.error_code, NEW.error_message, NEW.retention_days, NEW.is_sensitive, NEW.chain_seq,
-        NEW.event_hash, NEW.previous_event_hash)
-       IS DISTINCT FROM
-       (OLD.event_id, OLD.event_version, OLD.event_timestamp, OLD.event_date, OLD.event_type,
-        OLD.event_category, OLD.event_action, OLD.event_outcome, OLD.actor_type, OLD.actor_id,
-        OLD.actor_ip, OLD.resource_type, OLD.resource_id, OLD.resource_name, OLD.correlation_id,
-        OLD.parent_event_id, OLD.parent_event_date, OLD.trace_id, OLD.span_id, OLD.namespace,
-        OLD.cluster_name, OLD.event_data, OLD.event_metadata, OLD.severity, OLD.duration_ms,
-        OLD.error_code, OLD.error_message, OLD.retention_days, OLD.is_sensitive, OLD.chain_seq,
-        OLD.event_hash, OLD.previous_event_hash)
-    THEN
+    -- Everything but the hold columns must stay as it was (no hand-kept
+    -- column list: a column added later is covered too).
+    content.legal_hold := OLD.legal_hold;
+    content.legal_hold_reason := OLD.legal_hold_reason;
+    content.legal_hold_placed_by := OLD.legal_hold_placed_by;
+    content.legal_hold_placed_at := OLD.legal_hold_placed_at;
+    IF content IS DISTINCT FROM OLD THEN
         RAISE EXCEPTION 'Audit events are immutable: only legal-hold columns may change '
                         '(event_id=%, correlation_id=%)', OLD.event_id, OLD.correlation_id
             USING ERRCODE = '55000';
+    END IF;
+    IF NEW IS DISTINCT FROM OLD AND NOT datastorage_guard.may_change_hold() THEN
+        RAISE EXCEPTION 'Legal-hold columns change only through datastorage.place_legal_hold '
+                        'and datastorage.release_legal_hold (correlation_id=%)', OLD.correlation_id
+            USING ERRCODE = '42501';
     END IF;
     RETURN NEW;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION datastorage.refuse_held_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION datastorage_guard.refuse_held_delete() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF OLD.legal_hold THEN
         RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
@@ -46,30 +63,72 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION datastorage.refuse_truncate() RETURNS trigger
-LANGUAGE plpgsql AS $$
+-- Chain heads: other columns move with every append (the owner's append
+-- function); the hold columns only through the hold functions.
+CREATE OR REPLACE FUNCTION datastorage_guard.guard_chain_head() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.legal_hold THEN
+            RAISE EXCEPTION 'Cannot delete the chain head of a held chain: correlation_id=%',
+                            OLD.correlation_id USING ERRCODE = '23503';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF (NEW.legal_hold, NEW.legal_hold_reason, NEW.legal_hold_placed_by, NEW.legal_hold_placed_at)
+       IS DISTINCT FROM
+       (OLD.legal_hold, OLD.legal_hold_reason, OLD.legal_hold_placed_by, OLD.legal_hold_placed_at)
+       AND NOT datastorage_guard.may_change_hold() THEN
+        RAISE EXCEPTION 'Legal-hold columns change only through datastorage.place_legal_hold '
+                        'and datastorage.release_legal_hold (correlation_id=%)', OLD.correlation_id
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage_guard.refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'TRUNCATE of % is not allowed: audit records are immutable', TG_TABLE_NAME
         USING ERRCODE = '55000';
 END
 $$;
 
-CREATE OR REPLACE FUNCTION datastorage.refuse_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+-- The hold history: append-only, and appended by the hold functions only
+-- (nobody can forge a placement or a release).
+CREATE OR REPLACE FUNCTION datastorage_guard.guard_hold_history() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    RAISE EXCEPTION '% of % is not allowed: the table is append-only', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = '55000';
+    IF TG_OP <> 'INSERT' THEN
+        RAISE EXCEPTION '% of % is not allowed: the table is append-only', TG_OP, TG_TABLE_NAME
+            USING ERRCODE = '55000';
+    END IF;
+    IF NOT datastorage_guard.may_change_hold() THEN
+        RAISE EXCEPTION 'The legal-hold history is written only by datastorage.place_legal_hold '
+                        'and datastorage.release_legal_hold' USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
 END
 $$;
 
-CREATE OR REPLACE TRIGGER audit_events_immutable BEFORE UPDATE ON public.audit_events
-    FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_audit_update();
-CREATE OR REPLACE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events
-    FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_held_delete();
-CREATE OR REPLACE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events
-    FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
+-- Every role that writes (or runs DDL) calls these checks: they stay
+-- executable by PUBLIC (the default), and say nothing secret.
 
-CREATE OR REPLACE TRIGGER audit_legal_holds_append_only BEFORE UPDATE OR DELETE ON public.audit_legal_holds
-    FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_change();
+CREATE OR REPLACE TRIGGER audit_events_immutable BEFORE UPDATE ON public.audit_events
+    FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_audit_update();
+CREATE OR REPLACE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events
+    FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_held_delete();
+CREATE OR REPLACE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
+
+CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OR DELETE ON public.audit_chain_heads
+    FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head();
+CREATE OR REPLACE TRIGGER audit_chain_heads_no_truncate BEFORE TRUNCATE ON public.audit_chain_heads
+    FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
+
+CREATE OR REPLACE TRIGGER audit_legal_holds_append_only
+    BEFORE INSERT OR UPDATE OR DELETE ON public.audit_legal_holds
+    FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_hold_history();
 CREATE OR REPLACE TRIGGER audit_legal_holds_no_truncate BEFORE TRUNCATE ON public.audit_legal_holds
-    FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
+    FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();

@@ -65,7 +65,7 @@ CREATE OR REPLACE FUNCTION datastorage.query_audit_events(
     p_severity text DEFAULT NULL, p_since timestamptz DEFAULT NULL,
     p_until timestamptz DEFAULT NULL, p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cond text := 'TRUE';
     dates text := 'TRUE';
@@ -80,10 +80,10 @@ BEGIN
     END IF;
     IF p_correlation_id IS NOT NULL AND num_nulls(p_event_type, p_event_category, p_event_outcome,
                                                   p_severity, p_since, p_until) = 6 THEN
-        SELECT (SELECT count(*) FROM audit_events WHERE correlation_id = p_correlation_id),
+        SELECT (SELECT count(*) FROM public.audit_events WHERE correlation_id = p_correlation_id),
                (SELECT coalesce(jsonb_agg(datastorage.event_json(p)
                                           ORDER BY p.event_timestamp DESC, p.event_id DESC), '[]')
-                  FROM (SELECT * FROM audit_events WHERE correlation_id = p_correlation_id
+                  FROM (SELECT * FROM public.audit_events WHERE correlation_id = p_correlation_id
                         ORDER BY event_timestamp DESC, event_id DESC
                         LIMIT p_limit OFFSET p_offset) p)
           INTO total, page;
@@ -102,13 +102,13 @@ BEGIN
             dates := dates || ' AND event_date <= ($7 AT TIME ZONE ''UTC'')::date';
         END IF;
         EXECUTE format(
-            'SELECT (SELECT count(*) FROM audit_events WHERE %1$s AND %2$s),
+            'SELECT (SELECT count(*) FROM public.audit_events WHERE %1$s AND %2$s),
                     (SELECT coalesce(jsonb_agg(datastorage.event_json(e)
                                                ORDER BY e.event_timestamp DESC, e.event_id DESC), ''[]'')
-                       FROM (SELECT event_id, event_timestamp FROM audit_events WHERE %1$s AND %2$s
+                       FROM (SELECT event_id, event_timestamp FROM public.audit_events WHERE %1$s AND %2$s
                              ORDER BY event_timestamp DESC, event_id DESC
                              LIMIT $8 OFFSET $9) k
-                       JOIN audit_events e
+                       JOIN public.audit_events e
                          ON e.event_id = k.event_id
                         AND e.event_date = (k.event_timestamp AT TIME ZONE ''UTC'')::date
                         AND %3$s)', cond, dates, replace(dates, 'event_date', 'e.event_date'))

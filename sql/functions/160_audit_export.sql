@@ -13,9 +13,7 @@
 -- members of its canonical text (datastorage.canonical_members: the bytes the
 -- hash covers, between the braces), so a verifier finds every hashed member
 -- under its canonical name.
-DROP FUNCTION IF EXISTS datastorage.export_event_json(public.audit_events, text);
-DROP FUNCTION IF EXISTS datastorage.export_event_json(text, text, text, text, boolean);
-CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text,
+CREATE OR REPLACE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text,
                                                          previous_event_hash text, verdict text,
                                                          legal_hold boolean)
 RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -96,7 +94,7 @@ CREATE OR REPLACE FUNCTION datastorage.export_audit_events(
     p_event_category text, p_limit integer, p_offset bigint)
 RETURNS TABLE (kind text, correlation_id text, event_id uuid, hash_chain_valid boolean,
                body text, event_data text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp SET jit = off
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off
 SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
 DECLARE
@@ -108,17 +106,20 @@ DECLARE
     events_sql text;
 BEGIN
     IF p_format IS NULL OR p_format NOT IN ('json', 'csv') THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400',
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
             MESSAGE = format('Unknown format: %s. Supported formats: json, csv.', p_format);
     END IF;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'limit must be between 1 and 10000';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'limit must be between 1 and 10000';
     END IF;
     IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'offset must be at least 0';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'offset must be at least 0';
     END IF;
     IF p_start_time > p_end_time THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'start_time must not be after end_time';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'start_time must not be after end_time';
     END IF;
     -- Only the filters in use are planned, so each export gets a fitting plan.
     IF p_start_time     IS NOT NULL THEN cond := cond || ' AND e.event_timestamp >= $1'; END IF;
@@ -131,7 +132,7 @@ BEGIN
                array_agg(p.correlation_id ORDER BY p.ord), array_agg(DISTINCT p.correlation_id)
         FROM (SELECT e.event_id, e.chain_seq, e.correlation_id::text AS correlation_id,
                      row_number() OVER (ORDER BY e.event_timestamp, e.event_id) AS ord
-              FROM audit_events e
+              FROM public.audit_events e
               WHERE %s
               ORDER BY e.event_timestamp, e.event_id
               LIMIT $5 OFFSET $6) p $q$, cond)
@@ -154,7 +155,7 @@ BEGIN
             SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
                    datastorage.export_event_csv(e, v.verdict), e.event_data::text
             FROM v
-            JOIN audit_events e ON e.event_id = v.event_id AND e.event_date = v.event_date
+            JOIN public.audit_events e ON e.event_id = v.event_id AND e.event_date = v.event_date
                                AND e.chain_seq = v.chain_seq
             WHERE v.ord IS NOT NULL
             ORDER BY v.ord $q$;

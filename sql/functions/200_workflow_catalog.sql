@@ -17,7 +17,8 @@
 --     audit trail keeps the history).
 --
 -- Errors: DS400 with HINT 'bad-request' for the original's handler-level
--- checks, DS404 for an unknown id, DS409 for a duplicate version.
+-- checks, DS404 for an unknown id, DS409 (HINT 'workflow-exists') for a
+-- duplicate version.
 
 -- updated_at follows every UPDATE.
 CREATE OR REPLACE FUNCTION datastorage.workflow_touch_updated_at() RETURNS trigger
@@ -92,7 +93,7 @@ $$;
 CREATE OR REPLACE FUNCTION datastorage.create_workflow(
     p_workflow jsonb, p_workflow_id uuid DEFAULT NULL, p_event jsonb DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w       public.remediation_workflow_catalog;
     v_name  text := p_workflow ->> 'workflow_name';
@@ -129,15 +130,15 @@ BEGIN
     -- not interleave with another create of the same name.
     PERFORM pg_advisory_xact_lock(2003200119, hashtext(v_name));
     v_at := clock_timestamp();
-    IF EXISTS (SELECT 1 FROM remediation_workflow_catalog c
+    IF EXISTS (SELECT 1 FROM public.remediation_workflow_catalog c
                WHERE c.workflow_name = v_name AND c.version = v_ver) THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'conflict',
+        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'workflow-exists',
             MESSAGE = format('Workflow ''%s'' version ''%s'' already exists', v_name, v_ver);
     END IF;
-    UPDATE remediation_workflow_catalog c SET is_latest_version = false
+    UPDATE public.remediation_workflow_catalog c SET is_latest_version = false
      WHERE c.workflow_name = v_name AND c.is_latest_version;
 
-    INSERT INTO remediation_workflow_catalog (
+    INSERT INTO public.remediation_workflow_catalog (
         workflow_id, workflow_name, version, name, description, owner, maintainer, content,
         content_hash, parameters, execution_engine, container_image, container_digest, labels,
         custom_labels, detected_labels, status, is_latest_version, previous_version,
@@ -180,7 +181,7 @@ CREATE OR REPLACE FUNCTION datastorage.set_workflow_status(
     p_workflow_id uuid, p_status text DEFAULT NULL, p_disabled_by text DEFAULT NULL,
     p_disabled_reason text DEFAULT NULL, p_actor text DEFAULT NULL, p_event jsonb DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w public.remediation_workflow_catalog;
 BEGIN
@@ -188,13 +189,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'DS400',
             MESSAGE = format('status must be one of active, disabled, deprecated, archived (got %s)', p_status);
     END IF;
-    SELECT * INTO w FROM remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id FOR UPDATE;
+    SELECT * INTO w FROM public.remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'DS404', MESSAGE = format('Workflow not found: %s', p_workflow_id);
     END IF;
 
     IF p_status = 'disabled' THEN
-        UPDATE remediation_workflow_catalog c
+        UPDATE public.remediation_workflow_catalog c
            SET status = 'disabled', disabled_at = now(),
                disabled_by = coalesce(p_disabled_by, ''),
                disabled_reason = coalesce(p_disabled_reason, ''),
@@ -203,13 +204,13 @@ BEGIN
          WHERE c.workflow_id = p_workflow_id
         RETURNING * INTO w;
     ELSIF p_status IS NOT NULL THEN
-        UPDATE remediation_workflow_catalog c
+        UPDATE public.remediation_workflow_catalog c
            SET status = p_status, disabled_at = NULL, disabled_by = NULL, disabled_reason = NULL,
                status_reason = NULL, updated_by = coalesce(p_actor, c.updated_by)
          WHERE c.workflow_id = p_workflow_id
         RETURNING * INTO w;
     ELSE
-        UPDATE remediation_workflow_catalog c SET updated_by = coalesce(p_actor, c.updated_by)
+        UPDATE public.remediation_workflow_catalog c SET updated_by = coalesce(p_actor, c.updated_by)
          WHERE c.workflow_id = p_workflow_id
         RETURNING * INTO w;
     END IF;
@@ -227,12 +228,12 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION datastorage.get_workflow(p_workflow_id uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     doc jsonb;
 BEGIN
     SELECT datastorage.workflow_json(c) INTO doc
-      FROM remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id;
+      FROM public.remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id;
     IF doc IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS404', MESSAGE = format('Workflow not found: %s', p_workflow_id);
     END IF;
@@ -242,13 +243,13 @@ $$;
 
 -- Every version of one name, newest first (the original's by-name route).
 CREATE OR REPLACE FUNCTION datastorage.workflow_versions(p_workflow_name text) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT jsonb_build_object(
         'workflow_name', p_workflow_name,
         'versions', coalesce(jsonb_agg(datastorage.workflow_json(c)
                                        ORDER BY c.created_at DESC, c.workflow_id DESC), '[]'),
         'total', count(*))
-    FROM remediation_workflow_catalog c
+    FROM public.remediation_workflow_catalog c
     WHERE c.workflow_name = p_workflow_name
 $$;
 
@@ -268,7 +269,7 @@ CREATE OR REPLACE FUNCTION datastorage.list_workflows(
     p_component text DEFAULT NULL, p_workflow_name text DEFAULT NULL,
     p_custom_labels jsonb DEFAULT NULL, p_limit integer DEFAULT 100, p_offset bigint DEFAULT 0)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     cond   text := 'TRUE';
     docs   jsonb := '[]';   -- containment documents, referenced by index ($6->i)
@@ -322,10 +323,10 @@ BEGIN
     END LOOP;
 
     EXECUTE format(
-        'SELECT (SELECT count(*) FROM remediation_workflow_catalog c WHERE %1$s),
+        'SELECT (SELECT count(*) FROM public.remediation_workflow_catalog c WHERE %1$s),
                 (SELECT coalesce(jsonb_agg(datastorage.workflow_json(p)
                                            ORDER BY p.created_at DESC, p.workflow_id DESC), ''[]'')
-                   FROM (SELECT c.* FROM remediation_workflow_catalog c WHERE %1$s
+                   FROM (SELECT c.* FROM public.remediation_workflow_catalog c WHERE %1$s
                          ORDER BY c.created_at DESC, c.workflow_id DESC
                          LIMIT $7 OFFSET $8) p)', cond)
         INTO total, page

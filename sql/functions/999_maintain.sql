@@ -1,6 +1,6 @@
 -- Upkeep run after every migrate and daily by the service: idempotent.
 CREATE OR REPLACE FUNCTION datastorage.maintain() RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM datastorage.ensure_audit_partitions(1, 3);
 END

@@ -16,19 +16,30 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
--- Name: datastorage; Type: SCHEMA; Schema: -; Owner: -
+-- Name: datastorage; Type: SCHEMA; Schema: -; Owner: datastorage_owner
 --
 
 CREATE SCHEMA datastorage;
 
 
+ALTER SCHEMA datastorage OWNER TO datastorage_owner;
+
 --
--- Name: append_audit_events(jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: datastorage_guard; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA datastorage_guard;
+
+
+ALTER SCHEMA datastorage_guard OWNER TO postgres;
+
+--
+-- Name: append_audit_events(jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     r           public.audit_events;
@@ -47,7 +58,7 @@ BEGIN
     -- cannot deadlock, and everything read below is read under the locks.
     FOR cur_chain IN SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
     LOOP
-        INSERT INTO audit_chain_heads AS h (correlation_id) VALUES (cur_chain)
+        INSERT INTO public.audit_chain_heads AS h (correlation_id) VALUES (cur_chain)
         ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at;
     END LOOP;
     cur_chain := NULL;
@@ -55,7 +66,7 @@ BEGIN
     -- one probe of every partition for the whole array, not one per event.
     -- Taken after the locks, so a replay racing the original sees it stored.
     SELECT coalesce(array_agg(a.event_id), '{}') INTO stored
-      FROM audit_events a
+      FROM public.audit_events a
      WHERE a.event_id = ANY (ARRAY(SELECT (x->>'event_id')::uuid
                                    FROM jsonb_array_elements(p_events) x));
 
@@ -67,13 +78,13 @@ BEGIN
     LOOP
         IF r.correlation_id IS DISTINCT FROM cur_chain THEN
             IF cur_chain IS NOT NULL THEN
-                UPDATE audit_chain_heads
+                UPDATE public.audit_chain_heads
                    SET last_seq = head.last_seq, last_hash = head.last_hash,
                        last_event_id = head.last_event_id, updated_at = now()
                  WHERE correlation_id = cur_chain;
             END IF;
             cur_chain := r.correlation_id;
-            SELECT * INTO head FROM audit_chain_heads WHERE correlation_id = cur_chain;
+            SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = cur_chain;
         END IF;
 
         r.event_date := (r.event_timestamp AT TIME ZONE 'UTC')::date;
@@ -98,19 +109,19 @@ BEGIN
     END LOOP;
 
     IF cur_chain IS NOT NULL THEN
-        UPDATE audit_chain_heads
+        UPDATE public.audit_chain_heads
            SET last_seq = head.last_seq, last_hash = head.last_hash,
                last_event_id = head.last_event_id, updated_at = now()
          WHERE correlation_id = cur_chain;
     END IF;
 
     IF n > 0 THEN
-        INSERT INTO audit_events SELECT * FROM unnest(rows);
+        INSERT INTO public.audit_events SELECT * FROM unnest(rows);
         -- After the insert, so a parent earlier in the same batch counts.
         SELECT x.parent_event_id INTO missing
           FROM unnest(rows) x
          WHERE x.parent_event_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM audit_events p WHERE p.event_id = x.parent_event_id)
+           AND NOT EXISTS (SELECT 1 FROM public.audit_events p WHERE p.event_id = x.parent_event_id)
          LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing
@@ -122,10 +133,12 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.append_audit_events(p_events jsonb) OWNER TO datastorage_owner;
+
 SET default_tablespace = '';
 
 --
--- Name: audit_events; Type: TABLE; Schema: public; Owner: -
+-- Name: audit_events; Type: TABLE; Schema: public; Owner: datastorage_owner
 --
 
 CREATE TABLE public.audit_events (
@@ -171,8 +184,10 @@ CREATE TABLE public.audit_events (
 PARTITION BY RANGE (event_date);
 
 
+ALTER TABLE public.audit_events OWNER TO datastorage_owner;
+
 --
--- Name: canonical_event(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: canonical_event(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
@@ -182,8 +197,10 @@ CREATE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
 $$;
 
 
+ALTER FUNCTION datastorage.canonical_event(e public.audit_events) OWNER TO datastorage_owner;
+
 --
--- Name: canonical_members(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: canonical_members(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.canonical_members(e public.audit_events) RETURNS text
@@ -225,8 +242,10 @@ CREATE FUNCTION datastorage.canonical_members(e public.audit_events) RETURNS tex
 $$;
 
 
+ALTER FUNCTION datastorage.canonical_members(e public.audit_events) OWNER TO datastorage_owner;
+
 --
--- Name: chain_hash(text, public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: chain_hash(text, public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events) RETURNS text
@@ -236,8 +255,10 @@ CREATE FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events
 $$;
 
 
+ALTER FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events) OWNER TO datastorage_owner;
+
 --
--- Name: chain_head_matches(text, bigint, text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: chain_head_matches(text, bigint, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) RETURNS boolean
@@ -250,8 +271,10 @@ CREATE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq
 $$;
 
 
+ALTER FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) OWNER TO datastorage_owner;
+
 --
--- Name: chain_verdicts(text[], boolean); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: chain_verdicts(text[], boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
@@ -297,13 +320,166 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
 $$;
 
 
+ALTER FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) OWNER TO datastorage_owner;
+
 --
--- Name: create_workflow(jsonb, uuid, jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: console_overview(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.console_overview(p_until timestamp with time zone DEFAULT now()) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    AS $$
+DECLARE
+    lo timestamptz;
+    hi timestamptz;
+    lo_date date;
+    hi_date date;
+    doc jsonb;
+BEGIN
+    IF p_until IS NULL OR isfinite(p_until) IS NOT TRUE THEN
+        RAISE EXCEPTION 'until must be a finite timestamp' USING ERRCODE = 'DS400';
+    END IF;
+    hi := date_trunc('hour', p_until) + interval '1 hour';
+    lo := hi - interval '24 hours';
+    -- Bounds on the partition key (the UTC date of event_timestamp) as
+    -- variables: the plan reads only the partitions of the window.
+    lo_date := lo::date;
+    hi_date := hi::date;
+    WITH recent AS MATERIALIZED (
+        SELECT e.event_timestamp, e.event_category, e.event_outcome, e.correlation_id
+        FROM public.audit_events e
+        WHERE e.event_timestamp >= lo AND e.event_timestamp < hi
+          AND e.event_date >= lo_date AND e.event_date <= hi_date),
+    hours AS (
+        SELECT h.n, lo + make_interval(hours => h.n) AS hour_start
+        FROM generate_series(0, 23) AS h(n)),
+    per_hour AS (
+        SELECT floor(extract(epoch FROM r.event_timestamp - lo) / 3600)::integer AS n,
+               count(*) AS cnt
+        FROM recent r GROUP BY 1),
+    by_category AS (
+        SELECT r.event_category AS k, count(*) AS cnt FROM recent r GROUP BY 1),
+    by_outcome AS (
+        SELECT r.event_outcome AS k, count(*) AS cnt FROM recent r GROUP BY 1)
+    SELECT jsonb_build_object(
+        'from', datastorage.rfc3339(lo),
+        'until', datastorage.rfc3339(hi),
+        'total', (SELECT count(*) FROM recent),
+        'chains', (SELECT count(DISTINCT r.correlation_id) FROM recent r),
+        'hours', (SELECT jsonb_agg(jsonb_build_object('start', datastorage.rfc3339(h.hour_start),
+                                                      'count', coalesce(p.cnt, 0)) ORDER BY h.n)
+                  FROM hours h LEFT JOIN per_hour p ON p.n = h.n),
+        'by_category', (SELECT coalesce(jsonb_agg(jsonb_build_object('key', c.k, 'count', c.cnt)
+                                                  ORDER BY c.cnt DESC, c.k), '[]')
+                        FROM by_category c),
+        'by_outcome', (SELECT coalesce(jsonb_agg(jsonb_build_object('key', o.k, 'count', o.cnt)
+                                                 ORDER BY o.cnt DESC, o.k), '[]')
+                       FROM by_outcome o),
+        'chains_total', (SELECT count(*) FROM public.audit_chain_heads h WHERE h.last_seq > 0),
+        'chains_held', (SELECT count(*) FROM public.audit_chain_heads h WHERE h.legal_hold))
+      INTO doc;
+    RETURN doc;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.console_overview(p_until timestamp with time zone) OWNER TO datastorage_owner;
+
+--
+-- Name: console_trail(text, bigint, integer); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.console_trail(p_correlation_id text, p_offset bigint, p_limit integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    SET work_mem TO '64MB'
+    AS $$
+DECLARE
+    doc jsonb;
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 THEN
+        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
+    END IF;
+    WITH v AS MATERIALIZED (
+        SELECT c.*, row_number() OVER w - 1 AS position,
+               lag(c.event_timestamp) OVER w AS previous_timestamp
+        FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c
+        WINDOW w AS (ORDER BY c.chain_seq, c.event_id)),
+    chain AS (
+        SELECT max(v.chain_total) AS total, max(v.chain_valid) AS ok,
+               max(v.chain_first_broken_seq) AS first_bad_seq,
+               max(v.chain_last_seq) AS last_seq, max(v.chain_last_hash) AS last_hash
+        FROM v),
+    page AS (
+        SELECT v.* FROM v WHERE v.position >= p_offset AND v.position < p_offset + p_limit),
+    head AS (
+        SELECT h.* FROM public.audit_chain_heads h WHERE h.correlation_id = p_correlation_id)
+    SELECT jsonb_build_object(
+        'correlation_id', p_correlation_id,
+        'found', EXISTS (SELECT 1 FROM v) OR EXISTS (SELECT 1 FROM head),
+        'chain', (SELECT jsonb_build_object(
+                      'total_events', coalesce(c.total, 0),
+                      'valid_events', coalesce(c.ok, 0),
+                      'broken_events', coalesce(c.total - c.ok, 0),
+                      'first_broken_seq', c.first_bad_seq,
+                      'head_seq', (SELECT h.last_seq FROM head h),
+                      'head_matches', m.ok,
+                      'is_valid', coalesce(c.total = c.ok, true) AND m.ok,
+                      'broken', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                     'position', b.position, 'chain_seq', b.chain_seq,
+                                     'event_id', b.event_id, 'verdict', b.verdict)
+                                     ORDER BY b.position), '[]')
+                                 FROM (SELECT * FROM v WHERE NOT v.valid
+                                       ORDER BY v.position LIMIT 100) b))
+                  FROM chain c
+                  CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(
+                      p_correlation_id, c.last_seq, c.last_hash) AS ok) m),
+        'hold', (SELECT jsonb_build_object(
+                     'active', h.legal_hold, 'reason', h.legal_hold_reason,
+                     'placed_by', h.legal_hold_placed_by,
+                     'placed_at', datastorage.rfc3339(h.legal_hold_placed_at))
+                 FROM head h),
+        'hold_history', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                             'action', l.action, 'reason', l.reason, 'actor', l.actor,
+                             'at', datastorage.rfc3339(l.at),
+                             'events_affected', l.events_affected) ORDER BY l.id), '[]')
+                         FROM public.audit_legal_holds l
+                         WHERE l.correlation_id = p_correlation_id),
+        'offset', p_offset,
+        'limit', p_limit,
+        'events', (SELECT coalesce(jsonb_agg((datastorage.event_json(e) - 'event_data') || jsonb_build_object(
+                           'event_data_pretty', jsonb_pretty(e.event_data),
+                           'position', p.position, 'verdict', p.verdict, 'valid', p.valid,
+                           'expected_hash', p.expected_hash,
+                           'expected_previous_hash', p.expected_previous_hash,
+                           'since_previous_ms', round(extract(epoch FROM p.event_timestamp
+                                                              - p.previous_timestamp) * 1000, 3))
+                           ORDER BY p.position), '[]')
+                   FROM page p
+                   JOIN public.audit_events e
+                     ON e.event_id = p.event_id AND e.event_date = p.event_date
+                    AND e.correlation_id = p_correlation_id))
+      INTO doc;
+    RETURN doc;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.console_trail(p_correlation_id text, p_offset bigint, p_limit integer) OWNER TO datastorage_owner;
+
+--
+-- Name: create_workflow(jsonb, uuid, jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.create_workflow(p_workflow jsonb, p_workflow_id uuid DEFAULT NULL::uuid, p_event jsonb DEFAULT NULL::jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     w       public.remediation_workflow_catalog;
@@ -341,15 +517,15 @@ BEGIN
     -- not interleave with another create of the same name.
     PERFORM pg_advisory_xact_lock(2003200119, hashtext(v_name));
     v_at := clock_timestamp();
-    IF EXISTS (SELECT 1 FROM remediation_workflow_catalog c
+    IF EXISTS (SELECT 1 FROM public.remediation_workflow_catalog c
                WHERE c.workflow_name = v_name AND c.version = v_ver) THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'conflict',
+        RAISE EXCEPTION USING ERRCODE = 'DS409', HINT = 'workflow-exists',
             MESSAGE = format('Workflow ''%s'' version ''%s'' already exists', v_name, v_ver);
     END IF;
-    UPDATE remediation_workflow_catalog c SET is_latest_version = false
+    UPDATE public.remediation_workflow_catalog c SET is_latest_version = false
      WHERE c.workflow_name = v_name AND c.is_latest_version;
 
-    INSERT INTO remediation_workflow_catalog (
+    INSERT INTO public.remediation_workflow_catalog (
         workflow_id, workflow_name, version, name, description, owner, maintainer, content,
         content_hash, parameters, execution_engine, container_image, container_digest, labels,
         custom_labels, detected_labels, status, is_latest_version, previous_version,
@@ -381,8 +557,10 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.create_workflow(p_workflow jsonb, p_workflow_id uuid, p_event jsonb) OWNER TO datastorage_owner;
+
 --
--- Name: csv_cell(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: csv_cell(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.csv_cell(v text) RETURNS text
@@ -392,16 +570,18 @@ CREATE FUNCTION datastorage.csv_cell(v text) RETURNS text
 $$;
 
 
+ALTER FUNCTION datastorage.csv_cell(v text) OWNER TO datastorage_owner;
+
 --
--- Name: ensure_audit_partitions(integer, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: ensure_audit_partitions(integer, integer, timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
-CREATE FUNCTION datastorage.ensure_audit_partitions(months_back integer DEFAULT 1, months_ahead integer DEFAULT 3) RETURNS integer
+CREATE FUNCTION datastorage.ensure_audit_partitions(months_back integer DEFAULT 1, months_ahead integer DEFAULT 3, anchor timestamp with time zone DEFAULT now()) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    first_month date := date_trunc('month', (now() AT TIME ZONE 'UTC'))::date;
+    first_month date := date_trunc('month', anchor AT TIME ZONE 'UTC')::date;
     m date;
     name text;
     created integer := 0;
@@ -412,21 +592,21 @@ BEGIN
         m := (first_month + make_interval(months => i))::date;
         name := format('audit_events_%s', to_char(m, 'YYYY_MM'));
         CONTINUE WHEN to_regclass('public.' || name) IS NOT NULL;
-        CONTINUE WHEN EXISTS (SELECT 1 FROM audit_events_default
+        CONTINUE WHEN EXISTS (SELECT 1 FROM public.audit_events_default
                               WHERE event_date >= m AND event_date < (m + interval '1 month')::date);
         EXECUTE format('CREATE TABLE public.%I PARTITION OF public.audit_events '
                        'FOR VALUES FROM (%L) TO (%L)', name, m, (m + interval '1 month')::date);
-        PERFORM datastorage.protect_partition(('public.' || quote_ident(name))::regclass);
         created := created + 1;
     END LOOP;
-    PERFORM datastorage.protect_partition('public.audit_events_default'::regclass);
     RETURN created;
 END
 $$;
 
 
+ALTER FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone) OWNER TO datastorage_owner;
+
 --
--- Name: event_json(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: event_json(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.event_json(e public.audit_events) RETURNS jsonb
@@ -468,13 +648,15 @@ CREATE FUNCTION datastorage.event_json(e public.audit_events) RETURNS jsonb
 $$;
 
 
+ALTER FUNCTION datastorage.event_json(e public.audit_events) OWNER TO datastorage_owner;
+
 --
--- Name: export_audit_events(text, timestamp with time zone, timestamp with time zone, text, text, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: export_audit_events(text, timestamp with time zone, timestamp with time zone, text, text, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint) RETURNS TABLE(kind text, correlation_id text, event_id uuid, hash_chain_valid boolean, body text, event_data text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
     SET work_mem TO '64MB'
     SET parallel_setup_cost TO '100'
@@ -491,17 +673,20 @@ DECLARE
     events_sql text;
 BEGIN
     IF p_format IS NULL OR p_format NOT IN ('json', 'csv') THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400',
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
             MESSAGE = format('Unknown format: %s. Supported formats: json, csv.', p_format);
     END IF;
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'limit must be between 1 and 10000';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'limit must be between 1 and 10000';
     END IF;
     IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'offset must be at least 0';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'offset must be at least 0';
     END IF;
     IF p_start_time > p_end_time THEN
-        RAISE EXCEPTION USING ERRCODE = 'DS400', MESSAGE = 'start_time must not be after end_time';
+        RAISE EXCEPTION USING ERRCODE = 'DS400', HINT = 'export-invalid',
+            MESSAGE = 'start_time must not be after end_time';
     END IF;
     -- Only the filters in use are planned, so each export gets a fitting plan.
     IF p_start_time     IS NOT NULL THEN cond := cond || ' AND e.event_timestamp >= $1'; END IF;
@@ -514,7 +699,7 @@ BEGIN
                array_agg(p.correlation_id ORDER BY p.ord), array_agg(DISTINCT p.correlation_id)
         FROM (SELECT e.event_id, e.chain_seq, e.correlation_id::text AS correlation_id,
                      row_number() OVER (ORDER BY e.event_timestamp, e.event_id) AS ord
-              FROM audit_events e
+              FROM public.audit_events e
               WHERE %s
               ORDER BY e.event_timestamp, e.event_id
               LIMIT $5 OFFSET $6) p $q$, cond)
@@ -537,7 +722,7 @@ BEGIN
             SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
                    datastorage.export_event_csv(e, v.verdict), e.event_data::text
             FROM v
-            JOIN audit_events e ON e.event_id = v.event_id AND e.event_date = v.event_date
+            JOIN public.audit_events e ON e.event_id = v.event_id AND e.event_date = v.event_date
                                AND e.chain_seq = v.chain_seq
             WHERE v.ord IS NOT NULL
             ORDER BY v.ord $q$;
@@ -586,8 +771,10 @@ END
 $_$;
 
 
+ALTER FUNCTION datastorage.export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint) OWNER TO datastorage_owner;
+
 --
--- Name: export_csv_columns(); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: export_csv_columns(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.export_csv_columns() RETURNS text[]
@@ -604,8 +791,10 @@ CREATE FUNCTION datastorage.export_csv_columns() RETURNS text[]
 $$;
 
 
+ALTER FUNCTION datastorage.export_csv_columns() OWNER TO datastorage_owner;
+
 --
--- Name: export_event_csv(public.audit_events, text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: export_event_csv(public.audit_events, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.export_event_csv(e public.audit_events, verdict text) RETURNS text
@@ -635,8 +824,10 @@ CREATE FUNCTION datastorage.export_event_csv(e public.audit_events, verdict text
 $$;
 
 
+ALTER FUNCTION datastorage.export_event_csv(e public.audit_events, verdict text) OWNER TO datastorage_owner;
+
 --
--- Name: export_event_json(text, text, text, text, boolean); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: export_event_json(text, text, text, text, boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) RETURNS text
@@ -651,19 +842,21 @@ CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash
 $$;
 
 
+ALTER FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) OWNER TO datastorage_owner;
+
 --
--- Name: get_workflow(uuid); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: get_workflow(uuid); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.get_workflow(p_workflow_id uuid) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     doc jsonb;
 BEGIN
     SELECT datastorage.workflow_json(c) INTO doc
-      FROM remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id;
+      FROM public.remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id;
     IF doc IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'DS404', MESSAGE = format('Workflow not found: %s', p_workflow_id);
     END IF;
@@ -672,8 +865,10 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.get_workflow(p_workflow_id uuid) OWNER TO datastorage_owner;
+
 --
--- Name: go_duration_parse(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: go_duration_parse(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.go_duration_parse(s text, OUT nanos numeric, OUT error text) RETURNS record
@@ -788,8 +983,10 @@ END
 $_$;
 
 
+ALTER FUNCTION datastorage.go_duration_parse(s text, OUT nanos numeric, OUT error text) OWNER TO datastorage_owner;
+
 --
--- Name: go_duration_text(numeric); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: go_duration_text(numeric); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.go_duration_text(nanos numeric) RETURNS text
@@ -830,8 +1027,10 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.go_duration_text(nanos numeric) OWNER TO datastorage_owner;
+
 --
--- Name: go_quote(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: go_quote(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.go_quote(s text) RETURNS text
@@ -846,8 +1045,10 @@ CREATE FUNCTION datastorage.go_quote(s text) RETURNS text
 $$;
 
 
+ALTER FUNCTION datastorage.go_quote(s text) OWNER TO datastorage_owner;
+
 --
--- Name: jsonb_drop_null_members(jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: jsonb_drop_null_members(jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.jsonb_drop_null_members(doc jsonb) RETURNS jsonb
@@ -858,10 +1059,12 @@ CREATE FUNCTION datastorage.jsonb_drop_null_members(doc jsonb) RETURNS jsonb
 $$;
 
 
+ALTER FUNCTION datastorage.jsonb_drop_null_members(doc jsonb) OWNER TO datastorage_owner;
+
 SET default_table_access_method = heap;
 
 --
--- Name: audit_legal_holds; Type: TABLE; Schema: public; Owner: -
+-- Name: audit_legal_holds; Type: TABLE; Schema: public; Owner: datastorage_owner
 --
 
 CREATE TABLE public.audit_legal_holds (
@@ -876,20 +1079,24 @@ CREATE TABLE public.audit_legal_holds (
 );
 
 
+ALTER TABLE public.audit_legal_holds OWNER TO datastorage_owner;
+
 --
--- Name: legal_hold_history(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: legal_hold_history(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.legal_hold_history(p_correlation_id text) RETURNS SETOF public.audit_legal_holds
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT * FROM audit_legal_holds WHERE correlation_id = p_correlation_id ORDER BY id
+    SELECT * FROM public.audit_legal_holds WHERE correlation_id = p_correlation_id ORDER BY id
 $$;
 
 
+ALTER FUNCTION datastorage.legal_hold_history(p_correlation_id text) OWNER TO datastorage_owner;
+
 --
--- Name: link_hash(text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: link_hash(text, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.link_hash(previous_hash text, canonical text) RETURNS text
@@ -899,36 +1106,40 @@ CREATE FUNCTION datastorage.link_hash(previous_hash text, canonical text) RETURN
 $$;
 
 
+ALTER FUNCTION datastorage.link_hash(previous_hash text, canonical text) OWNER TO datastorage_owner;
+
 --
--- Name: list_legal_holds(); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: list_legal_holds(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.list_legal_holds() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     SELECT jsonb_build_object(
         'holds', coalesce(jsonb_agg(jsonb_build_object(
                      'correlation_id', h.correlation_id,
-                     'events_affected', (SELECT count(*) FROM audit_events e
+                     'events_affected', (SELECT count(*) FROM public.audit_events e
                                          WHERE e.correlation_id = h.correlation_id AND e.legal_hold),
                      'placed_by', h.legal_hold_placed_by,
                      'placed_at', datastorage.rfc3339(h.legal_hold_placed_at),
                      'reason', h.legal_hold_reason)
                  ORDER BY h.legal_hold_placed_at DESC, h.correlation_id), '[]'),
         'total', count(*))
-    FROM audit_chain_heads h
+    FROM public.audit_chain_heads h
     WHERE h.legal_hold
 $$;
 
 
+ALTER FUNCTION datastorage.list_legal_holds() OWNER TO datastorage_owner;
+
 --
--- Name: list_workflows(text, text, text, text, text, jsonb, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: list_workflows(text, text, text, text, text, jsonb, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.list_workflows(p_status text DEFAULT NULL::text, p_environment text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_component text DEFAULT NULL::text, p_workflow_name text DEFAULT NULL::text, p_custom_labels jsonb DEFAULT NULL::jsonb, p_limit integer DEFAULT 100, p_offset bigint DEFAULT 0) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 DECLARE
     cond   text := 'TRUE';
@@ -983,10 +1194,10 @@ BEGIN
     END LOOP;
 
     EXECUTE format(
-        'SELECT (SELECT count(*) FROM remediation_workflow_catalog c WHERE %1$s),
+        'SELECT (SELECT count(*) FROM public.remediation_workflow_catalog c WHERE %1$s),
                 (SELECT coalesce(jsonb_agg(datastorage.workflow_json(p)
                                            ORDER BY p.created_at DESC, p.workflow_id DESC), ''[]'')
-                   FROM (SELECT c.* FROM remediation_workflow_catalog c WHERE %1$s
+                   FROM (SELECT c.* FROM public.remediation_workflow_catalog c WHERE %1$s
                          ORDER BY c.created_at DESC, c.workflow_id DESC
                          LIMIT $7 OFFSET $8) p)', cond)
         INTO total, page
@@ -997,13 +1208,15 @@ END
 $_$;
 
 
+ALTER FUNCTION datastorage.list_workflows(p_status text, p_environment text, p_priority text, p_component text, p_workflow_name text, p_custom_labels jsonb, p_limit integer, p_offset bigint) OWNER TO datastorage_owner;
+
 --
--- Name: maintain(); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: maintain(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.maintain() RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     PERFORM datastorage.ensure_audit_partitions(1, 3);
@@ -1011,37 +1224,39 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.maintain() OWNER TO datastorage_owner;
+
 --
--- Name: place_legal_hold(text, text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: place_legal_hold(text, text, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_hold_keeper
 --
 
 CREATE FUNCTION datastorage.place_legal_hold(p_correlation_id text, p_reason text, p_placed_by text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    head audit_chain_heads;
+    head public.audit_chain_heads;
     placed timestamptz := clock_timestamp();
     n bigint;
 BEGIN
     IF coalesce(p_reason, '') = '' OR coalesce(p_placed_by, '') = '' THEN
         RAISE EXCEPTION 'reason and placed_by are required' USING ERRCODE = 'DS400';
     END IF;
-    SELECT * INTO head FROM audit_chain_heads WHERE correlation_id = p_correlation_id FOR UPDATE;
+    SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = p_correlation_id FOR UPDATE;
     IF NOT FOUND OR head.last_seq = 0 THEN
         RAISE EXCEPTION 'No events found for correlation_id: %', p_correlation_id
-            USING ERRCODE = 'DS404';
+            USING ERRCODE = 'DS404', HINT = 'correlation-id-not-found';
     END IF;
-    UPDATE audit_events
+    UPDATE public.audit_events
        SET legal_hold = true, legal_hold_reason = p_reason,
            legal_hold_placed_by = p_placed_by, legal_hold_placed_at = placed
      WHERE correlation_id = p_correlation_id;
     GET DIAGNOSTICS n = ROW_COUNT;
-    UPDATE audit_chain_heads
+    UPDATE public.audit_chain_heads
        SET legal_hold = true, legal_hold_reason = p_reason,
            legal_hold_placed_by = p_placed_by, legal_hold_placed_at = placed
      WHERE correlation_id = p_correlation_id;
-    INSERT INTO audit_legal_holds (correlation_id, action, reason, actor, at, events_affected)
+    INSERT INTO public.audit_legal_holds (correlation_id, action, reason, actor, at, events_affected)
     VALUES (p_correlation_id, 'place', p_reason, p_placed_by, placed, n);
     RETURN jsonb_build_object('correlation_id', p_correlation_id, 'events_affected', n,
                               'placed_by', p_placed_by, 'placed_at', datastorage.rfc3339(placed),
@@ -1050,70 +1265,15 @@ END
 $$;
 
 
---
--- Name: protect_held_partitions(); Type: FUNCTION; Schema: datastorage; Owner: -
---
-
-CREATE FUNCTION datastorage.protect_held_partitions() RETURNS event_trigger
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    obj record;
-    rel record;
-    held boolean;
-BEGIN
-    IF TG_EVENT = 'sql_drop' THEN
-        FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
-                   WHERE object_type = 'table' AND schema_name = 'public'
-                     AND (object_name = 'audit_events' OR object_name LIKE 'audit\_events\_%')
-        LOOP
-            IF EXISTS (SELECT 1 FROM public.audit_chain_heads WHERE legal_hold) THEN
-                RAISE EXCEPTION 'Cannot drop % while a legal hold is active', obj.object_identity
-                    USING ERRCODE = '23503';
-            END IF;
-        END LOOP;
-    ELSE
-        -- ALTER TABLE ... DETACH PARTITION: a detached audit table holding
-        -- held rows is no longer protected by the parent's triggers.
-        FOR rel IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE n.nspname = 'public' AND c.relname LIKE 'audit\_events\_%'
-                     AND c.relkind = 'r' AND NOT c.relispartition
-        LOOP
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I WHERE legal_hold)', rel.relname)
-                INTO held;
-            IF held THEN
-                RAISE EXCEPTION 'Cannot detach %: it holds events under legal hold', rel.relname
-                    USING ERRCODE = '23503';
-            END IF;
-        END LOOP;
-    END IF;
-END
-$$;
-
+ALTER FUNCTION datastorage.place_legal_hold(p_correlation_id text, p_reason text, p_placed_by text) OWNER TO datastorage_hold_keeper;
 
 --
--- Name: protect_partition(regclass); Type: FUNCTION; Schema: datastorage; Owner: -
---
-
-CREATE FUNCTION datastorage.protect_partition(rel regclass) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
-    AS $$
-BEGIN
-    -- Statement-level TRUNCATE triggers are not inherited by partitions.
-    EXECUTE format('CREATE OR REPLACE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate()', rel);
-END
-$$;
-
-
---
--- Name: query_audit_events(text, text, text, text, text, timestamp with time zone, timestamp with time zone, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: query_audit_events(text, text, text, text, text, timestamp with time zone, timestamp with time zone, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.query_audit_events(p_correlation_id text DEFAULT NULL::text, p_event_type text DEFAULT NULL::text, p_event_category text DEFAULT NULL::text, p_event_outcome text DEFAULT NULL::text, p_severity text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 DECLARE
     cond text := 'TRUE';
@@ -1129,10 +1289,10 @@ BEGIN
     END IF;
     IF p_correlation_id IS NOT NULL AND num_nulls(p_event_type, p_event_category, p_event_outcome,
                                                   p_severity, p_since, p_until) = 6 THEN
-        SELECT (SELECT count(*) FROM audit_events WHERE correlation_id = p_correlation_id),
+        SELECT (SELECT count(*) FROM public.audit_events WHERE correlation_id = p_correlation_id),
                (SELECT coalesce(jsonb_agg(datastorage.event_json(p)
                                           ORDER BY p.event_timestamp DESC, p.event_id DESC), '[]')
-                  FROM (SELECT * FROM audit_events WHERE correlation_id = p_correlation_id
+                  FROM (SELECT * FROM public.audit_events WHERE correlation_id = p_correlation_id
                         ORDER BY event_timestamp DESC, event_id DESC
                         LIMIT p_limit OFFSET p_offset) p)
           INTO total, page;
@@ -1151,13 +1311,13 @@ BEGIN
             dates := dates || ' AND event_date <= ($7 AT TIME ZONE ''UTC'')::date';
         END IF;
         EXECUTE format(
-            'SELECT (SELECT count(*) FROM audit_events WHERE %1$s AND %2$s),
+            'SELECT (SELECT count(*) FROM public.audit_events WHERE %1$s AND %2$s),
                     (SELECT coalesce(jsonb_agg(datastorage.event_json(e)
                                                ORDER BY e.event_timestamp DESC, e.event_id DESC), ''[]'')
-                       FROM (SELECT event_id, event_timestamp FROM audit_events WHERE %1$s AND %2$s
+                       FROM (SELECT event_id, event_timestamp FROM public.audit_events WHERE %1$s AND %2$s
                              ORDER BY event_timestamp DESC, event_id DESC
                              LIMIT $8 OFFSET $9) k
-                       JOIN audit_events e
+                       JOIN public.audit_events e
                          ON e.event_id = k.event_id
                         AND e.event_date = (k.event_timestamp AT TIME ZONE ''UTC'')::date
                         AND %3$s)', cond, dates, replace(dates, 'event_date', 'e.event_date'))
@@ -1173,13 +1333,15 @@ END
 $_$;
 
 
+ALTER FUNCTION datastorage.query_audit_events(p_correlation_id text, p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruct_remediation_request(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruct_remediation_request(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruct_remediation_request(correlation_id text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
@@ -1222,7 +1384,7 @@ DECLARE
 BEGIN
     FOR ev IN
         SELECT e.event_id, e.event_type, e.namespace, e.event_data
-          FROM audit_events e
+          FROM public.audit_events e
          WHERE e.correlation_id = cid
            AND e.event_type IN ('gateway.signal.received', 'aianalysis.analysis.completed',
                                 'workflowexecution.selection.completed',
@@ -1314,17 +1476,17 @@ BEGIN
     IF n_used = 0 THEN
         RAISE EXCEPTION 'No parseable audit events found for reconstruction'
             USING ERRCODE = 'DS400', HINT = 'reconstruction/no-parseable-events',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
     IF NOT has_gateway THEN
         RAISE EXCEPTION 'gateway.signal.received event is required for reconstruction'
             USING ERRCODE = 'DS400', HINT = 'reconstruction/missing-gateway-event',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
     IF duration_error IS NOT NULL THEN
         RAISE EXCEPTION '%', duration_error
             USING ERRCODE = 'DS400', HINT = 'reconstruction/invalid-duration',
-                  DETAIL = jsonb_build_object('errors', to_jsonb(bad_events))::text;
+                  DETAIL = jsonb_strip_nulls(jsonb_build_object('errors', nullif(to_jsonb(bad_events), '[]')))::text;
     END IF;
 
     IF timeout_cfg IS NOT NULL THEN
@@ -1450,8 +1612,10 @@ END
 $_$;
 
 
+ALTER FUNCTION datastorage.reconstruct_remediation_request(correlation_id text) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruction_is_datetime(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruction_is_datetime(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruction_is_datetime(s text) RETURNS boolean
@@ -1469,8 +1633,10 @@ CREATE FUNCTION datastorage.reconstruction_is_datetime(s text) RETURNS boolean
 $_$;
 
 
+ALTER FUNCTION datastorage.reconstruction_is_datetime(s text) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruction_payload_problem(jsonb, text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruction_payload_problem(jsonb, text, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruction_payload_problem(data jsonb, shape_name text, path text DEFAULT ''::text) RETURNS text
@@ -1502,8 +1668,10 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.reconstruction_payload_problem(data jsonb, shape_name text, path text) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruction_safe_id(text, boolean, integer); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruction_safe_id(text, boolean, integer); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruction_safe_id(id text, label boolean, max_len integer) RETURNS text
@@ -1518,8 +1686,10 @@ CREATE FUNCTION datastorage.reconstruction_safe_id(id text, label boolean, max_l
 $_$;
 
 
+ALTER FUNCTION datastorage.reconstruction_safe_id(id text, label boolean, max_len integer) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruction_shape(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruction_shape(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruction_shape(name text) RETURNS jsonb
@@ -1586,8 +1756,10 @@ CREATE FUNCTION datastorage.reconstruction_shape(name text) RETURNS jsonb
 $$;
 
 
+ALTER FUNCTION datastorage.reconstruction_shape(name text) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruction_shape_check(text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruction_shape_check(text, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruction_shape_check(shape_name text, at text DEFAULT '$'::text) RETURNS text
@@ -1626,8 +1798,10 @@ END
 $_$;
 
 
+ALTER FUNCTION datastorage.reconstruction_shape_check(shape_name text, at text) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruction_shape_path(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruction_shape_path(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruction_shape_path(shape_name text) RETURNS jsonpath
@@ -1637,8 +1811,10 @@ CREATE FUNCTION datastorage.reconstruction_shape_path(shape_name text) RETURNS j
 $$;
 
 
+ALTER FUNCTION datastorage.reconstruction_shape_path(shape_name text) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruction_timeouts(jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruction_timeouts(jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruction_timeouts(tc jsonb, OUT config jsonb, OUT error text) RETURNS record
@@ -1666,8 +1842,10 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.reconstruction_timeouts(tc jsonb, OUT config jsonb, OUT error text) OWNER TO datastorage_owner;
+
 --
--- Name: reconstruction_value_problem(jsonb, text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: reconstruction_value_problem(jsonb, text, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.reconstruction_value_problem(v jsonb, kind text, path text) RETURNS text
@@ -1719,141 +1897,83 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.reconstruction_value_problem(v jsonb, kind text, path text) OWNER TO datastorage_owner;
+
 --
--- Name: record_notification(jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: record_notification(jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.record_notification(p jsonb) RETURNS jsonb
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    INSERT INTO notification_audit (remediation_id, notification_id, recipient, channel,
+DECLARE
+    stored jsonb;
+    violated text;
+BEGIN
+    INSERT INTO public.notification_audit (remediation_id, notification_id, recipient, channel,
                                     message_summary, status, sent_at, delivery_status,
                                     error_message, escalation_level)
     SELECT r.remediation_id, r.notification_id, r.recipient, r.channel, r.message_summary,
            r.status, r.sent_at, nullif(r.delivery_status, ''), nullif(r.error_message, ''),
            coalesce(r.escalation_level, 0)
-    FROM jsonb_populate_record(NULL::notification_audit, p) r
+    FROM jsonb_populate_record(NULL::public.notification_audit, p) r
     RETURNING jsonb_strip_nulls(jsonb_build_object(
         'id', id, 'remediation_id', remediation_id, 'notification_id', notification_id,
         'recipient', recipient, 'channel', channel, 'message_summary', message_summary,
         'status', status, 'sent_at', p->>'sent_at', 'delivery_status', delivery_status,
         'error_message', error_message, 'escalation_level', escalation_level,
         'created_at', datastorage.rfc3339(created_at), 'updated_at', datastorage.rfc3339(updated_at)))
-$$;
-
-
---
--- Name: refuse_audit_update(); Type: FUNCTION; Schema: datastorage; Owner: -
---
-
-CREATE FUNCTION datastorage.refuse_audit_update() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF (NEW.event_id, NEW.event_version, NEW.event_timestamp, NEW.event_date, NEW.event_type,
-        NEW.event_category, NEW.event_action, NEW.event_outcome, NEW.actor_type, NEW.actor_id,
-        NEW.actor_ip, NEW.resource_type, NEW.resource_id, NEW.resource_name, NEW.correlation_id,
-        NEW.parent_event_id, NEW.parent_event_date, NEW.trace_id, NEW.span_id, NEW.namespace,
-        NEW.cluster_name, NEW.event_data, NEW.event_metadata, NEW.severity, NEW.duration_ms,
-        NEW.error_code, NEW.error_message, NEW.retention_days, NEW.is_sensitive, NEW.chain_seq,
-        NEW.event_hash, NEW.previous_event_hash)
-       IS DISTINCT FROM
-       (OLD.event_id, OLD.event_version, OLD.event_timestamp, OLD.event_date, OLD.event_type,
-        OLD.event_category, OLD.event_action, OLD.event_outcome, OLD.actor_type, OLD.actor_id,
-        OLD.actor_ip, OLD.resource_type, OLD.resource_id, OLD.resource_name, OLD.correlation_id,
-        OLD.parent_event_id, OLD.parent_event_date, OLD.trace_id, OLD.span_id, OLD.namespace,
-        OLD.cluster_name, OLD.event_data, OLD.event_metadata, OLD.severity, OLD.duration_ms,
-        OLD.error_code, OLD.error_message, OLD.retention_days, OLD.is_sensitive, OLD.chain_seq,
-        OLD.event_hash, OLD.previous_event_hash)
-    THEN
-        RAISE EXCEPTION 'Audit events are immutable: only legal-hold columns may change '
-                        '(event_id=%, correlation_id=%)', OLD.event_id, OLD.correlation_id
-            USING ERRCODE = '55000';
+    INTO stored;
+    RETURN stored;
+EXCEPTION WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
+    IF violated IS DISTINCT FROM 'notification_audit_notification_id_key' THEN
+        RAISE;
     END IF;
-    RETURN NEW;
+    RAISE unique_violation USING CONSTRAINT = violated, HINT = 'notification-exists',
+        MESSAGE = format('Resource notification_audit with notification_id=''%s'' already exists',
+                         p ->> 'notification_id'),
+        DETAIL = json_build_object('instance', '/audit/notification_audit',
+                                   'resource', 'notification_audit', 'field', 'notification_id',
+                                   'value', p ->> 'notification_id')::text;
 END
 $$;
 
 
---
--- Name: refuse_change(); Type: FUNCTION; Schema: datastorage; Owner: -
---
-
-CREATE FUNCTION datastorage.refuse_change() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    RAISE EXCEPTION '% of % is not allowed: the table is append-only', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = '55000';
-END
-$$;
-
+ALTER FUNCTION datastorage.record_notification(p jsonb) OWNER TO datastorage_owner;
 
 --
--- Name: refuse_held_delete(); Type: FUNCTION; Schema: datastorage; Owner: -
---
-
-CREATE FUNCTION datastorage.refuse_held_delete() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF OLD.legal_hold THEN
-        RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
-                        OLD.event_id, OLD.correlation_id
-            USING ERRCODE = '23503',
-                  HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
-    END IF;
-    RETURN OLD;
-END
-$$;
-
-
---
--- Name: refuse_truncate(); Type: FUNCTION; Schema: datastorage; Owner: -
---
-
-CREATE FUNCTION datastorage.refuse_truncate() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    RAISE EXCEPTION 'TRUNCATE of % is not allowed: audit records are immutable', TG_TABLE_NAME
-        USING ERRCODE = '55000';
-END
-$$;
-
-
---
--- Name: release_legal_hold(text, text, text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: release_legal_hold(text, text, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_hold_keeper
 --
 
 CREATE FUNCTION datastorage.release_legal_hold(p_correlation_id text, p_release_reason text, p_released_by text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    head audit_chain_heads;
+    head public.audit_chain_heads;
     released timestamptz := clock_timestamp();
     n bigint;
 BEGIN
     IF coalesce(p_release_reason, '') = '' OR coalesce(p_released_by, '') = '' THEN
         RAISE EXCEPTION 'release_reason and released_by are required' USING ERRCODE = 'DS400';
     END IF;
-    SELECT * INTO head FROM audit_chain_heads WHERE correlation_id = p_correlation_id FOR UPDATE;
+    SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = p_correlation_id FOR UPDATE;
     IF NOT FOUND OR NOT head.legal_hold THEN
         RAISE EXCEPTION 'No legal hold found for correlation_id: %', p_correlation_id
-            USING ERRCODE = 'DS404';
+            USING ERRCODE = 'DS404', HINT = 'legal-hold-not-found';
     END IF;
-    UPDATE audit_events
+    UPDATE public.audit_events
        SET legal_hold = false,
            legal_hold_reason = legal_hold_reason || ' [Released: ' || p_release_reason || ']'
      WHERE correlation_id = p_correlation_id AND legal_hold;
     GET DIAGNOSTICS n = ROW_COUNT;
-    UPDATE audit_chain_heads
+    UPDATE public.audit_chain_heads
        SET legal_hold = false, legal_hold_reason = NULL, legal_hold_placed_by = NULL,
            legal_hold_placed_at = NULL
      WHERE correlation_id = p_correlation_id;
-    INSERT INTO audit_legal_holds (correlation_id, action, reason, actor, at, events_affected)
+    INSERT INTO public.audit_legal_holds (correlation_id, action, reason, actor, at, events_affected)
     VALUES (p_correlation_id, 'release', p_release_reason, p_released_by, released, n);
     RETURN jsonb_build_object('correlation_id', p_correlation_id, 'events_released', n,
                               'released_by', p_released_by,
@@ -1862,8 +1982,10 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.release_legal_hold(p_correlation_id text, p_release_reason text, p_released_by text) OWNER TO datastorage_hold_keeper;
+
 --
--- Name: rfc3339(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: rfc3339(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.rfc3339(ts timestamp with time zone) RETURNS text
@@ -1875,8 +1997,10 @@ CREATE FUNCTION datastorage.rfc3339(ts timestamp with time zone) RETURNS text
 $$;
 
 
+ALTER FUNCTION datastorage.rfc3339(ts timestamp with time zone) OWNER TO datastorage_owner;
+
 --
--- Name: rfc3339_micro(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: rfc3339_micro(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) RETURNS text
@@ -1886,13 +2010,15 @@ CREATE FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) RETURNS t
 $$;
 
 
+ALTER FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) OWNER TO datastorage_owner;
+
 --
--- Name: search_workflows(jsonb, integer, numeric, boolean); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: search_workflows(jsonb, integer, numeric, boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer DEFAULT 10, p_min_score numeric DEFAULT 0, p_include_disabled boolean DEFAULT false) RETURNS TABLE(rank integer, workflow_id uuid, workflow_name text, version text, title text, description text, signal_type text, container_image text, container_digest text, custom_labels jsonb, detected_labels jsonb, detected_label_boost numeric, custom_label_boost numeric, label_boost numeric, label_penalty numeric, final_score numeric, confidence numeric, total_matches bigint, created_at timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -2012,7 +2138,7 @@ BEGIN
                                    AND w.detected_labels ->> 'gitOpsTool' <> '')) THEN 0.10
                      ELSE 0 END
                )::numeric AS pen
-        FROM remediation_workflow_catalog w
+        FROM public.remediation_workflow_catalog w
         WHERE w.is_latest_version
           AND w.status = ANY (v_statuses)
           AND w.labels ->> 'signal_type' = v_sig
@@ -2044,13 +2170,15 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) OWNER TO datastorage_owner;
+
 --
--- Name: set_workflow_status(uuid, text, text, text, text, jsonb); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: set_workflow_status(uuid, text, text, text, text, jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.set_workflow_status(p_workflow_id uuid, p_status text DEFAULT NULL::text, p_disabled_by text DEFAULT NULL::text, p_disabled_reason text DEFAULT NULL::text, p_actor text DEFAULT NULL::text, p_event jsonb DEFAULT NULL::jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     w public.remediation_workflow_catalog;
@@ -2059,13 +2187,13 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'DS400',
             MESSAGE = format('status must be one of active, disabled, deprecated, archived (got %s)', p_status);
     END IF;
-    SELECT * INTO w FROM remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id FOR UPDATE;
+    SELECT * INTO w FROM public.remediation_workflow_catalog c WHERE c.workflow_id = p_workflow_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'DS404', MESSAGE = format('Workflow not found: %s', p_workflow_id);
     END IF;
 
     IF p_status = 'disabled' THEN
-        UPDATE remediation_workflow_catalog c
+        UPDATE public.remediation_workflow_catalog c
            SET status = 'disabled', disabled_at = now(),
                disabled_by = coalesce(p_disabled_by, ''),
                disabled_reason = coalesce(p_disabled_reason, ''),
@@ -2074,13 +2202,13 @@ BEGIN
          WHERE c.workflow_id = p_workflow_id
         RETURNING * INTO w;
     ELSIF p_status IS NOT NULL THEN
-        UPDATE remediation_workflow_catalog c
+        UPDATE public.remediation_workflow_catalog c
            SET status = p_status, disabled_at = NULL, disabled_by = NULL, disabled_reason = NULL,
                status_reason = NULL, updated_by = coalesce(p_actor, c.updated_by)
          WHERE c.workflow_id = p_workflow_id
         RETURNING * INTO w;
     ELSE
-        UPDATE remediation_workflow_catalog c SET updated_by = coalesce(p_actor, c.updated_by)
+        UPDATE public.remediation_workflow_catalog c SET updated_by = coalesce(p_actor, c.updated_by)
          WHERE c.workflow_id = p_workflow_id
         RETURNING * INTO w;
     END IF;
@@ -2098,13 +2226,15 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.set_workflow_status(p_workflow_id uuid, p_status text, p_disabled_by text, p_disabled_reason text, p_actor text, p_event jsonb) OWNER TO datastorage_owner;
+
 --
--- Name: verify_chain(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: verify_chain(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(chain_seq bigint, event_id uuid, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text)
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
     SET work_mem TO '64MB'
     SET parallel_setup_cost TO '100'
@@ -2119,13 +2249,15 @@ CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(ch
 $$;
 
 
+ALTER FUNCTION datastorage.verify_chain(p_correlation_id text) OWNER TO datastorage_owner;
+
 --
--- Name: verify_chain_summary(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: verify_chain_summary(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.verify_chain_summary(p_correlation_id text) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, tampered_event_ids uuid[], head_matches boolean, is_valid boolean)
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     SELECT s.correlation_id, s.total_events, s.valid_events, s.broken_events, s.first_broken_seq,
            s.first_broken_event_id,
@@ -2135,13 +2267,15 @@ CREATE FUNCTION datastorage.verify_chain_summary(p_correlation_id text) RETURNS 
 $$;
 
 
+ALTER FUNCTION datastorage.verify_chain_summary(p_correlation_id text) OWNER TO datastorage_owner;
+
 --
--- Name: verify_chains(text[]); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: verify_chains(text[]); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb)
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
     SET work_mem TO '64MB'
     SET parallel_setup_cost TO '100'
@@ -2180,15 +2314,17 @@ CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABL
            coalesce(c.broken, '[]')
     FROM wanted w
     LEFT JOIN chains c ON c.correlation_id = w.cid
-    LEFT JOIN audit_chain_heads h ON h.correlation_id = w.cid
+    LEFT JOIN public.audit_chain_heads h ON h.correlation_id = w.cid
     CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
                                AS head_matches) m
     ORDER BY w.ord
 $$;
 
 
+ALTER FUNCTION datastorage.verify_chains(p_correlation_ids text[]) OWNER TO datastorage_owner;
+
 --
--- Name: remediation_workflow_catalog; Type: TABLE; Schema: public; Owner: -
+-- Name: remediation_workflow_catalog; Type: TABLE; Schema: public; Owner: datastorage_owner
 --
 
 CREATE TABLE public.remediation_workflow_catalog (
@@ -2241,8 +2377,10 @@ CREATE TABLE public.remediation_workflow_catalog (
 );
 
 
+ALTER TABLE public.remediation_workflow_catalog OWNER TO datastorage_owner;
+
 --
--- Name: workflow_json(public.remediation_workflow_catalog); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: workflow_json(public.remediation_workflow_catalog); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.workflow_json(w public.remediation_workflow_catalog) RETURNS jsonb
@@ -2289,8 +2427,10 @@ CREATE FUNCTION datastorage.workflow_json(w public.remediation_workflow_catalog)
 $$;
 
 
+ALTER FUNCTION datastorage.workflow_json(w public.remediation_workflow_catalog) OWNER TO datastorage_owner;
+
 --
--- Name: workflow_touch_updated_at(); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: workflow_touch_updated_at(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.workflow_touch_updated_at() RETURNS trigger
@@ -2303,26 +2443,440 @@ END
 $$;
 
 
+ALTER FUNCTION datastorage.workflow_touch_updated_at() OWNER TO datastorage_owner;
+
 --
--- Name: workflow_versions(text); Type: FUNCTION; Schema: datastorage; Owner: -
+-- Name: workflow_versions(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.workflow_versions(p_workflow_name text) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     SELECT jsonb_build_object(
         'workflow_name', p_workflow_name,
         'versions', coalesce(jsonb_agg(datastorage.workflow_json(c)
                                        ORDER BY c.created_at DESC, c.workflow_id DESC), '[]'),
         'total', count(*))
-    FROM remediation_workflow_catalog c
+    FROM public.remediation_workflow_catalog c
     WHERE c.workflow_name = p_workflow_name
 $$;
 
 
+ALTER FUNCTION datastorage.workflow_versions(p_workflow_name text) OWNER TO datastorage_owner;
+
 --
--- Name: audit_chain_heads; Type: TABLE; Schema: public; Owner: -
+-- Name: audit_partitions(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.audit_partitions() RETURNS SETOF regclass
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT t.relid FROM pg_catalog.pg_partition_tree(to_regclass('public.audit_events')) t
+    WHERE t.level > 0
+$$;
+
+
+ALTER FUNCTION datastorage_guard.audit_partitions() OWNER TO postgres;
+
+--
+-- Name: before_ddl(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.before_ddl() RETURNS jsonb
+    LANGUAGE sql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT jsonb_build_object('held', datastorage_guard.held_partitions(),
+                              'violations', to_jsonb(ARRAY(SELECT datastorage_guard.violations())))
+$$;
+
+
+ALTER FUNCTION datastorage_guard.before_ddl() OWNER TO postgres;
+
+--
+-- Name: check_guards(jsonb); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.check_guards(p_before jsonb) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    h jsonb;
+    c record;
+    bad text;
+BEGIN
+    FOR h IN SELECT * FROM jsonb_array_elements(coalesce(p_before -> 'held', '[]')) LOOP
+        SELECT x.oid, x.oid::regclass::text AS name INTO c
+        FROM pg_catalog.pg_class x WHERE x.oid = (h ->> 'oid')::oid;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'Cannot drop %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        ELSIF c.name <> h ->> 'name' THEN
+            RAISE EXCEPTION 'Cannot rename or move %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        ELSIF NOT EXISTS (SELECT 1 FROM datastorage_guard.audit_partitions() p WHERE p = c.oid) THEN
+            RAISE EXCEPTION 'Cannot detach %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        END IF;
+    END LOOP;
+    SELECT v INTO bad FROM datastorage_guard.violations() v
+    WHERE NOT coalesce(p_before -> 'violations', '[]') ? v
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%', bad USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.check_guards(p_before jsonb) OWNER TO postgres;
+
+--
+-- Name: ddl_end(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.ddl_end() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM datastorage_guard.install_truncate_guards();
+    IF NOT datastorage_guard.is_superuser() THEN
+        PERFORM datastorage_guard.check_guards(
+            coalesce(nullif(current_setting('datastorage_guard.before', true), ''), '{}')::jsonb);
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.ddl_end() OWNER TO postgres;
+
+--
+-- Name: ddl_start(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.ddl_start() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT datastorage_guard.is_superuser() THEN
+        IF TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA', 'DROP OWNED') THEN
+            PERFORM datastorage_guard.freeze_holds();
+        END IF;
+        -- DETACH ... CONCURRENTLY commits its first half before any end
+        -- check could refuse it: not while anything is held.
+        IF TG_TAG = 'ALTER TABLE' AND current_query() ~* '\mdetach\M.*\mconcurrently\M'
+           AND datastorage_guard.held_partitions() <> '[]' THEN
+            RAISE EXCEPTION 'DETACH PARTITION CONCURRENTLY is refused while events are under legal hold'
+                USING ERRCODE = '23503', HINT = 'Detach without CONCURRENTLY.';
+        END IF;
+        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl()::text, true);
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.ddl_start() OWNER TO postgres;
+
+--
+-- Name: expected_triggers(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.expected_triggers() RETURNS TABLE(rel regclass, tgname name, fn regprocedure)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT r, g.tgname, g.fn::regprocedure
+    FROM (SELECT to_regclass('public.audit_events') AS r
+          UNION ALL SELECT p FROM datastorage_guard.audit_partitions() p) events
+    CROSS JOIN (VALUES ('audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
+                       ('enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
+                       ('audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'))
+               AS g(tgname, fn)
+    UNION ALL
+    SELECT to_regclass('public.audit_chain_heads'), g.tgname, g.fn::regprocedure
+    FROM (VALUES ('audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
+                 ('audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
+    UNION ALL
+    SELECT to_regclass('public.audit_legal_holds'), g.tgname, g.fn::regprocedure
+    FROM (VALUES ('audit_legal_holds_append_only', 'datastorage_guard.guard_hold_history()'),
+                 ('audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
+$$;
+
+
+ALTER FUNCTION datastorage_guard.expected_triggers() OWNER TO postgres;
+
+--
+-- Name: freeze_holds(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.freeze_holds() RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE
+$$;
+
+
+ALTER FUNCTION datastorage_guard.freeze_holds() OWNER TO postgres;
+
+--
+-- Name: guard_chain_head(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.guard_chain_head() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.legal_hold THEN
+            RAISE EXCEPTION 'Cannot delete the chain head of a held chain: correlation_id=%',
+                            OLD.correlation_id USING ERRCODE = '23503';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF (NEW.legal_hold, NEW.legal_hold_reason, NEW.legal_hold_placed_by, NEW.legal_hold_placed_at)
+       IS DISTINCT FROM
+       (OLD.legal_hold, OLD.legal_hold_reason, OLD.legal_hold_placed_by, OLD.legal_hold_placed_at)
+       AND NOT datastorage_guard.may_change_hold() THEN
+        RAISE EXCEPTION 'Legal-hold columns change only through datastorage.place_legal_hold '
+                        'and datastorage.release_legal_hold (correlation_id=%)', OLD.correlation_id
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.guard_chain_head() OWNER TO postgres;
+
+--
+-- Name: guard_hold_history(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.guard_hold_history() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        RAISE EXCEPTION '% of % is not allowed: the table is append-only', TG_OP, TG_TABLE_NAME
+            USING ERRCODE = '55000';
+    END IF;
+    IF NOT datastorage_guard.may_change_hold() THEN
+        RAISE EXCEPTION 'The legal-hold history is written only by datastorage.place_legal_hold '
+                        'and datastorage.release_legal_hold' USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.guard_hold_history() OWNER TO postgres;
+
+--
+-- Name: held_partitions(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rel regclass;
+    held boolean;
+    out jsonb := '[]';
+BEGIN
+    FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
+               JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'
+    LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+        IF held THEN
+            out := out || jsonb_build_object('oid', rel::oid, 'name', rel::text);
+        END IF;
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.held_partitions() OWNER TO postgres;
+
+--
+-- Name: install_truncate_guards(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.install_truncate_guards() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
+               WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                                 WHERE t.tgrelid = p AND t.tgname = 'audit_events_no_truncate')
+    LOOP
+        EXECUTE format('CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate()', rel);
+    END LOOP;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.install_truncate_guards() OWNER TO postgres;
+
+--
+-- Name: is_superuser(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.is_superuser() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), false)
+$$;
+
+
+ALTER FUNCTION datastorage_guard.is_superuser() OWNER TO postgres;
+
+--
+-- Name: may_change_hold(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.may_change_hold() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT current_user = 'datastorage_hold_keeper' OR datastorage_guard.is_superuser()
+$$;
+
+
+ALTER FUNCTION datastorage_guard.may_change_hold() OWNER TO postgres;
+
+--
+-- Name: refuse_audit_update(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.refuse_audit_update() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    content record := NEW;
+BEGIN
+    -- Everything but the hold columns must stay as it was (no hand-kept
+    -- column list: a column added later is covered too).
+    content.legal_hold := OLD.legal_hold;
+    content.legal_hold_reason := OLD.legal_hold_reason;
+    content.legal_hold_placed_by := OLD.legal_hold_placed_by;
+    content.legal_hold_placed_at := OLD.legal_hold_placed_at;
+    IF content IS DISTINCT FROM OLD THEN
+        RAISE EXCEPTION 'Audit events are immutable: only legal-hold columns may change '
+                        '(event_id=%, correlation_id=%)', OLD.event_id, OLD.correlation_id
+            USING ERRCODE = '55000';
+    END IF;
+    IF NEW IS DISTINCT FROM OLD AND NOT datastorage_guard.may_change_hold() THEN
+        RAISE EXCEPTION 'Legal-hold columns change only through datastorage.place_legal_hold '
+                        'and datastorage.release_legal_hold (correlation_id=%)', OLD.correlation_id
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.refuse_audit_update() OWNER TO postgres;
+
+--
+-- Name: refuse_held_delete(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.refuse_held_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF OLD.legal_hold THEN
+        RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
+                        OLD.event_id, OLD.correlation_id
+            USING ERRCODE = '23503',
+                  HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
+    END IF;
+    RETURN OLD;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.refuse_held_delete() OWNER TO postgres;
+
+--
+-- Name: refuse_truncate(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.refuse_truncate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'TRUNCATE of % is not allowed: audit records are immutable', TG_TABLE_NAME
+        USING ERRCODE = '55000';
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.refuse_truncate() OWNER TO postgres;
+
+--
+-- Name: violations(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.violations() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT format('public.%s is protected: it cannot be dropped, renamed or moved', t)
+    FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
+    WHERE to_regclass('public.' || t) IS NULL
+    UNION ALL
+    SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
+    FROM datastorage_guard.expected_triggers() e
+    LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
+    WHERE e.rel IS NOT NULL AND (g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A'))
+    UNION ALL
+    -- A BEFORE UPDATE (or INSTEAD OF) trigger of someone else's could
+    -- rewrite a row after the guard saw it; other triggers cannot.
+    SELECT format('Trigger %s on %s is not allowed: only the guard triggers may run before an '
+                  'update of the audit tables', g.tgname, g.tgrelid::regclass)
+    FROM pg_catalog.pg_trigger g
+    WHERE g.tgrelid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+      AND NOT g.tgisinternal AND (g.tgtype & (2 | 64)) <> 0 AND (g.tgtype & 16) <> 0
+      AND NOT EXISTS (SELECT 1 FROM datastorage_guard.expected_triggers() e
+                      WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
+    UNION ALL
+    SELECT format('Rules and row-level security are not allowed on %s', x.oid::regclass)
+    FROM pg_catalog.pg_class x
+    WHERE x.oid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+      AND (x.relrowsecurity OR x.relforcerowsecurity
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = x.oid))
+    UNION ALL
+    SELECT 'The legal_hold columns of audit_events and audit_chain_heads must stay'
+    WHERE (SELECT count(*) FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'))
+             AND a.attname = 'legal_hold' AND a.atttypid = 'boolean'::regtype
+             AND NOT a.attisdropped) <> 2
+$$;
+
+
+ALTER FUNCTION datastorage_guard.violations() OWNER TO postgres;
+
+--
+-- Name: audit_chain_heads; Type: TABLE; Schema: public; Owner: datastorage_owner
 --
 
 CREATE TABLE public.audit_chain_heads (
@@ -2338,8 +2892,10 @@ CREATE TABLE public.audit_chain_heads (
 );
 
 
+ALTER TABLE public.audit_chain_heads OWNER TO datastorage_owner;
+
 --
--- Name: audit_events_default; Type: TABLE; Schema: public; Owner: -
+-- Name: audit_events_default; Type: TABLE; Schema: public; Owner: datastorage_owner
 --
 
 CREATE TABLE public.audit_events_default (
@@ -2384,8 +2940,10 @@ CREATE TABLE public.audit_events_default (
 );
 
 
+ALTER TABLE public.audit_events_default OWNER TO datastorage_owner;
+
 --
--- Name: audit_legal_holds_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+-- Name: audit_legal_holds_id_seq; Type: SEQUENCE; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE public.audit_legal_holds ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -2399,7 +2957,7 @@ ALTER TABLE public.audit_legal_holds ALTER COLUMN id ADD GENERATED ALWAYS AS IDE
 
 
 --
--- Name: notification_audit; Type: TABLE; Schema: public; Owner: -
+-- Name: notification_audit; Type: TABLE; Schema: public; Owner: datastorage_owner
 --
 
 CREATE TABLE public.notification_audit (
@@ -2422,8 +2980,10 @@ CREATE TABLE public.notification_audit (
 );
 
 
+ALTER TABLE public.notification_audit OWNER TO datastorage_owner;
+
 --
--- Name: notification_audit_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+-- Name: notification_audit_id_seq; Type: SEQUENCE; Schema: public; Owner: datastorage_owner
 --
 
 CREATE SEQUENCE public.notification_audit_id_seq
@@ -2434,29 +2994,31 @@ CREATE SEQUENCE public.notification_audit_id_seq
     CACHE 1;
 
 
+ALTER TABLE public.notification_audit_id_seq OWNER TO datastorage_owner;
+
 --
--- Name: notification_audit_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+-- Name: notification_audit_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: datastorage_owner
 --
 
 ALTER SEQUENCE public.notification_audit_id_seq OWNED BY public.notification_audit.id;
 
 
 --
--- Name: audit_events_default; Type: TABLE ATTACH; Schema: public; Owner: -
+-- Name: audit_events_default; Type: TABLE ATTACH; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.audit_events ATTACH PARTITION public.audit_events_default DEFAULT;
 
 
 --
--- Name: notification_audit id; Type: DEFAULT; Schema: public; Owner: -
+-- Name: notification_audit id; Type: DEFAULT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.notification_audit ALTER COLUMN id SET DEFAULT nextval('public.notification_audit_id_seq'::regclass);
 
 
 --
--- Name: audit_chain_heads audit_chain_heads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: audit_chain_heads audit_chain_heads_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.audit_chain_heads
@@ -2464,7 +3026,7 @@ ALTER TABLE ONLY public.audit_chain_heads
 
 
 --
--- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.audit_events
@@ -2472,7 +3034,7 @@ ALTER TABLE ONLY public.audit_events
 
 
 --
--- Name: audit_events_default audit_events_default_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: audit_events_default audit_events_default_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.audit_events_default
@@ -2480,7 +3042,7 @@ ALTER TABLE ONLY public.audit_events_default
 
 
 --
--- Name: audit_legal_holds audit_legal_holds_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: audit_legal_holds audit_legal_holds_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.audit_legal_holds
@@ -2488,7 +3050,7 @@ ALTER TABLE ONLY public.audit_legal_holds
 
 
 --
--- Name: notification_audit notification_audit_notification_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: notification_audit notification_audit_notification_id_key; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.notification_audit
@@ -2496,7 +3058,7 @@ ALTER TABLE ONLY public.notification_audit
 
 
 --
--- Name: notification_audit notification_audit_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: notification_audit notification_audit_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.notification_audit
@@ -2504,7 +3066,7 @@ ALTER TABLE ONLY public.notification_audit
 
 
 --
--- Name: remediation_workflow_catalog remediation_workflow_catalog_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: remediation_workflow_catalog remediation_workflow_catalog_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.remediation_workflow_catalog
@@ -2512,7 +3074,7 @@ ALTER TABLE ONLY public.remediation_workflow_catalog
 
 
 --
--- Name: remediation_workflow_catalog uq_workflow_name_version; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: remediation_workflow_catalog uq_workflow_name_version; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
 ALTER TABLE ONLY public.remediation_workflow_catalog
@@ -2520,266 +3082,861 @@ ALTER TABLE ONLY public.remediation_workflow_catalog
 
 
 --
--- Name: idx_audit_events_correlation; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_audit_events_correlation; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_audit_events_correlation ON ONLY public.audit_events USING btree (correlation_id, event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: audit_events_default_correlation_id_event_timestamp_event_i_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: audit_events_default_correlation_id_event_timestamp_event_i_idx; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX audit_events_default_correlation_id_event_timestamp_event_i_idx ON public.audit_events_default USING btree (correlation_id, event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: idx_audit_events_legal_hold; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_audit_events_legal_hold; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_audit_events_legal_hold ON ONLY public.audit_events USING btree (correlation_id) WHERE legal_hold;
 
 
 --
--- Name: audit_events_default_correlation_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: audit_events_default_correlation_id_idx; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX audit_events_default_correlation_id_idx ON public.audit_events_default USING btree (correlation_id) WHERE legal_hold;
 
 
 --
--- Name: idx_audit_events_category; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_audit_events_category; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_audit_events_category ON ONLY public.audit_events USING btree (event_category, event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: audit_events_default_event_category_event_timestamp_event_i_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: audit_events_default_event_category_event_timestamp_event_i_idx; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX audit_events_default_event_category_event_timestamp_event_i_idx ON public.audit_events_default USING btree (event_category, event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: idx_audit_events_event_timestamp; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_audit_events_event_timestamp; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_audit_events_event_timestamp ON ONLY public.audit_events USING btree (event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: audit_events_default_event_timestamp_event_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: audit_events_default_event_timestamp_event_id_idx; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX audit_events_default_event_timestamp_event_id_idx ON public.audit_events_default USING btree (event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: idx_audit_events_event_type; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_audit_events_event_type; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_audit_events_event_type ON ONLY public.audit_events USING btree (event_type, event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: audit_events_default_event_type_event_timestamp_event_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: audit_events_default_event_type_event_timestamp_event_id_idx; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX audit_events_default_event_type_event_timestamp_event_id_idx ON public.audit_events_default USING btree (event_type, event_timestamp DESC, event_id DESC);
 
 
 --
--- Name: idx_audit_chain_heads_held; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_audit_chain_heads_held; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_audit_chain_heads_held ON public.audit_chain_heads USING btree (legal_hold_placed_at DESC) WHERE legal_hold;
 
 
 --
--- Name: idx_audit_legal_holds_correlation; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_audit_legal_holds_correlation; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_audit_legal_holds_correlation ON public.audit_legal_holds USING btree (correlation_id, id);
 
 
 --
--- Name: idx_notification_audit_created_at; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_notification_audit_created_at; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_notification_audit_created_at ON public.notification_audit USING btree (created_at DESC);
 
 
 --
--- Name: idx_notification_audit_remediation_id; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_notification_audit_remediation_id; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_notification_audit_remediation_id ON public.notification_audit USING btree (remediation_id);
 
 
 --
--- Name: idx_workflow_container_digest; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_workflow_container_digest; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_workflow_container_digest ON public.remediation_workflow_catalog USING btree (container_digest) WHERE (container_digest IS NOT NULL);
 
 
 --
--- Name: idx_workflow_created_at; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_workflow_created_at; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_workflow_created_at ON public.remediation_workflow_catalog USING btree (created_at DESC, workflow_id DESC);
 
 
 --
--- Name: idx_workflow_custom_labels_gin; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_workflow_custom_labels_gin; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_workflow_custom_labels_gin ON public.remediation_workflow_catalog USING gin (custom_labels jsonb_path_ops);
 
 
 --
--- Name: idx_workflow_labels_gin; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_workflow_labels_gin; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_workflow_labels_gin ON public.remediation_workflow_catalog USING gin (labels jsonb_path_ops);
 
 
 --
--- Name: idx_workflow_search_labels; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_workflow_search_labels; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_workflow_search_labels ON public.remediation_workflow_catalog USING btree (((labels ->> 'signal_type'::text)), ((labels ->> 'severity'::text)), ((labels ->> 'priority'::text)), ((labels ->> 'component'::text))) WHERE is_latest_version;
 
 
 --
--- Name: idx_workflow_status; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_workflow_status; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE INDEX idx_workflow_status ON public.remediation_workflow_catalog USING btree (status);
 
 
 --
--- Name: uq_workflow_latest_per_name; Type: INDEX; Schema: public; Owner: -
+-- Name: uq_workflow_latest_per_name; Type: INDEX; Schema: public; Owner: datastorage_owner
 --
 
 CREATE UNIQUE INDEX uq_workflow_latest_per_name ON public.remediation_workflow_catalog USING btree (workflow_name) WHERE is_latest_version;
 
 
 --
--- Name: audit_events_default_correlation_id_event_timestamp_event_i_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+-- Name: audit_events_default_correlation_id_event_timestamp_event_i_idx; Type: INDEX ATTACH; Schema: public; Owner: datastorage_owner
 --
 
 ALTER INDEX public.idx_audit_events_correlation ATTACH PARTITION public.audit_events_default_correlation_id_event_timestamp_event_i_idx;
 
 
 --
--- Name: audit_events_default_correlation_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+-- Name: audit_events_default_correlation_id_idx; Type: INDEX ATTACH; Schema: public; Owner: datastorage_owner
 --
 
 ALTER INDEX public.idx_audit_events_legal_hold ATTACH PARTITION public.audit_events_default_correlation_id_idx;
 
 
 --
--- Name: audit_events_default_event_category_event_timestamp_event_i_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+-- Name: audit_events_default_event_category_event_timestamp_event_i_idx; Type: INDEX ATTACH; Schema: public; Owner: datastorage_owner
 --
 
 ALTER INDEX public.idx_audit_events_category ATTACH PARTITION public.audit_events_default_event_category_event_timestamp_event_i_idx;
 
 
 --
--- Name: audit_events_default_event_timestamp_event_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+-- Name: audit_events_default_event_timestamp_event_id_idx; Type: INDEX ATTACH; Schema: public; Owner: datastorage_owner
 --
 
 ALTER INDEX public.idx_audit_events_event_timestamp ATTACH PARTITION public.audit_events_default_event_timestamp_event_id_idx;
 
 
 --
--- Name: audit_events_default_event_type_event_timestamp_event_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+-- Name: audit_events_default_event_type_event_timestamp_event_id_idx; Type: INDEX ATTACH; Schema: public; Owner: datastorage_owner
 --
 
 ALTER INDEX public.idx_audit_events_event_type ATTACH PARTITION public.audit_events_default_event_type_event_timestamp_event_id_idx;
 
 
 --
--- Name: audit_events_default_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+-- Name: audit_events_default_pkey; Type: INDEX ATTACH; Schema: public; Owner: datastorage_owner
 --
 
 ALTER INDEX public.audit_events_pkey ATTACH PARTITION public.audit_events_default_pkey;
 
 
 --
--- Name: workflow_label_stats; Type: STATISTICS; Schema: public; Owner: -
+-- Name: workflow_label_stats; Type: STATISTICS; Schema: public; Owner: datastorage_owner
 --
 
 CREATE STATISTICS public.workflow_label_stats ON (labels ->> 'signal_type'::text), (labels ->> 'severity'::text), (labels ->> 'priority'::text), (labels ->> 'component'::text) FROM public.remediation_workflow_catalog;
 
 
---
--- Name: audit_events audit_events_immutable; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER audit_events_immutable BEFORE UPDATE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_audit_update();
-
+ALTER STATISTICS public.workflow_label_stats OWNER TO datastorage_owner;
 
 --
--- Name: audit_events audit_events_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+-- Name: audit_chain_heads audit_chain_heads_hold; Type: TRIGGER; Schema: public; Owner: datastorage_owner
 --
 
-CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
+CREATE TRIGGER audit_chain_heads_hold BEFORE DELETE OR UPDATE ON public.audit_chain_heads FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head();
 
 
 --
--- Name: audit_events_default audit_events_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+-- Name: audit_chain_heads audit_chain_heads_no_truncate; Type: TRIGGER; Schema: public; Owner: datastorage_owner
 --
 
-CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events_default FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
-
-
---
--- Name: audit_legal_holds audit_legal_holds_append_only; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER audit_legal_holds_append_only BEFORE DELETE OR UPDATE ON public.audit_legal_holds FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_change();
+CREATE TRIGGER audit_chain_heads_no_truncate BEFORE TRUNCATE ON public.audit_chain_heads FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 
 
 --
--- Name: audit_legal_holds audit_legal_holds_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+-- Name: audit_events audit_events_immutable; Type: TRIGGER; Schema: public; Owner: datastorage_owner
 --
 
-CREATE TRIGGER audit_legal_holds_no_truncate BEFORE TRUNCATE ON public.audit_legal_holds FOR EACH STATEMENT EXECUTE FUNCTION datastorage.refuse_truncate();
-
-
---
--- Name: audit_events enforce_legal_hold; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION datastorage.refuse_held_delete();
+CREATE TRIGGER audit_events_immutable BEFORE UPDATE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_audit_update();
 
 
 --
--- Name: remediation_workflow_catalog workflow_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
+-- Name: audit_events audit_events_no_truncate; Type: TRIGGER; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
+
+
+--
+-- Name: audit_events_default audit_events_no_truncate; Type: TRIGGER; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events_default FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
+
+
+--
+-- Name: audit_legal_holds audit_legal_holds_append_only; Type: TRIGGER; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TRIGGER audit_legal_holds_append_only BEFORE INSERT OR DELETE OR UPDATE ON public.audit_legal_holds FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_hold_history();
+
+
+--
+-- Name: audit_legal_holds audit_legal_holds_no_truncate; Type: TRIGGER; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TRIGGER audit_legal_holds_no_truncate BEFORE TRUNCATE ON public.audit_legal_holds FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
+
+
+--
+-- Name: audit_events enforce_legal_hold; Type: TRIGGER; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_held_delete();
+
+
+--
+-- Name: remediation_workflow_catalog workflow_touch_updated_at; Type: TRIGGER; Schema: public; Owner: datastorage_owner
 --
 
 CREATE TRIGGER workflow_touch_updated_at BEFORE UPDATE ON public.remediation_workflow_catalog FOR EACH ROW EXECUTE FUNCTION datastorage.workflow_touch_updated_at();
 
 
 --
--- Name: datastorage_protect_held_detach; Type: EVENT TRIGGER; Schema: -; Owner: -
+-- Name: SCHEMA datastorage; Type: ACL; Schema: -; Owner: datastorage_owner
 --
 
-CREATE EVENT TRIGGER datastorage_protect_held_detach ON ddl_command_end
-         WHEN TAG IN ('ALTER TABLE')
-   EXECUTE FUNCTION datastorage.protect_held_partitions();
+GRANT USAGE ON SCHEMA datastorage TO datastorage_app;
+GRANT USAGE ON SCHEMA datastorage TO datastorage_auditor;
+GRANT ALL ON SCHEMA datastorage TO datastorage_hold_keeper;
 
 
 --
--- Name: datastorage_protect_held_drop; Type: EVENT TRIGGER; Schema: -; Owner: -
+-- Name: SCHEMA datastorage_guard; Type: ACL; Schema: -; Owner: postgres
 --
 
-CREATE EVENT TRIGGER datastorage_protect_held_drop ON sql_drop
-   EXECUTE FUNCTION datastorage.protect_held_partitions();
+GRANT USAGE ON SCHEMA datastorage_guard TO PUBLIC;
 
+
+--
+-- Name: SCHEMA public; Type: ACL; Schema: -; Owner: pg_database_owner
+--
+
+GRANT ALL ON SCHEMA public TO datastorage_owner;
+
+
+--
+-- Name: FUNCTION append_audit_events(p_events jsonb); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.append_audit_events(p_events jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.append_audit_events(p_events jsonb) TO datastorage_app;
+
+
+--
+-- Name: TABLE audit_events; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.audit_events TO datastorage_auditor;
+GRANT SELECT ON TABLE public.audit_events TO datastorage_hold_keeper;
+
+
+--
+-- Name: COLUMN audit_events.legal_hold; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT UPDATE(legal_hold) ON TABLE public.audit_events TO datastorage_hold_keeper;
+
+
+--
+-- Name: COLUMN audit_events.legal_hold_reason; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT UPDATE(legal_hold_reason) ON TABLE public.audit_events TO datastorage_hold_keeper;
+
+
+--
+-- Name: COLUMN audit_events.legal_hold_placed_by; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT UPDATE(legal_hold_placed_by) ON TABLE public.audit_events TO datastorage_hold_keeper;
+
+
+--
+-- Name: COLUMN audit_events.legal_hold_placed_at; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT UPDATE(legal_hold_placed_at) ON TABLE public.audit_events TO datastorage_hold_keeper;
+
+
+--
+-- Name: FUNCTION canonical_event(e public.audit_events); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.canonical_event(e public.audit_events) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.canonical_event(e public.audit_events) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.canonical_event(e public.audit_events) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION canonical_members(e public.audit_events); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.canonical_members(e public.audit_events) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.canonical_members(e public.audit_events) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.canonical_members(e public.audit_events) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION chain_hash(previous_hash text, e public.audit_events); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION chain_verdicts(p_correlation_ids text[], p_with_members boolean); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION console_overview(p_until timestamp with time zone); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.console_overview(p_until timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.console_overview(p_until timestamp with time zone) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.console_overview(p_until timestamp with time zone) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION console_trail(p_correlation_id text, p_offset bigint, p_limit integer); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.console_trail(p_correlation_id text, p_offset bigint, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.console_trail(p_correlation_id text, p_offset bigint, p_limit integer) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.console_trail(p_correlation_id text, p_offset bigint, p_limit integer) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION create_workflow(p_workflow jsonb, p_workflow_id uuid, p_event jsonb); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.create_workflow(p_workflow jsonb, p_workflow_id uuid, p_event jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.create_workflow(p_workflow jsonb, p_workflow_id uuid, p_event jsonb) TO datastorage_app;
+
+
+--
+-- Name: FUNCTION csv_cell(v text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.csv_cell(v text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.csv_cell(v text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.csv_cell(v text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone) TO datastorage_app;
+
+
+--
+-- Name: FUNCTION event_json(e public.audit_events); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.event_json(e public.audit_events) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.event_json(e public.audit_events) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.event_json(e public.audit_events) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION export_csv_columns(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.export_csv_columns() FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.export_csv_columns() TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.export_csv_columns() TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION export_event_csv(e public.audit_events, verdict text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.export_event_csv(e public.audit_events, verdict text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.export_event_csv(e public.audit_events, verdict text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.export_event_csv(e public.audit_events, verdict text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION get_workflow(p_workflow_id uuid); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.get_workflow(p_workflow_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.get_workflow(p_workflow_id uuid) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.get_workflow(p_workflow_id uuid) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION go_duration_parse(s text, OUT nanos numeric, OUT error text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.go_duration_parse(s text, OUT nanos numeric, OUT error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.go_duration_parse(s text, OUT nanos numeric, OUT error text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.go_duration_parse(s text, OUT nanos numeric, OUT error text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION go_duration_text(nanos numeric); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.go_duration_text(nanos numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.go_duration_text(nanos numeric) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.go_duration_text(nanos numeric) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION go_quote(s text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.go_quote(s text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.go_quote(s text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.go_quote(s text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION jsonb_drop_null_members(doc jsonb); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.jsonb_drop_null_members(doc jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.jsonb_drop_null_members(doc jsonb) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.jsonb_drop_null_members(doc jsonb) TO datastorage_auditor;
+
+
+--
+-- Name: TABLE audit_legal_holds; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.audit_legal_holds TO datastorage_auditor;
+GRANT SELECT,INSERT ON TABLE public.audit_legal_holds TO datastorage_hold_keeper;
+
+
+--
+-- Name: FUNCTION legal_hold_history(p_correlation_id text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.legal_hold_history(p_correlation_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.legal_hold_history(p_correlation_id text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.legal_hold_history(p_correlation_id text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION link_hash(previous_hash text, canonical text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.link_hash(previous_hash text, canonical text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.link_hash(previous_hash text, canonical text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.link_hash(previous_hash text, canonical text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION list_legal_holds(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.list_legal_holds() FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.list_legal_holds() TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.list_legal_holds() TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION list_workflows(p_status text, p_environment text, p_priority text, p_component text, p_workflow_name text, p_custom_labels jsonb, p_limit integer, p_offset bigint); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.list_workflows(p_status text, p_environment text, p_priority text, p_component text, p_workflow_name text, p_custom_labels jsonb, p_limit integer, p_offset bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.list_workflows(p_status text, p_environment text, p_priority text, p_component text, p_workflow_name text, p_custom_labels jsonb, p_limit integer, p_offset bigint) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.list_workflows(p_status text, p_environment text, p_priority text, p_component text, p_workflow_name text, p_custom_labels jsonb, p_limit integer, p_offset bigint) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION maintain(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.maintain() FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.maintain() TO datastorage_app;
+
+
+--
+-- Name: FUNCTION place_legal_hold(p_correlation_id text, p_reason text, p_placed_by text); Type: ACL; Schema: datastorage; Owner: datastorage_hold_keeper
+--
+
+REVOKE ALL ON FUNCTION datastorage.place_legal_hold(p_correlation_id text, p_reason text, p_placed_by text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.place_legal_hold(p_correlation_id text, p_reason text, p_placed_by text) TO datastorage_app;
+
+
+--
+-- Name: FUNCTION query_audit_events(p_correlation_id text, p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.query_audit_events(p_correlation_id text, p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.query_audit_events(p_correlation_id text, p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.query_audit_events(p_correlation_id text, p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruct_remediation_request(correlation_id text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruct_remediation_request(correlation_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruct_remediation_request(correlation_id text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruct_remediation_request(correlation_id text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruction_is_datetime(s text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruction_is_datetime(s text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruction_is_datetime(s text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruction_is_datetime(s text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruction_payload_problem(data jsonb, shape_name text, path text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruction_payload_problem(data jsonb, shape_name text, path text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruction_payload_problem(data jsonb, shape_name text, path text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruction_payload_problem(data jsonb, shape_name text, path text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruction_safe_id(id text, label boolean, max_len integer); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruction_safe_id(id text, label boolean, max_len integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruction_safe_id(id text, label boolean, max_len integer) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruction_safe_id(id text, label boolean, max_len integer) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruction_shape(name text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruction_shape(name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruction_shape(name text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruction_shape(name text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruction_shape_check(shape_name text, at text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruction_shape_check(shape_name text, at text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruction_shape_check(shape_name text, at text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruction_shape_check(shape_name text, at text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruction_shape_path(shape_name text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruction_shape_path(shape_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruction_shape_path(shape_name text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruction_shape_path(shape_name text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruction_timeouts(tc jsonb, OUT config jsonb, OUT error text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruction_timeouts(tc jsonb, OUT config jsonb, OUT error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruction_timeouts(tc jsonb, OUT config jsonb, OUT error text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruction_timeouts(tc jsonb, OUT config jsonb, OUT error text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION reconstruction_value_problem(v jsonb, kind text, path text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.reconstruction_value_problem(v jsonb, kind text, path text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.reconstruction_value_problem(v jsonb, kind text, path text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.reconstruction_value_problem(v jsonb, kind text, path text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION record_notification(p jsonb); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.record_notification(p jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.record_notification(p jsonb) TO datastorage_app;
+
+
+--
+-- Name: FUNCTION release_legal_hold(p_correlation_id text, p_release_reason text, p_released_by text); Type: ACL; Schema: datastorage; Owner: datastorage_hold_keeper
+--
+
+REVOKE ALL ON FUNCTION datastorage.release_legal_hold(p_correlation_id text, p_release_reason text, p_released_by text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.release_legal_hold(p_correlation_id text, p_release_reason text, p_released_by text) TO datastorage_app;
+
+
+--
+-- Name: FUNCTION rfc3339(ts timestamp with time zone); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.rfc3339(ts timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.rfc3339(ts timestamp with time zone) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.rfc3339(ts timestamp with time zone) TO datastorage_auditor;
+GRANT ALL ON FUNCTION datastorage.rfc3339(ts timestamp with time zone) TO datastorage_hold_keeper;
+
+
+--
+-- Name: FUNCTION rfc3339_micro(ts timestamp with time zone); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) TO datastorage_auditor;
+GRANT ALL ON FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) TO datastorage_hold_keeper;
+
+
+--
+-- Name: FUNCTION search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION set_workflow_status(p_workflow_id uuid, p_status text, p_disabled_by text, p_disabled_reason text, p_actor text, p_event jsonb); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.set_workflow_status(p_workflow_id uuid, p_status text, p_disabled_by text, p_disabled_reason text, p_actor text, p_event jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.set_workflow_status(p_workflow_id uuid, p_status text, p_disabled_by text, p_disabled_reason text, p_actor text, p_event jsonb) TO datastorage_app;
+
+
+--
+-- Name: FUNCTION verify_chain(p_correlation_id text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.verify_chain(p_correlation_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.verify_chain(p_correlation_id text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.verify_chain(p_correlation_id text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION verify_chain_summary(p_correlation_id text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.verify_chain_summary(p_correlation_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.verify_chain_summary(p_correlation_id text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.verify_chain_summary(p_correlation_id text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION verify_chains(p_correlation_ids text[]); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) TO datastorage_auditor;
+
+
+--
+-- Name: TABLE remediation_workflow_catalog; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.remediation_workflow_catalog TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION workflow_json(w public.remediation_workflow_catalog); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.workflow_json(w public.remediation_workflow_catalog) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.workflow_json(w public.remediation_workflow_catalog) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.workflow_json(w public.remediation_workflow_catalog) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION workflow_touch_updated_at(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.workflow_touch_updated_at() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION workflow_versions(p_workflow_name text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.workflow_versions(p_workflow_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.workflow_versions(p_workflow_name text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.workflow_versions(p_workflow_name text) TO datastorage_auditor;
+
+
+--
+-- Name: TABLE audit_chain_heads; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.audit_chain_heads TO datastorage_auditor;
+GRANT SELECT ON TABLE public.audit_chain_heads TO datastorage_hold_keeper;
+
+
+--
+-- Name: COLUMN audit_chain_heads.legal_hold; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT UPDATE(legal_hold) ON TABLE public.audit_chain_heads TO datastorage_hold_keeper;
+
+
+--
+-- Name: COLUMN audit_chain_heads.legal_hold_reason; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT UPDATE(legal_hold_reason) ON TABLE public.audit_chain_heads TO datastorage_hold_keeper;
+
+
+--
+-- Name: COLUMN audit_chain_heads.legal_hold_placed_by; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT UPDATE(legal_hold_placed_by) ON TABLE public.audit_chain_heads TO datastorage_hold_keeper;
+
+
+--
+-- Name: COLUMN audit_chain_heads.legal_hold_placed_at; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT UPDATE(legal_hold_placed_at) ON TABLE public.audit_chain_heads TO datastorage_hold_keeper;
+
+
+--
+-- Name: TABLE audit_events_default; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.audit_events_default TO datastorage_auditor;
+
+
+--
+-- Name: TABLE notification_audit; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.notification_audit TO datastorage_auditor;
+
+
+--
+-- Name: DEFAULT PRIVILEGES FOR TABLES; Type: DEFAULT ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+ALTER DEFAULT PRIVILEGES FOR ROLE datastorage_owner IN SCHEMA datastorage GRANT SELECT ON TABLES  TO datastorage_auditor;
+
+
+--
+-- Name: DEFAULT PRIVILEGES FOR TABLES; Type: DEFAULT ACL; Schema: public; Owner: datastorage_owner
+--
+
+ALTER DEFAULT PRIVILEGES FOR ROLE datastorage_owner IN SCHEMA public GRANT SELECT ON TABLES  TO datastorage_auditor;
+
+
+--
+-- Name: DEFAULT PRIVILEGES FOR FUNCTIONS; Type: DEFAULT ACL; Schema: -; Owner: datastorage_owner
+--
+
+ALTER DEFAULT PRIVILEGES FOR ROLE datastorage_owner REVOKE ALL ON FUNCTIONS  FROM PUBLIC;
+
+
+--
+-- Name: datastorage_guard_end; Type: EVENT TRIGGER; Schema: -; Owner: postgres
+--
+
+CREATE EVENT TRIGGER datastorage_guard_end ON ddl_command_end
+   EXECUTE FUNCTION datastorage_guard.ddl_end();
+
+
+ALTER EVENT TRIGGER datastorage_guard_end OWNER TO postgres;
+
+--
+-- Name: datastorage_guard_start; Type: EVENT TRIGGER; Schema: -; Owner: postgres
+--
+
+CREATE EVENT TRIGGER datastorage_guard_start ON ddl_command_start
+   EXECUTE FUNCTION datastorage_guard.ddl_start();
+
+
+ALTER EVENT TRIGGER datastorage_guard_start OWNER TO postgres;
 
 --
 -- PostgreSQL database dump complete

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.api.test_foundation import assert_problem
-from tests.harness import Service, unique
+from harness import Service, unique
 
 
 def now_iso(delta: timedelta = timedelta(0)) -> str:

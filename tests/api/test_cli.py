@@ -10,12 +10,12 @@ import subprocess
 import sys
 
 from tests.api.test_audit_events import gateway_event
-from tests.harness import ROOT, Service, _scratch_dir, free_port
+from harness import ROOT, Service, scratch_dir, free_port
 
 
 def run_cli(*args, env=None, timeout=60):
     base = {k: v for k, v in os.environ.items() if k != "DS_DATABASE_URL"}
-    env = {**base, "DS_DATA_DIR": str(_scratch_dir("ds-test-cli-")), **(env or {})}
+    env = {**base, "DS_DATA_DIR": str(scratch_dir("ds-test-cli-")), **(env or {})}
     return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -53,15 +53,20 @@ def test_invalid_setting():
 
 
 def test_embedded_cluster_starts_and_is_reused():
-    data_dir = _scratch_dir("ds-test-embedded-")
+    data_dir = scratch_dir("ds-test-embedded-")
     first = Service(None, data_dir=data_dir).start(timeout=90)
     try:
         with first.client() as c:
             assert c.get("/health/ready").status_code == 200
             event_id = c.post("/api/v1/audit/events", json=gateway_event("embedded-1")).json()["event_id"]
-        psql = run_cli("psql", "-tA", "-c", f"SELECT count(*) FROM audit_events WHERE event_id = '{event_id}'",
-                       env={"DS_DATA_DIR": str(data_dir)})
+        count = f"SELECT count(*) FROM audit_events WHERE event_id = '{event_id}'"
+        psql = run_cli("psql", "--migrate", "-tA", "-c", count, env={"DS_DATA_DIR": str(data_dir)})
         assert psql.stdout.strip() == "1", psql.stderr
+        # By default psql is the service's own login: functions only, no tables.
+        psql = run_cli("psql", "-tA", "-c", count, env={"DS_DATA_DIR": str(data_dir)})
+        assert "permission denied for table audit_events" in psql.stderr
+        psql = run_cli("psql", "-tA", "-c", "SELECT current_user", env={"DS_DATA_DIR": str(data_dir)})
+        assert psql.stdout.strip() == "datastorage_service", psql.stderr
     finally:
         assert first.stop() == 0
     assert not (data_dir / "postgres" / "pgdata" / "postmaster.pid").exists(), "cluster left running"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.harness import ROOT, Service
+from harness import ROOT, Service
 
 CONTRACT = ROOT.parent / "shared" / "reference" / "data-storage-v1.yaml"
 SCHEMATHESIS = Path(os.sys.executable).with_name("schemathesis")

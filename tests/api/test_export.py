@@ -17,11 +17,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from app import canonical, signing
-from app.export import SIGNATURE_MARKER, csv_signed_message, split_signed_json
+from app.export_format import SIGNATURE_MARKER, csv_signed_message, split_signed_json
 from app.models.contract import AuditExportResponse
 from app.verifier import parse_csv
 from tests.api.test_foundation import assert_problem
-from tests.harness import ROOT, Service, unique
+from harness import ROOT, Service, unique
 
 USER = {"X-Auth-Request-User": "system:serviceaccount:audit:exporter"}
 EXPORT = "/api/v1/audit/export"

@@ -15,7 +15,7 @@ import yaml
 
 from app.models.reconstruction import ReconstructionResponse
 from tests.api.test_foundation import assert_problem
-from tests.harness import unique
+from harness import unique
 
 PATH = "/api/v1/audit/remediation-requests/{}/reconstruct"
 TYPE = "https://kubernaut.ai/problems/"

@@ -27,7 +27,7 @@ from app.spool import list_segments
 from tests.api.test_audit_events import gateway_event, notification
 from tests.api.test_foundation import assert_problem
 from tests.db.test_spool_drain import gated_backends, install_gate, set_gate
-from tests.harness import ROOT, Service
+from harness import ROOT, Service, poll
 
 DRAIN_TIMEOUT = 180
 
@@ -85,10 +85,8 @@ class Load:
             t.join(60)
 
     def wait_for(self, requests: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while self.requests < requests:
-            assert time.monotonic() < deadline, f"only {self.requests} requests answered"
-            time.sleep(0.05)
+        poll(lambda: self.requests >= requests, timeout=timeout,
+             what=f"{requests} requests answered")
 
     def _run(self, i: int) -> None:
         rng = random.Random(i)
@@ -132,16 +130,17 @@ def health(svc: Service) -> dict:
 
 def wait_drained(svc: Service, spool_dir: Path) -> dict:
     """Until the database is connected, nothing waits and no segment is left."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT
-    body = {}
-    while time.monotonic() < deadline:
-        body = health(svc)
-        spool = body.get("spool") or {}
-        if body.get("database") == "connected" and spool.get("records") == 0 \
-                and not spool.get("damaged_records") and not list_segments(spool_dir):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"spool not drained: {body}\n{svc.logs()}")
+    last: dict = {}
+
+    def drained():
+        last.update(body=health(svc))
+        spool = last["body"].get("spool") or {}
+        return last["body"].get("database") == "connected" and spool.get("records") == 0 \
+            and not spool.get("damaged_records") and not list_segments(spool_dir)
+
+    if not poll(drained, timeout=DRAIN_TIMEOUT, interval=0.2, fail=False):
+        raise AssertionError(f"spool not drained: {last.get('body')}\n{svc.logs()}")
+    return last["body"]
 
 
 def stored(db_url: str) -> dict[str, int]:
@@ -173,13 +172,7 @@ def quarantine(spool_dir: Path) -> list[dict]:
 
 
 def wait_until(predicate, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return poll(predicate, timeout=timeout, what=what, interval=0.1)
 
 
 # --- 1 ------------------------------------------------------------------------

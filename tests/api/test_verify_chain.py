@@ -10,7 +10,7 @@ import pytest
 
 from tests.api.test_export import chain, raw_event, seed
 from tests.api.test_foundation import assert_problem
-from tests.harness import unique
+from harness import unique
 
 ROUTE = "/api/v1/audit/verify-chain"
 

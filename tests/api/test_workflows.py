@@ -4,13 +4,13 @@ models, the way the generated clients check them."""
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 
 import pytest
 
 from app.models.contract import (RemediationWorkflow, WorkflowListResponse,
                                  WorkflowSearchResponse, validate_event_data)
+from harness import poll
 
 PROBLEM = "application/problem+json"
 BASE = "https://kubernaut.ai/problems/"
@@ -78,12 +78,8 @@ def events_of(client, correlation_id: str, event_type: str | None = None) -> lis
 def eventually_events(client, correlation_id: str, event_type: str) -> list[dict]:
     """Search events are appended just after the response (group commit):
     poll until one is there (or give up after a generous deadline)."""
-    deadline = time.monotonic() + 30
-    while True:
-        found = events_of(client, correlation_id, event_type)
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+    return poll(lambda: events_of(client, correlation_id, event_type), timeout=30,
+                fail=False)
 
 
 # ---- create ----------------------------------------------------------------

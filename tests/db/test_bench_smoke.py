@@ -8,7 +8,7 @@ import orjson
 from bench.bench_write import APPEND_SQL, pgbench_script, single_payloads
 from bench.common import (RssSampler, asyncpg_load, audit_event, http_load, http_request,
                           latency_summary, percentile, run_pgbench)
-from tests.harness import unique
+from harness import unique
 
 # Stored columns that legitimately differ between two appends of the same event.
 PER_APPEND = {"event_id", "correlation_id", "resource_id", "event_timestamp", "event_date",

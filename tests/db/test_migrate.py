@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 
 from app.migrate import libpq_url, migrate
-from tests.harness import ROOT
+from harness import ROOT
 
 
 def _fresh(pg, name):

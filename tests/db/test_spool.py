@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from app.server import ProblemErrorHandler
 from app.db import DatabaseUnavailable
 from app.spool import (ACK, FILE_HEADER, REC, Damage, Record, Spool, SpoolFull,
                        SpoolWriteError, _ack_bytes, list_segments, read_ack, scan, writer_alive)
@@ -123,9 +124,14 @@ def test_full_spool_refuses_with_503_and_keeps_what_it_accepted(tmp_path):
                 accepted.append(p)
         await spool.close()
         return refused.value
-    problem = asyncio.run(go())
-    assert problem.status == 503 and problem.type.endswith("/service-unavailable")
-    assert problem.extensions == {"retry": True}
+    refusal = asyncio.run(go())
+    assert refusal.capacity == 8192 and refusal.used <= 8192
+    # The HTTP layer's answer to it: 503 service-unavailable, retry.
+    answer = ProblemErrorHandler().default(None, refusal)
+    problem = orjson.loads(answer.body)
+    assert answer.status == 503 and problem["type"].endswith("/service-unavailable")
+    assert {k: v for k, v in problem.items()
+            if k not in ("type", "title", "status", "detail", "instance")} == {"retry": True}
     assert 0 < len(accepted) < 100
     got = [r.body.decode() for seg in segments(tmp_path) for r in items(seg, sealed=True)]
     assert got == accepted

@@ -16,7 +16,7 @@ from app import events
 from app.db import Database, DatabaseUnavailable
 from app.spool import Drainer, Spool, list_segments
 from tests.api.test_audit_events import gateway_event, notification
-from tests.harness import ROOT
+from harness import ROOT, apoll
 
 # A trigger that holds any insert of a `gated-*` chain until the test opens
 # the gate: a replay transaction that is provably in flight.
@@ -245,12 +245,8 @@ async def _interrupt_a_replay(spool: Spool, url: str, conn, drainer_class) -> No
     db = await open_db(url)
     try:
         task = asyncio.ensure_future(drainer_class(spool, db).drain_pass())
-        for _ in range(600):
-            pids = await asyncio.to_thread(gated_backends, conn)
-            if pids or task.done():
-                break
-            await asyncio.sleep(0.05)
-        assert pids, "the replay never reached the gate"
+        pids = await apoll(lambda: asyncio.to_thread(gated_backends, conn), timeout=30,
+                           what="the replay to reach the gate")
         conn.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
         with pytest.raises(DatabaseUnavailable):
             await task

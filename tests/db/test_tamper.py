@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from app.migrate import libpq_url
-from tests.harness import ROOT
+from harness import ROOT
 
 USER = {"X-Auth-Request-User": "auditor@example.com"}
 CHAIN_LENGTH = 8

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from app import canonical, signing
-from app.export import SIGNATURE_MARKER, split_signed_json
+from app.export_format import SIGNATURE_MARKER, split_signed_json
 from tests.api.test_export import PII, USER, chain, raw_event, seed
-from tests.harness import ROOT, unique
+from harness import ROOT, unique
 
 EXPORT = "/api/v1/audit/export"
 

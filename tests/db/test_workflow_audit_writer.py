@@ -13,6 +13,7 @@ import psycopg
 from app.db import Database
 from app.migrate import libpq_url
 from app.workflows import AuditWriter, service_event
+from harness import apoll
 
 
 def row(correlation_id: str) -> dict:
@@ -75,7 +76,8 @@ def test_a_full_backlog_waits_instead_of_dropping(db_url, conn):
 
     async def body(writer):
         submits = [asyncio.ensure_future(writer.submit(row("bp-0"))) for _ in range(12)]
-        await asyncio.sleep(0.5)
+        # The first batch is stuck on the lock and the backlog is full.
+        await apoll(lambda: len(writer.pending) >= 4, timeout=30, what="a full backlog")
         waiting = sum(not s.done() for s in submits)
         threading.Thread(target=blocker.rollback).start()  # release the chain
         await asyncio.gather(*submits)
@@ -95,9 +97,12 @@ def test_rows_wait_out_a_database_outage_without_a_spool(pg, db_url):
         # an immediate stop could lose outage-0 after it was committed.
         pg.stop_server("fast")
         try:
+            flushes = writer.flushes
             for i in range(1, 6):
                 await writer.submit(row(f"outage-{i}"))
-            await asyncio.sleep(1.0)  # the writer keeps retrying meanwhile
+            # The writer keeps retrying meanwhile (and failing: the database is down).
+            await apoll(lambda: writer.flushes >= flushes + 3, timeout=60, what="retries")
+            assert writer.stored == 1
         finally:
             pg.start_server()
         await writer.close(timeout=60)

@@ -23,12 +23,13 @@ SELECT function_privs_are('datastorage', 'append_audit_events', ARRAY['jsonb'], 
                           ARRAY[]::text[], 'auditor may not append');
 SELECT is_definer('datastorage', 'append_audit_events', ARRAY['jsonb'], 'append runs as owner');
 
--- Every SECURITY DEFINER function pins its search_path.
+-- Every SECURITY DEFINER function pins its search_path to pg_catalog, pg_temp
+-- (nothing anyone can create objects in is searched).
 SELECT is_empty($$
     SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'datastorage' AND p.prosecdef
-      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
-$$, 'security definer functions pin search_path');
+    WHERE n.nspname IN ('datastorage', 'datastorage_guard') AND p.prosecdef
+      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c = 'search_path=pg_catalog, pg_temp')
+$$, 'security definer functions pin search_path to pg_catalog, pg_temp');
 
 SET LOCAL ROLE datastorage_app;
 SELECT throws_ok($$ SELECT count(*) FROM public.audit_events $$, '42501', NULL,

@@ -1,0 +1,217 @@
+-- Rule: DDL cannot take a legal hold away, whoever owns the tables.
+--
+-- Two event triggers (superuser-owned, in the superuser's datastorage_guard
+-- schema: datastorage_owner can drop neither them nor their functions):
+--   ddl_command_start  notes which audit partitions hold held rows;
+--   ddl_command_end    gives every new audit partition its TRUNCATE guard,
+--                      then refuses the command (rolling it back) unless
+--                        * audit_events, audit_chain_heads and audit_legal_holds
+--                          are still there under their names;
+--                        * every partition that held held rows is still a
+--                          partition of audit_events under its name (no DROP,
+--                          DETACH, RENAME or SET SCHEMA of it);
+--                        * every guard trigger is in place, enabled, and runs
+--                          its guard function; no other BEFORE UPDATE trigger,
+--                          no rule and no row-level security on these tables;
+--                        * the legal_hold columns are still there
+--                      (a state a superuser left behind is not held against
+--                      the next command: only what the command itself broke).
+-- Partitions are found through pg_partition_tree (their parent), never by
+-- name, and a partition that holds no held rows can be dropped or detached
+-- (retention). A superuser is not checked (docs/sql-api.md).
+RESET ROLE;
+
+-- Every partition of audit_events (any depth), found through its parent.
+CREATE OR REPLACE FUNCTION datastorage_guard.audit_partitions() RETURNS SETOF regclass
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.relid FROM pg_catalog.pg_partition_tree(to_regclass('public.audit_events')) t
+    WHERE t.level > 0
+$$;
+
+-- The partitions that hold at least one held row, with their current names.
+-- VOLATILE: it must see what committed while freeze_holds() waited.
+CREATE OR REPLACE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel regclass;
+    held boolean;
+    out jsonb := '[]';
+BEGIN
+    FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
+               JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'
+    LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+        IF held THEN
+            out := out || jsonb_build_object('oid', rel::oid, 'name', rel::text);
+        END IF;
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+-- Statement-level TRUNCATE triggers are not inherited by partitions: every
+-- partition gets its own, however it was created (by upkeep or by hand).
+CREATE OR REPLACE FUNCTION datastorage_guard.install_truncate_guards() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
+               WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                                 WHERE t.tgrelid = p AND t.tgname = 'audit_events_no_truncate')
+    LOOP
+        EXECUTE format('CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate()', rel);
+    END LOOP;
+END
+$$;
+
+-- The guard triggers every protected relation must carry: (relation, trigger, function).
+CREATE OR REPLACE FUNCTION datastorage_guard.expected_triggers()
+RETURNS TABLE (rel regclass, tgname name, fn regprocedure)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r, g.tgname, g.fn::regprocedure
+    FROM (SELECT to_regclass('public.audit_events') AS r
+          UNION ALL SELECT p FROM datastorage_guard.audit_partitions() p) events
+    CROSS JOIN (VALUES ('audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
+                       ('enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
+                       ('audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'))
+               AS g(tgname, fn)
+    UNION ALL
+    SELECT to_regclass('public.audit_chain_heads'), g.tgname, g.fn::regprocedure
+    FROM (VALUES ('audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
+                 ('audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
+    UNION ALL
+    SELECT to_regclass('public.audit_legal_holds'), g.tgname, g.fn::regprocedure
+    FROM (VALUES ('audit_legal_holds_append_only', 'datastorage_guard.guard_hold_history()'),
+                 ('audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
+$$;
+
+-- What is wrong with the guards right now, one line each (empty: all well).
+CREATE OR REPLACE FUNCTION datastorage_guard.violations() RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('public.%s is protected: it cannot be dropped, renamed or moved', t)
+    FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
+    WHERE to_regclass('public.' || t) IS NULL
+    UNION ALL
+    SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
+    FROM datastorage_guard.expected_triggers() e
+    LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
+    WHERE e.rel IS NOT NULL AND (g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A'))
+    UNION ALL
+    -- A BEFORE UPDATE (or INSTEAD OF) trigger of someone else's could
+    -- rewrite a row after the guard saw it; other triggers cannot.
+    SELECT format('Trigger %s on %s is not allowed: only the guard triggers may run before an '
+                  'update of the audit tables', g.tgname, g.tgrelid::regclass)
+    FROM pg_catalog.pg_trigger g
+    WHERE g.tgrelid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+      AND NOT g.tgisinternal AND (g.tgtype & (2 | 64)) <> 0 AND (g.tgtype & 16) <> 0
+      AND NOT EXISTS (SELECT 1 FROM datastorage_guard.expected_triggers() e
+                      WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
+    UNION ALL
+    SELECT format('Rules and row-level security are not allowed on %s', x.oid::regclass)
+    FROM pg_catalog.pg_class x
+    WHERE x.oid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+      AND (x.relrowsecurity OR x.relforcerowsecurity
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = x.oid))
+    UNION ALL
+    SELECT 'The legal_hold columns of audit_events and audit_chain_heads must stay'
+    WHERE (SELECT count(*) FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'))
+             AND a.attname = 'legal_hold' AND a.atttypid = 'boolean'::regtype
+             AND NOT a.attisdropped) <> 2
+$$;
+
+-- What ddl_start() notes before a command: the held partitions and the
+-- violations already there (left by a superuser: not this command's doing).
+CREATE OR REPLACE FUNCTION datastorage_guard.before_ddl() RETURNS jsonb
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object('held', datastorage_guard.held_partitions(),
+                              'violations', to_jsonb(ARRAY(SELECT datastorage_guard.violations())))
+$$;
+
+-- Raises when a DDL command broke the rule above; p_before is before_ddl()
+-- taken before it (an empty object: judge the state as it is).
+CREATE OR REPLACE FUNCTION datastorage_guard.check_guards(p_before jsonb) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    h jsonb;
+    c record;
+    bad text;
+BEGIN
+    FOR h IN SELECT * FROM jsonb_array_elements(coalesce(p_before -> 'held', '[]')) LOOP
+        SELECT x.oid, x.oid::regclass::text AS name INTO c
+        FROM pg_catalog.pg_class x WHERE x.oid = (h ->> 'oid')::oid;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'Cannot drop %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        ELSIF c.name <> h ->> 'name' THEN
+            RAISE EXCEPTION 'Cannot rename or move %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        ELSIF NOT EXISTS (SELECT 1 FROM datastorage_guard.audit_partitions() p WHERE p = c.oid) THEN
+            RAISE EXCEPTION 'Cannot detach %: it holds events under legal hold', h ->> 'name'
+                USING ERRCODE = '23503';
+        END IF;
+    END LOOP;
+    SELECT v INTO bad FROM datastorage_guard.violations() v
+    WHERE NOT coalesce(p_before -> 'violations', '[]') ? v
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%', bad USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+
+-- Until the DDL commits, no hold is placed and no event appended (both
+-- write the chain heads first): what held_partitions() sees cannot change
+-- under a DROP or DETACH. Appends already running are waited for.
+CREATE OR REPLACE FUNCTION datastorage_guard.freeze_holds() RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage_guard.ddl_start() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT datastorage_guard.is_superuser() THEN
+        IF TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA', 'DROP OWNED') THEN
+            PERFORM datastorage_guard.freeze_holds();
+        END IF;
+        -- DETACH ... CONCURRENTLY commits its first half before any end
+        -- check could refuse it: not while anything is held.
+        IF TG_TAG = 'ALTER TABLE' AND current_query() ~* '\mdetach\M.*\mconcurrently\M'
+           AND datastorage_guard.held_partitions() <> '[]' THEN
+            RAISE EXCEPTION 'DETACH PARTITION CONCURRENTLY is refused while events are under legal hold'
+                USING ERRCODE = '23503', HINT = 'Detach without CONCURRENTLY.';
+        END IF;
+        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl()::text, true);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage_guard.ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM datastorage_guard.install_truncate_guards();
+    IF NOT datastorage_guard.is_superuser() THEN
+        PERFORM datastorage_guard.check_guards(
+            coalesce(nullif(current_setting('datastorage_guard.before', true), ''), '{}')::jsonb);
+    END IF;
+END
+$$;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'datastorage_guard_start') THEN
+        CREATE EVENT TRIGGER datastorage_guard_start ON ddl_command_start
+            EXECUTE FUNCTION datastorage_guard.ddl_start();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'datastorage_guard_end') THEN
+        CREATE EVENT TRIGGER datastorage_guard_end ON ddl_command_end
+            EXECUTE FUNCTION datastorage_guard.ddl_end();
+    END IF;
+END
+$$;
+
+-- Partitions created before the guard existed.
+SELECT datastorage_guard.install_truncate_guards();

@@ -1,0 +1,47 @@
+-- Rule: audit events are immutable; held events cannot be deleted; TRUNCATE
+-- is refused on the table and on partitions; the hold history is append-only.
+BEGIN;
+SELECT plan(15);
+
+SELECT is(datastorage.append_audit_events(jsonb_build_array(
+    jsonb_build_object('event_id', 'a0000000-0000-4000-8000-000000000001', 'event_timestamp', now(),
+        'event_type', 't', 'event_category', 'gateway', 'event_action', 'a', 'event_outcome', 'success',
+        'actor_type', 'service', 'actor_id', 'x', 'resource_type', 'r', 'resource_id', 'r',
+        'correlation_id', 'imm-1', 'event_data', '{"k": 1}'::jsonb),
+    jsonb_build_object('event_id', 'a0000000-0000-4000-8000-000000000002', 'event_timestamp', now(),
+        'event_type', 't', 'event_category', 'gateway', 'event_action', 'a', 'event_outcome', 'success',
+        'actor_type', 'service', 'actor_id', 'x', 'resource_type', 'r', 'resource_id', 'r',
+        'correlation_id', 'imm-2', 'event_data', '{"k": 2}'::jsonb))), 2, 'two events appended');
+
+SELECT throws_ok($$ UPDATE audit_events SET event_data = '{"k": 99}' WHERE correlation_id = 'imm-1' $$,
+                 '55000', NULL, 'UPDATE of event_data is refused');
+SELECT throws_ok($$ UPDATE audit_events SET event_hash = repeat('0', 64) WHERE correlation_id = 'imm-1' $$,
+                 '55000', NULL, 'UPDATE of event_hash is refused');
+SELECT lives_ok($$ UPDATE audit_events SET legal_hold_reason = 'note' WHERE correlation_id = 'imm-1' $$,
+                'UPDATE of a legal-hold column is allowed (to a superuser)');
+SET LOCAL ROLE datastorage_owner;
+SELECT throws_ok($$ UPDATE audit_events SET legal_hold_reason = 'n2' WHERE correlation_id = 'imm-1' $$,
+                 '42501', NULL, 'the owner cannot change a legal-hold column: only the hold functions can');
+SELECT throws_ok($$ UPDATE audit_chain_heads SET legal_hold = true WHERE correlation_id = 'imm-1' $$,
+                 '42501', NULL, 'nor the hold of a chain head');
+SELECT throws_ok($$ INSERT INTO audit_legal_holds (correlation_id, action, reason, actor, events_affected)
+                    VALUES ('imm-1', 'place', 'forged', 'owner', 1) $$,
+                 '42501', NULL, 'nor append to the hold history');
+RESET ROLE;
+
+SELECT lives_ok($$ SELECT datastorage.place_legal_hold('imm-1', 'litigation', 'alice') $$, 'hold placed');
+SELECT throws_like($$ DELETE FROM audit_events WHERE correlation_id = 'imm-1' $$,
+                   'Cannot delete audit event with legal hold%correlation_id=imm-1%',
+                   'DELETE of a held event is refused, naming the correlation id');
+SELECT lives_ok($$ SELECT datastorage.release_legal_hold('imm-1', 'case closed', 'bob') $$, 'hold released');
+SELECT lives_ok($$ DELETE FROM audit_events WHERE correlation_id = 'imm-1' $$,
+                'DELETE is allowed after release');
+
+SELECT throws_ok($$ TRUNCATE audit_events $$, '55000', NULL, 'TRUNCATE of audit_events is refused');
+SELECT throws_ok($$ TRUNCATE audit_events_default $$, '55000', NULL, 'TRUNCATE of a partition is refused');
+SELECT throws_ok($$ UPDATE audit_legal_holds SET reason = 'rewritten' $$, '55000', NULL,
+                 'hold history cannot be rewritten');
+SELECT throws_ok($$ DELETE FROM audit_legal_holds $$, '55000', NULL, 'hold history cannot be deleted');
+
+SELECT * FROM finish();
+ROLLBACK;
