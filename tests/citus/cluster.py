@@ -6,7 +6,7 @@ import psycopg
 
 from app.embedded_pg import Cluster
 from app.migrate import libpq_url
-from tests.harness import _scratch_dir, free_port
+from harness import free_port, scratch_dir
 
 DBNAME = "datastorage"
 
@@ -16,7 +16,7 @@ class CitusCluster:
         self.nodes: list[Cluster] = []
         try:
             for _ in range(1 + workers):
-                node = Cluster(_scratch_dir("ds-citus-"), durable=False, port=free_port())
+                node = Cluster(scratch_dir("ds-citus-"), durable=False, port=free_port())
                 node.init()
                 with open(node.pgdata / "postgresql.auto.conf", "a") as f:
                     # Nodes talk over loopback TCP; initdb -A trust covers it.
