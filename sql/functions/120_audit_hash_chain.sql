@@ -93,6 +93,7 @@ DECLARE
     seen        uuid[] := '{}';
     stored      uuid[];
     missing     uuid;
+    parents     uuid[];
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
@@ -161,12 +162,18 @@ BEGIN
     IF n > 0 THEN
         INSERT INTO public.audit_events SELECT * FROM unnest(rows);
         -- After the insert, so a parent earlier in the same batch counts.
-        SELECT x.parent_event_id INTO missing
-          FROM unnest(rows) x
-         WHERE x.parent_event_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM public.audit_events p WHERE p.event_id = x.parent_event_id)
-         LIMIT 1;
-        IF FOUND THEN
+        -- Uncorrelated (a set difference): Citus cannot plan a correlated
+        -- subquery over an array, and most batches name no parent at all.
+        parents := ARRAY(SELECT x.parent_event_id FROM unnest(rows) x
+                         WHERE x.parent_event_id IS NOT NULL);
+        IF cardinality(parents) > 0 THEN
+            SELECT d.id INTO missing
+              FROM (SELECT unnest(parents)
+                    EXCEPT SELECT p.event_id FROM public.audit_events p
+                            WHERE p.event_id = ANY (parents)) d(id)
+             LIMIT 1;
+        END IF;
+        IF missing IS NOT NULL THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing
                 USING ERRCODE = 'DS400', HINT = 'validation-error';
         END IF;
@@ -175,7 +182,25 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION datastorage.append_audit_events(jsonb) TO datastorage_app;
+-- Append events of one chain: the single-chain entry point. It names its
+-- chain, so on a Citus cluster the call is delegated to the shard holding
+-- that chain (sql/citus/30_delegate.sql); on one node it is the same append.
+CREATE OR REPLACE FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF jsonb_typeof(p_events) = 'array' AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements(p_events) x
+           WHERE x->>'correlation_id' IS DISTINCT FROM p_correlation_id) THEN
+        RAISE EXCEPTION 'every event must have correlation_id %', p_correlation_id
+            USING ERRCODE = 'DS400';
+    END IF;
+    RETURN datastorage.append_audit_events(p_events);
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION datastorage.append_audit_events(jsonb),
+                          datastorage.append_chain_events(text, jsonb) TO datastorage_app;
 GRANT EXECUTE ON FUNCTION datastorage.canonical_event(public.audit_events),
                           datastorage.canonical_members(public.audit_events),
                           datastorage.chain_hash(text, public.audit_events),

@@ -50,6 +50,7 @@ DECLARE
     seen        uuid[] := '{}';
     stored      uuid[];
     missing     uuid;
+    parents     uuid[];
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
@@ -118,12 +119,18 @@ BEGIN
     IF n > 0 THEN
         INSERT INTO public.audit_events SELECT * FROM unnest(rows);
         -- After the insert, so a parent earlier in the same batch counts.
-        SELECT x.parent_event_id INTO missing
-          FROM unnest(rows) x
-         WHERE x.parent_event_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM public.audit_events p WHERE p.event_id = x.parent_event_id)
-         LIMIT 1;
-        IF FOUND THEN
+        -- Uncorrelated (a set difference): Citus cannot plan a correlated
+        -- subquery over an array, and most batches name no parent at all.
+        parents := ARRAY(SELECT x.parent_event_id FROM unnest(rows) x
+                         WHERE x.parent_event_id IS NOT NULL);
+        IF cardinality(parents) > 0 THEN
+            SELECT d.id INTO missing
+              FROM (SELECT unnest(parents)
+                    EXCEPT SELECT p.event_id FROM public.audit_events p
+                            WHERE p.event_id = ANY (parents)) d(id)
+             LIMIT 1;
+        END IF;
+        IF missing IS NOT NULL THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing
                 USING ERRCODE = 'DS400', HINT = 'validation-error';
         END IF;
@@ -134,6 +141,28 @@ $$;
 
 
 ALTER FUNCTION datastorage.append_audit_events(p_events jsonb) OWNER TO datastorage_owner;
+
+--
+-- Name: append_chain_events(text, jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF jsonb_typeof(p_events) = 'array' AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements(p_events) x
+           WHERE x->>'correlation_id' IS DISTINCT FROM p_correlation_id) THEN
+        RAISE EXCEPTION 'every event must have correlation_id %', p_correlation_id
+            USING ERRCODE = 'DS400';
+    END IF;
+    RETURN datastorage.append_audit_events(p_events);
+END
+$$;
+
+
+ALTER FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb) OWNER TO datastorage_owner;
 
 SET default_tablespace = '';
 
@@ -2481,19 +2510,20 @@ $$;
 ALTER FUNCTION datastorage_guard.audit_partitions() OWNER TO postgres;
 
 --
--- Name: before_ddl(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+-- Name: before_ddl(boolean); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
-CREATE FUNCTION datastorage_guard.before_ddl() RETURNS jsonb
+CREATE FUNCTION datastorage_guard.before_ddl(p_held boolean) RETURNS jsonb
     LANGUAGE sql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT jsonb_build_object('held', datastorage_guard.held_partitions(),
+    SELECT jsonb_build_object('held', CASE WHEN p_held THEN datastorage_guard.held_partitions()
+                                           ELSE '[]' END,
                               'violations', to_jsonb(ARRAY(SELECT datastorage_guard.violations())))
 $$;
 
 
-ALTER FUNCTION datastorage_guard.before_ddl() OWNER TO postgres;
+ALTER FUNCTION datastorage_guard.before_ddl(p_held boolean) OWNER TO postgres;
 
 --
 -- Name: check_guards(jsonb); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -2562,9 +2592,15 @@ CREATE FUNCTION datastorage_guard.ddl_start() RETURNS event_trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    -- Only these commands can drop, detach, rename or move a partition; the
+    -- others skip reading every partition (on a Citus cluster that read
+    -- would fan out to the shards the command is about to change).
+    removes boolean := TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA',
+                                  'DROP OWNED');
 BEGIN
     IF NOT datastorage_guard.is_superuser() THEN
-        IF TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA', 'DROP OWNED') THEN
+        IF removes THEN
             PERFORM datastorage_guard.freeze_holds();
         END IF;
         -- DETACH ... CONCURRENTLY commits its first half before any end
@@ -2574,7 +2610,7 @@ BEGIN
             RAISE EXCEPTION 'DETACH PARTITION CONCURRENTLY is refused while events are under legal hold'
                 USING ERRCODE = '23503', HINT = 'Detach without CONCURRENTLY.';
         END IF;
-        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl()::text, true);
+        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl(removes)::text, true);
     END IF;
 END
 $$;
@@ -2689,14 +2725,12 @@ CREATE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
     AS $$
 DECLARE
     rel regclass;
-    held boolean;
     out jsonb := '[]';
 BEGIN
     FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
                JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'
     LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
-        IF held THEN
+        IF datastorage_guard.partition_is_held(rel) THEN
             out := out || jsonb_build_object('oid', rel::oid, 'name', rel::text);
         END IF;
     END LOOP;
@@ -2758,6 +2792,25 @@ $$;
 
 
 ALTER FUNCTION datastorage_guard.may_change_hold() OWNER TO postgres;
+
+--
+-- Name: partition_is_held(regclass); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.partition_is_held(rel regclass) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    held boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    RETURN held;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.partition_is_held(rel regclass) OWNER TO postgres;
 
 --
 -- Name: refuse_audit_update(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -3371,6 +3424,14 @@ GRANT ALL ON SCHEMA public TO datastorage_owner;
 
 REVOKE ALL ON FUNCTION datastorage.append_audit_events(p_events jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.append_audit_events(p_events jsonb) TO datastorage_app;
+
+
+--
+-- Name: FUNCTION append_chain_events(p_correlation_id text, p_events jsonb); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb) TO datastorage_app;
 
 
 --

@@ -23,22 +23,29 @@ class CitusCluster:
                     f.write("listen_addresses = '127.0.0.1'\n"
                             "shared_preload_libraries = 'citus'\n"
                             "max_prepared_transactions = 100\n"
+                            "max_worker_processes = 32\n"
                             "citus.shard_count = 8\n")
                 node.start()
                 self.nodes.append(node)
-            for node in self.nodes:
-                with psycopg.connect(libpq_url(node.url()), autocommit=True) as c:
-                    c.execute(f'CREATE DATABASE "{DBNAME}"')
-                with psycopg.connect(libpq_url(node.url(DBNAME)), autocommit=True) as c:
-                    c.execute("CREATE EXTENSION citus")
-            with self.connect() as c:
-                c.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)",
-                          (self.coordinator.port,))
-                for w in self.workers:
-                    c.execute("SELECT citus_add_node('127.0.0.1', %s)", (w.port,))
+            self.create_database(DBNAME)
         except BaseException:
             self.close()
             raise
+
+    def create_database(self, name: str) -> str:
+        """A database with citus on every node, the workers registered (Citus
+        keeps its metadata per database); returns its coordinator URL."""
+        for node in self.nodes:
+            with psycopg.connect(libpq_url(node.url()), autocommit=True) as c:
+                c.execute(f'CREATE DATABASE "{name}"')
+            with psycopg.connect(libpq_url(node.url(name)), autocommit=True) as c:
+                c.execute("CREATE EXTENSION citus")
+        with psycopg.connect(self.url(dbname=name), autocommit=True) as c:
+            c.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)",
+                      (self.coordinator.port,))
+            for w in self.workers:
+                c.execute("SELECT citus_add_node('127.0.0.1', %s)", (w.port,))
+        return self.url(dbname=name)
 
     @property
     def coordinator(self) -> Cluster:
@@ -48,12 +55,12 @@ class CitusCluster:
     def workers(self) -> list[Cluster]:
         return self.nodes[1:]
 
-    def url(self, node: Cluster | None = None) -> str:
+    def url(self, node: Cluster | None = None, dbname: str = DBNAME) -> str:
         node = node or self.coordinator
-        return f"postgresql://postgres@127.0.0.1:{node.port}/{DBNAME}"
+        return f"postgresql://postgres@127.0.0.1:{node.port}/{dbname}"
 
-    def connect(self, node: Cluster | None = None) -> psycopg.Connection:
-        return psycopg.connect(self.url(node), autocommit=True)
+    def connect(self, node: Cluster | None = None, dbname: str = DBNAME) -> psycopg.Connection:
+        return psycopg.connect(self.url(node, dbname), autocommit=True)
 
     def close(self) -> None:
         for node in self.nodes:

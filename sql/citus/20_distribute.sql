@@ -1,0 +1,58 @@
+-- Citus: which table goes where (app/migrate.py, after the function files;
+-- single-node installs never read this directory). Idempotent: it skips what
+-- Citus's metadata already has, so it runs on every migrate and places a
+-- table added later without an edit here.
+--
+-- By rule, not by list:
+--   * a table of datastorage_owner in public with a correlation_id column is
+--     keyed by chain: distributed by correlation_id and colocated with
+--     audit_chain_heads (a chain's events, head, hold history on one shard);
+--     a partitioned table is distributed with all its partitions;
+--   * the small catalogs named below become reference tables (a copy on
+--     every node, so any shard can join them);
+--   * anything else stays on the coordinator.
+-- Citus enforces a unique key only when it contains the distribution column:
+-- such keys gain correlation_id (docs/scaling-out.md, "Unique keys").
+DO $$
+DECLARE
+    t regclass;
+    con record;
+    cols text;
+BEGIN
+    FOR t IN
+        SELECT c.oid::regclass
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'correlation_id' AND NOT a.attisdropped
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+          AND c.relowner = 'datastorage_owner'::regrole
+          AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)
+        -- The colocation anchor first.
+        ORDER BY c.relname <> 'audit_chain_heads', c.relname
+    LOOP
+        FOR con IN SELECT x.conname, x.contype, x.conkey FROM pg_constraint x
+                   WHERE x.conrelid = t AND x.contype IN ('p', 'u') AND x.conparentid = 0
+                     AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                     WHERE a.attrelid = t AND a.attnum = ANY (x.conkey)
+                                       AND a.attname = 'correlation_id')
+        LOOP
+            SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i) INTO cols
+            FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, i)
+            JOIN pg_attribute a ON a.attrelid = t AND a.attnum = k.attnum;
+            EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', t, con.conname);
+            EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s (%s, correlation_id)', t, con.conname,
+                           CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, cols);
+        END LOOP;
+        PERFORM create_distributed_table(t, 'correlation_id',
+            colocate_with => CASE WHEN t = 'public.audit_chain_heads'::regclass THEN 'none'
+                                  ELSE 'public.audit_chain_heads' END);
+    END LOOP;
+
+    FOR t IN SELECT to_regclass(r) FROM unnest(ARRAY['public.remediation_workflow_catalog']) r
+             WHERE to_regclass(r) IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = to_regclass(r))
+    LOOP
+        PERFORM create_reference_table(t);
+    END LOOP;
+END
+$$;
