@@ -47,6 +47,11 @@ class CitusCluster:
                 c.execute("SELECT citus_add_node('127.0.0.1', %s)", (w.port,))
         return self.url(dbname=name)
 
+    def drop_database(self, name: str) -> None:
+        for node in self.nodes:
+            with psycopg.connect(libpq_url(node.url()), autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     @property
     def coordinator(self) -> Cluster:
         return self.nodes[0]
