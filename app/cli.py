@@ -1,4 +1,4 @@
-"""`datastorage` command line: serve, migrate, psql, verify, spool."""
+"""`datastorage` command line: serve, migrate, psql, verify, spool, retention."""
 from __future__ import annotations
 
 import argparse
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="connect with the migration (privileged) URL instead")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_psql)
-    for module in ("verifier", "spool_cli"):
+    for module in ("verifier", "spool_cli", "retention_cli"):
         try:
             mod = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as exc:

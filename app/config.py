@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")
     pg_port: int = Field(5432, ge=1, le=65535)
+    retention_interval: float = Field(86400.0, ge=0)
+    retention_role: str = "datastorage_maintenance"
+    retention_database_url: str | None = None
+    retention_batch: int = Field(10000, ge=1, le=1_000_000)
 
     model_config = SettingsConfigDict(env_prefix="DS_", env_ignore_empty=True, frozen=True,
                                       extra="ignore")

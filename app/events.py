@@ -6,6 +6,7 @@ spooled event therefore replays to exactly what the client was told.
 """
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from . import metrics
 from .validation import field_errors, parse_model
-from .models.audit import AuditEventEnvelope
+from .models.audit import RETENTION_DAYS_DEFAULT, AuditEventEnvelope
 from .models.contract import validate_event_data
 from .problems import Problem, problem, validation
 from .timeutil import TimeFormatError, go_duration, parse_rfc3339, utc_micro
@@ -31,6 +32,16 @@ class Prepared:
         self.row = row
         self.timestamp = timestamp
         self.category = category
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID as text: what str(uuid.uuid4()) gives, at
+    half the cost (no UUID object on the way), paid once per stored event."""
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40      # version 4
+    b[8] = b[8] & 0x3F | 0x80      # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _invalid_request(detail: str) -> Problem:
@@ -87,7 +98,7 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
     category = env.event_category
     sent = data.keys()
     row = {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "event_version": env.version,
         "event_timestamp": utc_micro(ts),
         "event_type": env.event_type,
@@ -105,7 +116,8 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
         "cluster_name": env.cluster_name or None,
         "severity": ("info" if "severity" not in sent else (env.severity or None)),
         "duration_ms": env.duration_ms or None,
-        "retention_days": 2555,
+        "retention_days": (env.retention_days if env.retention_days is not None
+                           else RETENTION_DAYS_DEFAULT),
         "is_sensitive": False,
         "event_data": event_data,
     }

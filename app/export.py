@@ -233,9 +233,13 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
             ("certificate_fingerprint", signer.fingerprint)]
     headers: dict[str, str] = {}
     if is_csv:
+        horizons = {c["correlation_id"]: c["retention_horizon"] for c in chains
+                    if "retention_horizon" in c}
         metadata = json.dumps(dict(meta + [("hash_chain_verification", dict(summary)),
                                            ("chains_verified", len(chains)),
-                                           ("chains_valid", sum(c["is_valid"] for c in chains))]),
+                                           ("chains_valid", sum(c["is_valid"] for c in chains))]
+                                   # pruned chains only, so other exports keep their bytes
+                                   + ([("retention_horizons", horizons)] if horizons else [])),
                               ensure_ascii=True, separators=(", ", ": "))
         out.digest.update(b"\n" + metadata.encode("ascii"))
         signature = signer.sign_digest(out.digest.digest())

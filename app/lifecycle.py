@@ -2,7 +2,7 @@
 
 Start (before the listener opens), in this order: the connection pool, the
 export signing key, the dead-letter spool's drainer, the workflow audit
-writer, the daily partition upkeep. Stop (SIGTERM, after the shutdown
+writer, the daily partition upkeep, the daily retention run. Stop (SIGTERM, after the shutdown
 delay) in reverse: the audit writer flushes its backlog, upkeep is
 cancelled, the drainer stops (the spool stays on disk), the pool closes.
 """
@@ -52,6 +52,10 @@ def attach(app, settings) -> None:
         app.ctx.maintenance.cancel()
         await asyncio.gather(app.ctx.maintenance, return_exceptions=True)
         await app.ctx.spool.stop()
+
+    # Daily retention run (app/retention.py; one replica at a time, own connection).
+    from .retention import attach as attach_retention
+    attach_retention(app, settings)
 
     # Sanic runs before_server_stop while the listener is still open and
     # before in-flight requests have finished; what they use (the audit

@@ -76,6 +76,29 @@ GO_GOROUTINES = Gauge("go_goroutines", "Asyncio tasks in this worker (name kept 
                       "that check for the Go series)", multiprocess_mode="livesum")
 
 
+def _cached_children(metric) -> None:
+    """Make `metric.labels(...)` a dict lookup after the first call per label
+    set. prometheus_client builds the key and takes a lock on every call
+    (several µs, a fair share of a write's CPU); the child it returns is the
+    same object each time, and it still notices a fork by itself."""
+    lookup = metric.labels
+    children: dict = {}
+
+    def labels(*values, **named):
+        key = (values, tuple(named.items())) if named else values
+        child = children.get(key)
+        if child is None:
+            child = children[key] = lookup(*values, **named)
+        return child
+
+    metric.labels = labels
+
+
+for _metric in list(globals().values()):
+    if isinstance(_metric, (Counter, Gauge, Histogram)):
+        _cached_children(_metric)
+
+
 def exposition() -> tuple[bytes, str]:
     if MULTIPROCESS:
         registry = CollectorRegistry()

@@ -6,7 +6,9 @@ What is checked (docs/export.md, "Verifying an export"):
   2. every event's hash, recomputed from its own members (app/canonical.py);
   3. every link whose predecessor is in the file, and that a first event
      (chain_seq 1) links to ''; when the export holds whole chains (filtered
-     by correlation_id alone, nothing cut off) their sequence is complete;
+     by correlation_id alone, nothing cut off) their sequence is complete,
+     except for a prefix removed by retention: the first kept event must be
+     exactly at the signed retention horizon and link to its hash;
   4. the server's verdicts inside the signed content: an event or chain the
      service found broken at export time is a failure too;
   5. that the summary agrees with the events.
@@ -88,8 +90,10 @@ def _event_name(ev: dict) -> str:
 
 
 def check_events(events: list[dict], report: Report, progress: Progress,
-                 complete_chains: bool) -> None:
-    """Hashes, links and server verdicts of parsed events (JSON or CSV)."""
+                 complete_chains: bool, horizons: dict[str, dict] | None = None) -> None:
+    """Hashes, links and server verdicts of parsed events (JSON or CSV).
+    `horizons`: correlation id -> its retention horizon (first_kept_seq,
+    previous_hash), for chains whose oldest events retention removed."""
     by_chain: dict[str, dict[Any, dict]] = {}
     for i, ev in enumerate(events):
         if not isinstance(ev, dict):
@@ -135,6 +139,12 @@ def check_events(events: list[dict], report: Report, progress: Progress,
                     report.problems.append(
                         f"{_event_name(ev)}: previous_event_hash does not match the event_hash "
                         f"of seq {seq - 1} (file: {prev}, predecessor: {expected})")
+            elif seq == (horizon := (horizons or {}).get(cid) or {}).get("first_kept_seq"):
+                report.links_checked += 1
+                if prev != horizon.get("previous_hash"):
+                    report.problems.append(
+                        f"{_event_name(ev)}: the first event kept by retention does not link to "
+                        f"the recorded horizon (file: {prev}, horizon: {horizon.get('previous_hash')})")
             elif complete_chains:
                 report.links_checked += 1
                 report.problems.append(f"{_event_name(ev)}: its predecessor (seq {seq - 1}) is "
@@ -277,9 +287,12 @@ def verify_json(data: bytes, report: Report, args, progress_on: bool) -> None:
         report.problems.append(f"export_metadata.total_events is {meta.get('total_events')!r}, "
                                f"the file holds {len(events)} events")
     filters = meta.get("query_filters") or {}
-    check_events(events, report, Progress(progress_on, len(events)),
-                 _whole_chains(filters, len(events)))
     summary = doc.get("hash_chain_verification") or {}
+    check_events(events, report, Progress(progress_on, len(events)),
+                 _whole_chains(filters, len(events)),
+                 {c.get("correlation_id"): c["retention_horizon"]
+                  for c in summary.get("chains") or [] if isinstance(c, dict)
+                  and isinstance(c.get("retention_horizon"), dict)})
     _check_summary(report, events, summary, summary.get("chains") or [])
 
 
@@ -414,7 +427,8 @@ def verify_csv(data: bytes, report: Report, args, progress_on: bool) -> None:
         report.problems.append(f"metadata total_events is {meta.get('total_events')!r}, the file "
                                f"holds {len(rows) - 1} rows")
     check_events(events, report, Progress(progress_on, len(events)),
-                 _whole_chains(meta.get("query_filters") or {}, len(events)))
+                 _whole_chains(meta.get("query_filters") or {}, len(events)),
+                 meta.get("retention_horizons") or {})
     summary = meta.get("hash_chain_verification") or {}
     _check_summary(report, events, summary, [])
     if meta.get("chains_valid") != meta.get("chains_verified"):
@@ -491,8 +505,13 @@ def register(subparsers) -> None:
     p.add_argument("--strict", action="store_true",
                    help="also fail on redacted events and on an unpinned certificate")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    progress_options(p)
+    p.set_defaults(func=cmd_verify)
+
+
+def progress_options(p) -> None:
+    """--progress / --no-progress (default: a bar when stderr is a terminal)."""
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="draw a progress bar on stderr (default: when stderr is a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
-    p.set_defaults(func=cmd_verify)

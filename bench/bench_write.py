@@ -175,6 +175,10 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
         phases.append(row_of("(a) asyncpg append, 1,000 chains", apg,
                              ceiling=pgb.rate, note="vs pgbench"))
         log(f"    {apg.rate:,.0f} events/s")
+        apg_pool = direct(single_payloads("apgpool", n_ids), pool)
+        phases.append(row_of(f"(a) asyncpg append, 1,000 chains, {pool} connections (= pool)",
+                             apg_pool))
+        log(f"    {apg_pool.rate:,.0f} events/s with {pool} connections")
         log(f"(a) asyncpg direct, batches of {batch_size}")
         apg_batch = direct(batch_payloads("apgb", batch_size, 50), batch_clients, batch_size)
         phases.append(row_of(f"(a) asyncpg append, batches of {batch_size}", apg_batch))
@@ -208,6 +212,12 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
             phases.append(row_of("(b) HTTP single event, 1,000 chains", b, ceiling=pgb.rate,
                                  rss=rss, note="vs pgbench"))
             log(f"    {b.rate:,.0f} events/s ({b.rate / pgb.rate:.2f} of pgbench)")
+
+            b_pool, rss = http(singles, pool)
+            check_statuses("(b-pool)", b_pool, 201)
+            phases.append(row_of(f"(b) HTTP single event, 1,000 chains, {pool} connections",
+                                 b_pool, ceiling=apg_pool.rate, rss=rss, note="vs asyncpg, same"))
+            log(f"    {b_pool.rate:,.0f} events/s with {pool} connections")
 
             log("(b) HTTP single events, one hot chain")
             hot = [http_request("POST", SINGLE, orjson.dumps(audit_event("http-hot", n=i)))
@@ -285,6 +295,15 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
                projected["http_batch_events_per_s"], ">=", 20000),
         target("p99 at half the maximum load (open loop), ms", ol.to_dict()["p99_ms"], "<", 50),
         target("RSS per worker (peak over all phases), MB", worker_peak, "<", 200),
+        # Issue 15: the HTTP layer within 0.8 of the SQL it calls, same concurrency.
+        target(f"issue 15: (b) / (a) asyncpg direct, {clients} connections",
+               b.rate / apg.rate if apg.rate else None, ">=", 0.8),
+        target(f"issue 15: (b) / (a) asyncpg direct, {pool} connections (= pool)",
+               b_pool.rate / apg_pool.rate if apg_pool.rate else None, ">=", 0.8),
+        target(f"issue 15: (c) / (a) asyncpg batches of {batch_size}",
+               c.rate / apg_batch.rate if apg_batch.rate else None, ">=", 0.8),
+        target("issue 15: p99 at half the maximum load (open loop), ms",
+               ol.to_dict()["p99_ms"], "<", 20),
     ]
     config = {"workers": workers, "clients": clients, "batch_clients": batch_clients,
               "batch_size": batch_size, "batch_chains": 50, "correlation_ids": n_ids,

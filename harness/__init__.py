@@ -158,7 +158,10 @@ class Service:
             base["DS_MIGRATE_DATABASE_URL"] = database_url
             base["DS_DATABASE_URL"] = with_user(database_url, RUNTIME_LOGIN)
         self.env = {**base, "DS_PORT": str(self.port), "DS_DATA_DIR": str(self.data_dir),
-                    "DS_WORKERS": str(workers), "DS_LOG_LEVEL": "WARNING", **(env or {})}
+                    "DS_WORKERS": str(workers), "DS_LOG_LEVEL": "WARNING",
+                    # No retention run in the middle of another test's data
+                    # (tests/api/test_retention.py turns it on where it is tested).
+                    "DS_RETENTION_INTERVAL": "0", **(env or {})}
         self.log = open(self.data_dir / "service.log", "ab")
         self.proc: subprocess.Popen | None = None
 

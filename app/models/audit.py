@@ -17,6 +17,8 @@ from .contract import AuditEventResponse, BatchAuditEventResponse
 EventCategory = Literal["gateway", "notification", "analysis", "aiagent", "signalprocessing",
                         "workflow", "workflowexecution", "orchestration", "webhook"]
 EventOutcome = Literal["success", "failure", "pending"]
+RETENTION_DAYS_DEFAULT = 2555
+RETENTION_DAYS_MIN, RETENTION_DAYS_MAX = 1, 36500
 
 
 def Text(lo: int, hi: int):  # noqa: N802 - reads as a type
@@ -45,6 +47,9 @@ class AuditEventEnvelope(BaseModel):
     cluster_name: Text(0, 255) | None = None
     severity: Text(0, 20) | None = None
     duration_ms: Annotated[StrictInt, Field(ge=-2**31, le=2**31 - 1)] | None = None
+    # Not in the original contract (it always stored 2555): how long retention
+    # keeps the event (docs/retention.md). 1 day .. 100 years.
+    retention_days: Annotated[StrictInt, Field(ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)] | None = None
 
 
 class AsyncAcceptanceResponse(contract.AsyncAcceptanceResponse):

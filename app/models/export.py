@@ -36,6 +36,14 @@ class ExportEvent(AuditExportResponseEventsItem):
     pii_redacted: bool | None = None
 
 
+class RetentionHorizon(BaseModel):
+    """Where a chain pruned by retention starts (docs/retention.md)."""
+    first_kept_seq: int
+    previous_hash: str
+    run_id: int
+    pruned_at: str
+
+
 class ChainSummary(BaseModel):
     correlation_id: str
     total_events: int
@@ -45,6 +53,7 @@ class ChainSummary(BaseModel):
     first_broken_event_id: str | None = None
     head_matches: bool
     is_valid: bool
+    retention_horizon: RetentionHorizon | None = None
 
 
 class ExportVerification(AuditExportResponseHashChainVerification):
@@ -99,6 +108,8 @@ class ChainVerification(BaseModel):
     first_broken_event_id: str | None
     tampered_event_ids: list[str]
     head_matches: bool
+    pruned_events: int | None = None
+    expired: bool | None = None
     tampered_events: list[TamperedEvent] | None = None
     verification_time: str
     message: str

@@ -39,7 +39,10 @@ def event_message(b: dict) -> str:
 
 def _report(row, at: str) -> dict:
     broken = orjson.loads(row["broken"])
-    if row["is_valid"]:
+    if row["is_valid"] and row["expired"]:
+        message = (f"Hash chain expired: retention removed all {row['pruned_events']} event(s); "
+                   "the chain head matches the recorded retention horizon")
+    elif row["is_valid"]:
         message = "Hash chain verified successfully: no tampering detected"
     elif not row["head_matches"] and not broken:
         message = ("Hash chain verification FAILED: the chain head records "
@@ -62,6 +65,10 @@ def _report(row, at: str) -> dict:
         "verification_time": at,
         "message": message,
     }
+    if row["pruned_events"]:
+        # Only for chains retention pruned: other reports stay as they were.
+        out["pruned_events"] = row["pruned_events"]
+        out["expired"] = row["expired"]
     if broken:
         out["tampered_events"] = [{
             "event_id": b["event_id"], "chain_seq": b["chain_seq"],

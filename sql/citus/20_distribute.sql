@@ -8,8 +8,9 @@
 --     keyed by chain: distributed by correlation_id and colocated with
 --     audit_chain_heads (a chain's events, head, hold history on one shard);
 --     a partitioned table is distributed with all its partitions;
---   * the small catalogs named below become reference tables (a copy on
---     every node, so any shard can join them);
+--   * the small catalogs named below, and any table a chain-keyed table
+--     references by foreign key (retention runs), become reference tables
+--     (a copy on every node, so any shard can join or reference them);
 --   * anything else stays on the coordinator.
 -- Citus enforces a unique key only when it contains the distribution column:
 -- such keys gain correlation_id (docs/scaling-out.md, "Unique keys").
@@ -19,6 +20,23 @@ DECLARE
     con record;
     cols text;
 BEGIN
+    -- Referenced tables first: Citus needs them placed before the tables
+    -- that reference them are distributed.
+    FOR t IN
+        SELECT DISTINCT f.confrelid::regclass
+        FROM pg_constraint f
+        JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attname = 'correlation_id' AND NOT a.attisdropped
+        WHERE f.contype = 'f' AND f.conrelid <> f.confrelid
+          AND f.connamespace = 'public'::regnamespace
+          AND NOT EXISTS (SELECT 1 FROM pg_attribute r WHERE r.attrelid = f.confrelid
+                            AND r.attname = 'correlation_id' AND NOT r.attisdropped)
+          AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = f.confrelid)
+          -- Not a shard's own copy (the coordinator holds reference shards).
+          AND NOT EXISTS (SELECT 1 FROM pg_dist_shard s
+                          WHERE to_regclass(shard_name(s.logicalrelid, s.shardid)) = f.conrelid)
+    LOOP
+        PERFORM create_reference_table(t);
+    END LOOP;
     FOR t IN
         SELECT c.oid::regclass
         FROM pg_class c
@@ -48,7 +66,7 @@ BEGIN
                                   ELSE 'public.audit_chain_heads' END);
     END LOOP;
 
-    FOR t IN SELECT to_regclass(r) FROM unnest(ARRAY['public.remediation_workflow_catalog']) r
+    FOR t IN SELECT to_regclass(r) FROM unnest(ARRAY['public.remediation_workflow_catalog', 'public.audit_event_ids']) r
              WHERE to_regclass(r) IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = to_regclass(r))
     LOOP

@@ -3,6 +3,11 @@
 --     functions (owned by datastorage_hold_keeper, 140_legal_hold.sql) may
 --     change those, so every change lands in the hold history;
 --   * DELETE of a row under legal hold is refused, naming the correlation id;
+--   * any other DELETE is refused too, except retention's (sql/functions/
+--     450_retention.sql): it sets datastorage.retention_cutoff for its
+--     transaction, and even then only rows expired by that cutoff AND by the
+--     database clock go (a session setting the flag by hand can remove no
+--     more than retention would; docs/retention.md);
 --   * the chain heads are guarded the same way: their hold columns change
 --     only through the hold functions, a held head cannot be deleted;
 --   * TRUNCATE is refused on the tables and on every partition;
@@ -52,12 +57,23 @@ $$;
 
 CREATE OR REPLACE FUNCTION datastorage_guard.refuse_held_delete() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cutoff date;
 BEGIN
     IF OLD.legal_hold THEN
         RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
                         OLD.event_id, OLD.correlation_id
             USING ERRCODE = '23503',
                   HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
+    END IF;
+    -- least() skips NULL: without the setting there is no cutoff at all.
+    cutoff := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
+    cutoff := CASE WHEN cutoff IS NOT NULL THEN least(cutoff, (now() AT TIME ZONE 'UTC')::date) END;
+    IF cutoff IS NULL OR NOT coalesce(OLD.retention_days < cutoff - OLD.event_date, false) THEN
+        RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
+                        'and only retention removes events', OLD.event_id, OLD.correlation_id
+            USING ERRCODE = '55000',
+                  HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
     END IF;
     RETURN OLD;
 END

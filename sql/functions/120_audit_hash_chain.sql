@@ -17,41 +17,79 @@
 -- (and the Python one in app/canonical.py) to the same bytes.
 -- canonical_members() is the text between the braces: exports splice other
 -- members in front of it without cutting (character-wise) into long text.
-CREATE OR REPLACE FUNCTION datastorage.canonical_members(e public.audit_events) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT '"span_id": '           || coalesce(to_json(e.span_id)::text, 'null')
-        || ', "version": '         || coalesce(to_json(e.event_version)::text, 'null')
-        || ', "actor_id": '        || coalesce(to_json(e.actor_id)::text, 'null')
-        || ', "actor_ip": '        || coalesce(to_json(host(e.actor_ip))::text, 'null')
-        || ', "event_id": '        || coalesce('"' || e.event_id::text || '"', 'null')
-        || ', "severity": '        || coalesce(to_json(e.severity)::text, 'null')
-        || ', "trace_id": '        || coalesce(to_json(e.trace_id)::text, 'null')
-        || ', "chain_seq": '       || coalesce(e.chain_seq::text, 'null')
-        || ', "namespace": '       || coalesce(to_json(e.namespace)::text, 'null')
-        || ', "actor_type": '      || coalesce(to_json(e.actor_type)::text, 'null')
-        || ', "error_code": '      || coalesce(to_json(e.error_code)::text, 'null')
-        || ', "event_data": '      || coalesce(e.event_data::text, 'null')
-        || ', "event_date": '      || coalesce('"' || to_char(e.event_date, 'YYYY-MM-DD') || '"', 'null')
-        || ', "event_type": '      || coalesce(to_json(e.event_type)::text, 'null')
-        || ', "duration_ms": '     || coalesce(e.duration_ms::text, 'null')
-        || ', "resource_id": '     || coalesce(to_json(e.resource_id)::text, 'null')
-        || ', "cluster_name": '    || coalesce(to_json(e.cluster_name)::text, 'null')
-        || ', "event_action": '    || coalesce(to_json(e.event_action)::text, 'null')
-        || ', "is_sensitive": '    || coalesce(e.is_sensitive::text, 'null')
-        || ', "error_message": '   || coalesce(to_json(e.error_message)::text, 'null')
-        || ', "event_outcome": '   || coalesce(to_json(e.event_outcome)::text, 'null')
-        || ', "resource_name": '   || coalesce(to_json(e.resource_name)::text, 'null')
-        || ', "resource_type": '   || coalesce(to_json(e.resource_type)::text, 'null')
-        || ', "correlation_id": '  || coalesce(to_json(e.correlation_id)::text, 'null')
-        || ', "event_category": '  || coalesce(to_json(e.event_category)::text, 'null')
-        || ', "event_metadata": '  || coalesce(e.event_metadata::text, 'null')
-        || ', "retention_days": '  || coalesce(e.retention_days::text, 'null')
+-- canonical_fields() renders the members from the column values (in member
+-- order), so the append renders a row it has not built yet; canonical_members()
+-- is the same for a stored row. Both are inlined by the planner.
+CREATE OR REPLACE FUNCTION datastorage.canonical_fields(
+    p_span_id text,
+    p_event_version text,
+    p_actor_id text,
+    p_actor_ip inet,
+    p_event_id uuid,
+    p_severity text,
+    p_trace_id text,
+    p_chain_seq bigint,
+    p_namespace text,
+    p_actor_type text,
+    p_error_code text,
+    p_event_data jsonb,
+    p_event_date date,
+    p_event_type text,
+    p_duration_ms integer,
+    p_resource_id text,
+    p_cluster_name text,
+    p_event_action text,
+    p_is_sensitive boolean,
+    p_error_message text,
+    p_event_outcome text,
+    p_resource_name text,
+    p_resource_type text,
+    p_correlation_id text,
+    p_event_category text,
+    p_event_metadata jsonb,
+    p_retention_days integer,
+    p_event_timestamp timestamptz,
+    p_parent_event_id uuid,
+    p_parent_event_date date)
+RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT '"span_id": '           || coalesce(pg_catalog.to_json(p_span_id)::text, 'null')
+        || ', "version": '         || coalesce(pg_catalog.to_json(p_event_version)::text, 'null')
+        || ', "actor_id": '        || coalesce(pg_catalog.to_json(p_actor_id)::text, 'null')
+        || ', "actor_ip": '        || coalesce(pg_catalog.to_json(pg_catalog.host(p_actor_ip))::text, 'null')
+        || ', "event_id": '        || coalesce('"' || p_event_id::text || '"', 'null')
+        || ', "severity": '        || coalesce(pg_catalog.to_json(p_severity)::text, 'null')
+        || ', "trace_id": '        || coalesce(pg_catalog.to_json(p_trace_id)::text, 'null')
+        || ', "chain_seq": '       || coalesce(p_chain_seq::text, 'null')
+        || ', "namespace": '       || coalesce(pg_catalog.to_json(p_namespace)::text, 'null')
+        || ', "actor_type": '      || coalesce(pg_catalog.to_json(p_actor_type)::text, 'null')
+        || ', "error_code": '      || coalesce(pg_catalog.to_json(p_error_code)::text, 'null')
+        || ', "event_data": '      || coalesce(p_event_data::text, 'null')
+        || ', "event_date": '      || coalesce('"' || pg_catalog.to_char(p_event_date, 'YYYY-MM-DD') || '"', 'null')
+        || ', "event_type": '      || coalesce(pg_catalog.to_json(p_event_type)::text, 'null')
+        || ', "duration_ms": '     || coalesce(p_duration_ms::text, 'null')
+        || ', "resource_id": '     || coalesce(pg_catalog.to_json(p_resource_id)::text, 'null')
+        || ', "cluster_name": '    || coalesce(pg_catalog.to_json(p_cluster_name)::text, 'null')
+        || ', "event_action": '    || coalesce(pg_catalog.to_json(p_event_action)::text, 'null')
+        || ', "is_sensitive": '    || coalesce(p_is_sensitive::text, 'null')
+        || ', "error_message": '   || coalesce(pg_catalog.to_json(p_error_message)::text, 'null')
+        || ', "event_outcome": '   || coalesce(pg_catalog.to_json(p_event_outcome)::text, 'null')
+        || ', "resource_name": '   || coalesce(pg_catalog.to_json(p_resource_name)::text, 'null')
+        || ', "resource_type": '   || coalesce(pg_catalog.to_json(p_resource_type)::text, 'null')
+        || ', "correlation_id": '  || coalesce(pg_catalog.to_json(p_correlation_id)::text, 'null')
+        || ', "event_category": '  || coalesce(pg_catalog.to_json(p_event_category)::text, 'null')
+        || ', "event_metadata": '  || coalesce(p_event_metadata::text, 'null')
+        || ', "retention_days": '  || coalesce(p_retention_days::text, 'null')
         -- Same text as datastorage.rfc3339_micro(), written inline: that
         -- function cannot be inlined and would cost a function call per event.
-        || ', "event_timestamp": ' || coalesce('"' || to_char(e.event_timestamp AT TIME ZONE 'UTC',
+        || ', "event_timestamp": ' || coalesce('"' || pg_catalog.to_char(p_event_timestamp AT TIME ZONE 'UTC',
                                                              'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
-        || ', "parent_event_id": ' || coalesce('"' || e.parent_event_id::text || '"', 'null')
-        || ', "parent_event_date": ' || coalesce('"' || to_char(e.parent_event_date, 'YYYY-MM-DD') || '"', 'null')
+        || ', "parent_event_id": ' || coalesce('"' || p_parent_event_id::text || '"', 'null')
+        || ', "parent_event_date": ' || coalesce('"' || pg_catalog.to_char(p_parent_event_date, 'YYYY-MM-DD') || '"', 'null')
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage.canonical_members(e public.audit_events) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT datastorage.canonical_fields(e.span_id, e.event_version, e.actor_id, e.actor_ip, e.event_id, e.severity, e.trace_id, e.chain_seq, e.namespace, e.actor_type, e.error_code, e.event_data, e.event_date, e.event_type, e.duration_ms, e.resource_id, e.cluster_name, e.event_action, e.is_sensitive, e.error_message, e.event_outcome, e.resource_name, e.resource_type, e.correlation_id, e.event_category, e.event_metadata, e.retention_days, e.event_timestamp, e.parent_event_id, e.parent_event_date)
 $$;
 
 CREATE OR REPLACE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
@@ -72,108 +110,145 @@ RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT datastorage.link_hash(previous_hash, datastorage.canonical_event(e))
 $$;
 
+-- The running link of a chain, as a window aggregate over the chain's new
+-- events in order: the state is the previous event's hash (the chain head's
+-- hash for the first), each step is link_hash(state, canonical). PL/pgSQL
+-- because a transition function is never inlined, and a plain RETURN
+-- expression is PL/pgSQL's cheapest call.
+CREATE OR REPLACE FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    -- Qualified throughout instead of a SET search_path clause, which
+    -- would cost a configuration change on every call (every event).
+    RETURN pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+        coalesce(p_state, p_start) OPERATOR(pg_catalog.||) p_canonical, 'UTF8')), 'hex');
+END
+$$;
+
+CREATE OR REPLACE AGGREGATE datastorage.chain_links(text, text) (
+    SFUNC = datastorage.chain_link_step, STYPE = text);
+
 -- Append events (a JSON array of objects keyed by column name, ids and
 -- defaults already assigned by the caller) in one transaction.
 --   * chains are locked in sorted correlation-id order: concurrent batches
 --     cannot deadlock;
 --   * within a chain, events link in array order;
 --   * an event_id already stored is skipped, whatever its timestamp
---     (replays are idempotent);
+--     (replays are idempotent); a repeated id within the array counts once;
 --   * events of a chain under legal hold are held on arrival;
 --   * parent_event_id must name a stored event (or one earlier in the array).
 -- Returns the number of events inserted (the rest were already stored).
+--
+-- Set-based: after the head locks, one statement claims the new ids in
+-- audit_event_ids (one B-tree, not one probe per partition), numbers and
+-- hashes every chain's new events (a window over each chain), inserts them
+-- and moves the heads. Ids are claimed in sorted order, so two replays of
+-- overlapping batches wait for each other without deadlocking.
 CREATE OR REPLACE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r           public.audit_events;
-    head        public.audit_chain_heads;
-    cur_chain   text := NULL;
-    rows        public.audit_events[] := '{}';
-    n           integer := 0;
-    seen        uuid[] := '{}';
-    stored      uuid[];
-    missing     uuid;
-    parents     uuid[];
+    n          integer;
+    chains     text[];
+    seqs       bigint[];
+    hashes     text[];
+    held       boolean[];
+    reasons    text[];
+    placers    text[];
+    placed     timestamptz[];
+    tails      uuid[];
+    parents    uuid[];
+    missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
     END IF;
-    -- Lock every chain's head first, in sorted order: concurrent batches
-    -- cannot deadlock, and everything read below is read under the locks.
-    FOR cur_chain IN SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
-    LOOP
-        INSERT INTO public.audit_chain_heads AS h (correlation_id) VALUES (cur_chain)
-        ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at;
-    END LOOP;
-    cur_chain := NULL;
-    -- event_id is unique across all partitions (not only the event's month);
-    -- one probe of every partition for the whole array, not one per event.
-    -- Taken after the locks, so a replay racing the original sees it stored.
-    SELECT coalesce(array_agg(a.event_id), '{}') INTO stored
-      FROM public.audit_events a
-     WHERE a.event_id = ANY (ARRAY(SELECT (x->>'event_id')::uuid
-                                   FROM jsonb_array_elements(p_events) x));
+    -- Every chain's head first, locked in sorted order; its tail and hold
+    -- come back with the lock, so nothing below reads the heads again.
+    WITH locked AS (
+        INSERT INTO public.audit_chain_heads AS h (correlation_id)
+        SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
+        ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at
+        RETURNING h.correlation_id, h.last_seq, h.last_hash, h.legal_hold, h.legal_hold_reason,
+                  h.legal_hold_placed_by, h.legal_hold_placed_at)
+    SELECT array_agg(l.correlation_id), array_agg(l.last_seq), array_agg(l.last_hash),
+           array_agg(l.legal_hold), array_agg(l.legal_hold_reason),
+           array_agg(l.legal_hold_placed_by), array_agg(l.legal_hold_placed_at)
+      INTO chains, seqs, hashes, held, reasons, placers, placed
+      FROM locked l;
 
-    FOR r IN
-        SELECT e.*
+    WITH firsts AS MATERIALIZED (
+        -- A repeated id within the array: its first occurrence. Sorted by id:
+        -- concurrent replays of overlapping batches claim ids in one order.
+        SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
         FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
              WITH ORDINALITY AS e
-        ORDER BY e.correlation_id, e.ordinality
-    LOOP
-        IF r.correlation_id IS DISTINCT FROM cur_chain THEN
-            IF cur_chain IS NOT NULL THEN
-                UPDATE public.audit_chain_heads
-                   SET last_seq = head.last_seq, last_hash = head.last_hash,
-                       last_event_id = head.last_event_id, updated_at = now()
-                 WHERE correlation_id = cur_chain;
-            END IF;
-            cur_chain := r.correlation_id;
-            SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = cur_chain;
-        END IF;
+        ORDER BY e.event_id, e.ordinality
+    ), claimed AS (
+        INSERT INTO public.audit_event_ids (event_id, event_date)
+        SELECT f.event_id, f.utc_date FROM firsts f
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    ), heads AS (
+        SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
+                 AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
+    ), fresh AS (
+        SELECT f.* FROM firsts f WHERE f.event_id IN (SELECT c.event_id FROM claimed c)
+    ), numbered AS (
+        SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
+               h.held, h.reason, h.placed_by, h.placed_at
+        FROM fresh f JOIN heads h ON h.correlation_id = f.correlation_id
+        WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
+    ), hashed AS (
+        SELECT x.*, datastorage.chain_links(x.start_hash, '{' || datastorage.canonical_fields(
+                   x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
+                   x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
+                   x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
+                   x.resource_id, x.cluster_name, x.event_action, coalesce(x.is_sensitive, false),
+                   x.error_message, x.event_outcome, x.resource_name, x.resource_type,
+                   x.correlation_id, x.event_category, x.event_metadata,
+                   coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
+                   x.parent_event_date) || '}') OVER chain AS hash
+        FROM numbered x
+        WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
+    ), ins AS (
+        INSERT INTO public.audit_events
+        SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
+               k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,
+               k.actor_id, k.actor_ip, k.resource_type, k.resource_id, k.resource_name,
+               k.correlation_id, k.parent_event_id, k.parent_event_date, k.trace_id, k.span_id,
+               k.namespace, k.cluster_name, k.event_data, k.event_metadata, k.severity,
+               k.duration_ms, k.error_code, k.error_message, coalesce(k.retention_days, 2555),
+               coalesce(k.is_sensitive, false), k.seq, k.hash,
+               coalesce(lag(k.hash) OVER chain, k.start_hash), k.held,
+               CASE WHEN k.held THEN k.reason END, CASE WHEN k.held THEN k.placed_by END,
+               CASE WHEN k.held THEN k.placed_at END
+        FROM hashed k
+        WINDOW chain AS (PARTITION BY k.correlation_id ORDER BY k.ordinality)
+        RETURNING correlation_id, chain_seq, event_hash, event_id, parent_event_id
+    ), tail AS (
+        SELECT DISTINCT ON (i.correlation_id) i.correlation_id, i.chain_seq, i.event_hash,
+               i.event_id
+        FROM ins i ORDER BY i.correlation_id, i.chain_seq DESC
+    )
+    SELECT (SELECT count(*) FROM ins)::integer,
+           (SELECT array_agg(i.parent_event_id) FROM ins i WHERE i.parent_event_id IS NOT NULL),
+           array_agg(t.correlation_id), array_agg(t.chain_seq), array_agg(t.event_hash),
+           array_agg(t.event_id)
+      INTO n, parents, chains, seqs, hashes, tails
+      FROM tail t;
 
-        r.event_date := (r.event_timestamp AT TIME ZONE 'UTC')::date;
-        CONTINUE WHEN r.event_id = ANY (stored) OR r.event_id = ANY (seen);
-        seen := seen || r.event_id;
+    UPDATE public.audit_chain_heads h
+       SET last_seq = t.seq, last_hash = t.hash, last_event_id = t.id, updated_at = now()
+      FROM unnest(chains, seqs, hashes, tails) AS t(correlation_id, seq, hash, id)
+     WHERE h.correlation_id = t.correlation_id;
 
-        r.event_version := coalesce(r.event_version, '1.0');
-        r.retention_days := coalesce(r.retention_days, 2555);
-        r.is_sensitive := coalesce(r.is_sensitive, false);
-        r.chain_seq := head.last_seq + 1;
-        r.previous_event_hash := head.last_hash;
-        r.event_hash := datastorage.chain_hash(head.last_hash, r);
-        r.legal_hold := head.legal_hold;
-        r.legal_hold_reason := CASE WHEN head.legal_hold THEN head.legal_hold_reason END;
-        r.legal_hold_placed_by := CASE WHEN head.legal_hold THEN head.legal_hold_placed_by END;
-        r.legal_hold_placed_at := CASE WHEN head.legal_hold THEN head.legal_hold_placed_at END;
-        head.last_seq := r.chain_seq;
-        head.last_hash := r.event_hash;
-        head.last_event_id := r.event_id;
-        n := n + 1;
-        rows[n] := r;
-    END LOOP;
-
-    IF cur_chain IS NOT NULL THEN
-        UPDATE public.audit_chain_heads
-           SET last_seq = head.last_seq, last_hash = head.last_hash,
-               last_event_id = head.last_event_id, updated_at = now()
-         WHERE correlation_id = cur_chain;
-    END IF;
-
-    IF n > 0 THEN
-        INSERT INTO public.audit_events SELECT * FROM unnest(rows);
-        -- After the insert, so a parent earlier in the same batch counts.
-        -- Uncorrelated (a set difference): Citus cannot plan a correlated
-        -- subquery over an array, and most batches name no parent at all.
-        parents := ARRAY(SELECT x.parent_event_id FROM unnest(rows) x
-                         WHERE x.parent_event_id IS NOT NULL);
-        IF cardinality(parents) > 0 THEN
-            SELECT d.id INTO missing
-              FROM (SELECT unnest(parents)
-                    EXCEPT SELECT p.event_id FROM public.audit_events p
-                            WHERE p.event_id = ANY (parents)) d(id)
-             LIMIT 1;
-        END IF;
-        IF missing IS NOT NULL THEN
+    -- After the insert, so a parent earlier in the same batch counts.
+    IF parents IS NOT NULL THEN
+        SELECT p INTO missing
+          FROM unnest(parents) p
+         WHERE NOT EXISTS (SELECT 1 FROM public.audit_event_ids i WHERE i.event_id = p)
+         LIMIT 1;
+        IF FOUND THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing
                 USING ERRCODE = 'DS400', HINT = 'validation-error';
         END IF;
@@ -184,7 +259,7 @@ $$;
 
 -- Append events of one chain: the single-chain entry point. It names its
 -- chain, so on a Citus cluster the call is delegated to the shard holding
--- that chain (sql/citus/30_delegate.sql); on one node it is the same append.
+-- that chain (sql/citus/40_delegate.sql); on one node it is the same append.
 CREATE OR REPLACE FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

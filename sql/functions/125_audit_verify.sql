@@ -11,6 +11,9 @@
 --   link_mismatch:    its previous_event_hash is not its predecessor's hash
 --                     (predecessor = the stored event before it in chain
 --                     order, over the WHOLE chain; never a page).
+-- The first stored event follows (seq 0, hash '') - or, for a chain retention
+-- has pruned, its horizon (first_kept_seq - 1, previous_hash; see
+-- 450_retention.sql): only exactly that prefix may be missing.
 -- The first reason that applies, in this order, is the verdict.
 -- Every row also carries its chain's totals (chain_*), so one pass over a
 -- chain yields both the per-event and the per-chain picture.
@@ -49,16 +52,19 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                    coalesce(h.scan_hash,
                             datastorage.link_hash(coalesce(h.previous_event_hash, ''),
                                                   '{' || h.members || '}')) AS recomputed,
-                   lag(h.event_hash) OVER w AS pred_hash,
-                   coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
+                   coalesce(lag(h.event_hash) OVER w, h.horizon_hash) AS pred_hash,
+                   coalesce(lag(h.chain_seq) OVER w, h.horizon_seq - 1, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold,
+                         e.legal_hold, z.first_kept_seq AS horizon_seq, z.previous_hash AS horizon_hash,
                          CASE WHEN NOT p_with_members
                               THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
                          END AS scan_hash,
                          CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
                   FROM public.audit_events e
+                  LEFT JOIN public.audit_retention_horizons z
+                         ON z.correlation_id = e.correlation_id
+                        AND z.correlation_id = ANY (p_correlation_ids)
                   WHERE e.correlation_id = ANY (p_correlation_ids)
                   OFFSET 0) h
             WINDOW w AS (PARTITION BY h.correlation_id ORDER BY h.chain_seq, h.event_id)
@@ -71,12 +77,15 @@ $$;
 -- Does the chain head (the tail recorded at append time) name the last event
 -- present? A deleted tail leaves every remaining event valid but the head
 -- pointing past them. No head and no events: nothing to compare (true).
+-- A chain retention removed entirely ends at its horizon instead.
 CREATE OR REPLACE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint,
                                                           p_last_hash text)
 RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, 0)
-                            AND h.last_hash = coalesce(p_last_hash, '')
-                     FROM public.audit_chain_heads h WHERE h.correlation_id = p_correlation_id),
+    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
+                            AND h.last_hash = coalesce(p_last_hash, z.previous_hash, '')
+                     FROM public.audit_chain_heads h
+                     LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = h.correlation_id
+                     WHERE h.correlation_id = p_correlation_id),
                     coalesce(p_last_seq, 0) = 0)
 $$;
 
@@ -102,13 +111,15 @@ $$;
 -- counts, the first broken event, every broken event with its verdict and
 -- the hashes involved (`broken`, a jsonb array in chain order), and whether
 -- the chain head matches (chain_head_matches). A chain nobody ever wrote has
--- total_events = 0 and head_seq NULL.
+-- total_events = 0 and head_seq NULL. pruned_events: how many events
+-- retention removed from the front (0: none); expired: retention removed
+-- them all (the chain is valid, not broken, when its head ends at the horizon).
 --   SELECT * FROM datastorage.verify_chains(ARRAY['rr-1', 'rr-2']);
 CREATE OR REPLACE FUNCTION datastorage.verify_chains(p_correlation_ids text[])
 RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
                broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
                head_seq bigint, head_hash text, head_matches boolean, is_valid boolean,
-               broken jsonb)
+               broken jsonb, pruned_events bigint, expired boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
@@ -140,10 +151,12 @@ SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64
     SELECT w.cid, coalesce(c.total, 0), coalesce(c.ok, 0), coalesce(c.total - c.ok, 0),
            c.first_bad_seq, (c.broken -> 0 ->> 'event_id')::uuid, h.last_seq, h.last_hash,
            m.head_matches, coalesce(c.total = c.ok, true) AND m.head_matches,
-           coalesce(c.broken, '[]')
+           coalesce(c.broken, '[]'), coalesce(z.first_kept_seq - 1, 0),
+           coalesce(z.first_kept_seq > h.last_seq AND c.total IS NULL, false)
     FROM wanted w
     LEFT JOIN chains c ON c.correlation_id = w.cid
     LEFT JOIN public.audit_chain_heads h ON h.correlation_id = w.cid
+    LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = w.cid
     CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
                                AS head_matches) m
     ORDER BY w.ord

@@ -181,14 +181,20 @@ BEGIN
         UNION ALL
         (SELECT 'chain'::text, f.correlation_id, NULL::uuid,
                 f.chain_total = f.chain_valid AND m.head_matches,
-                jsonb_build_object('correlation_id', f.correlation_id,
+                (jsonb_build_object('correlation_id', f.correlation_id,
                                    'total_events', f.chain_total,
                                    'valid_events', f.chain_valid,
                                    'broken_events', f.chain_total - f.chain_valid,
                                    'first_broken_seq', f.chain_first_broken_seq,
                                    'first_broken_event_id', CASE WHEN NOT f.valid THEN f.event_id END,
                                    'head_matches', m.head_matches,
-                                   'is_valid', f.chain_total = f.chain_valid AND m.head_matches)::text,
+                                   'is_valid', f.chain_total = f.chain_valid AND m.head_matches)
+                -- a pruned chain: where its stored part starts (450_retention.sql)
+                || CASE WHEN z.first_kept_seq IS NULL THEN '{}'::jsonb
+                        ELSE jsonb_build_object('retention_horizon', jsonb_build_object(
+                                 'first_kept_seq', z.first_kept_seq, 'previous_hash', z.previous_hash,
+                                 'run_id', z.run_id, 'pruned_at', datastorage.rfc3339(z.pruned_at)))
+                   END)::text,
                 NULL::text
          -- The first row of a chain in this order is its first broken event, if any.
          FROM (SELECT DISTINCT ON (v.correlation_id) v.correlation_id, v.valid, v.event_id,
@@ -196,7 +202,8 @@ BEGIN
                       v.chain_last_hash
                FROM v ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id) f
          CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(f.correlation_id, f.chain_last_seq,
-                                                                   f.chain_last_hash) AS head_matches) m)
+                                                                   f.chain_last_hash) AS head_matches) m
+         LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = f.correlation_id)
         $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END,
         p_format = 'json', events_sql)
         USING page_ids, page_seqs, page_chains, chains;

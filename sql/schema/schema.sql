@@ -42,95 +42,108 @@ CREATE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    r           public.audit_events;
-    head        public.audit_chain_heads;
-    cur_chain   text := NULL;
-    rows        public.audit_events[] := '{}';
-    n           integer := 0;
-    seen        uuid[] := '{}';
-    stored      uuid[];
-    missing     uuid;
-    parents     uuid[];
+    n          integer;
+    chains     text[];
+    seqs       bigint[];
+    hashes     text[];
+    held       boolean[];
+    reasons    text[];
+    placers    text[];
+    placed     timestamptz[];
+    tails      uuid[];
+    parents    uuid[];
+    missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
     END IF;
-    -- Lock every chain's head first, in sorted order: concurrent batches
-    -- cannot deadlock, and everything read below is read under the locks.
-    FOR cur_chain IN SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
-    LOOP
-        INSERT INTO public.audit_chain_heads AS h (correlation_id) VALUES (cur_chain)
-        ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at;
-    END LOOP;
-    cur_chain := NULL;
-    -- event_id is unique across all partitions (not only the event's month);
-    -- one probe of every partition for the whole array, not one per event.
-    -- Taken after the locks, so a replay racing the original sees it stored.
-    SELECT coalesce(array_agg(a.event_id), '{}') INTO stored
-      FROM public.audit_events a
-     WHERE a.event_id = ANY (ARRAY(SELECT (x->>'event_id')::uuid
-                                   FROM jsonb_array_elements(p_events) x));
+    -- Every chain's head first, locked in sorted order; its tail and hold
+    -- come back with the lock, so nothing below reads the heads again.
+    WITH locked AS (
+        INSERT INTO public.audit_chain_heads AS h (correlation_id)
+        SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
+        ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at
+        RETURNING h.correlation_id, h.last_seq, h.last_hash, h.legal_hold, h.legal_hold_reason,
+                  h.legal_hold_placed_by, h.legal_hold_placed_at)
+    SELECT array_agg(l.correlation_id), array_agg(l.last_seq), array_agg(l.last_hash),
+           array_agg(l.legal_hold), array_agg(l.legal_hold_reason),
+           array_agg(l.legal_hold_placed_by), array_agg(l.legal_hold_placed_at)
+      INTO chains, seqs, hashes, held, reasons, placers, placed
+      FROM locked l;
 
-    FOR r IN
-        SELECT e.*
+    WITH firsts AS MATERIALIZED (
+        -- A repeated id within the array: its first occurrence. Sorted by id:
+        -- concurrent replays of overlapping batches claim ids in one order.
+        SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
         FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
              WITH ORDINALITY AS e
-        ORDER BY e.correlation_id, e.ordinality
-    LOOP
-        IF r.correlation_id IS DISTINCT FROM cur_chain THEN
-            IF cur_chain IS NOT NULL THEN
-                UPDATE public.audit_chain_heads
-                   SET last_seq = head.last_seq, last_hash = head.last_hash,
-                       last_event_id = head.last_event_id, updated_at = now()
-                 WHERE correlation_id = cur_chain;
-            END IF;
-            cur_chain := r.correlation_id;
-            SELECT * INTO head FROM public.audit_chain_heads WHERE correlation_id = cur_chain;
-        END IF;
+        ORDER BY e.event_id, e.ordinality
+    ), claimed AS (
+        INSERT INTO public.audit_event_ids (event_id, event_date)
+        SELECT f.event_id, f.utc_date FROM firsts f
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    ), heads AS (
+        SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
+                 AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
+    ), fresh AS (
+        SELECT f.* FROM firsts f WHERE f.event_id IN (SELECT c.event_id FROM claimed c)
+    ), numbered AS (
+        SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
+               h.held, h.reason, h.placed_by, h.placed_at
+        FROM fresh f JOIN heads h ON h.correlation_id = f.correlation_id
+        WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
+    ), hashed AS (
+        SELECT x.*, datastorage.chain_links(x.start_hash, '{' || datastorage.canonical_fields(
+                   x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
+                   x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
+                   x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
+                   x.resource_id, x.cluster_name, x.event_action, coalesce(x.is_sensitive, false),
+                   x.error_message, x.event_outcome, x.resource_name, x.resource_type,
+                   x.correlation_id, x.event_category, x.event_metadata,
+                   coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
+                   x.parent_event_date) || '}') OVER chain AS hash
+        FROM numbered x
+        WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
+    ), ins AS (
+        INSERT INTO public.audit_events
+        SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
+               k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,
+               k.actor_id, k.actor_ip, k.resource_type, k.resource_id, k.resource_name,
+               k.correlation_id, k.parent_event_id, k.parent_event_date, k.trace_id, k.span_id,
+               k.namespace, k.cluster_name, k.event_data, k.event_metadata, k.severity,
+               k.duration_ms, k.error_code, k.error_message, coalesce(k.retention_days, 2555),
+               coalesce(k.is_sensitive, false), k.seq, k.hash,
+               coalesce(lag(k.hash) OVER chain, k.start_hash), k.held,
+               CASE WHEN k.held THEN k.reason END, CASE WHEN k.held THEN k.placed_by END,
+               CASE WHEN k.held THEN k.placed_at END
+        FROM hashed k
+        WINDOW chain AS (PARTITION BY k.correlation_id ORDER BY k.ordinality)
+        RETURNING correlation_id, chain_seq, event_hash, event_id, parent_event_id
+    ), tail AS (
+        SELECT DISTINCT ON (i.correlation_id) i.correlation_id, i.chain_seq, i.event_hash,
+               i.event_id
+        FROM ins i ORDER BY i.correlation_id, i.chain_seq DESC
+    )
+    SELECT (SELECT count(*) FROM ins)::integer,
+           (SELECT array_agg(i.parent_event_id) FROM ins i WHERE i.parent_event_id IS NOT NULL),
+           array_agg(t.correlation_id), array_agg(t.chain_seq), array_agg(t.event_hash),
+           array_agg(t.event_id)
+      INTO n, parents, chains, seqs, hashes, tails
+      FROM tail t;
 
-        r.event_date := (r.event_timestamp AT TIME ZONE 'UTC')::date;
-        CONTINUE WHEN r.event_id = ANY (stored) OR r.event_id = ANY (seen);
-        seen := seen || r.event_id;
+    UPDATE public.audit_chain_heads h
+       SET last_seq = t.seq, last_hash = t.hash, last_event_id = t.id, updated_at = now()
+      FROM unnest(chains, seqs, hashes, tails) AS t(correlation_id, seq, hash, id)
+     WHERE h.correlation_id = t.correlation_id;
 
-        r.event_version := coalesce(r.event_version, '1.0');
-        r.retention_days := coalesce(r.retention_days, 2555);
-        r.is_sensitive := coalesce(r.is_sensitive, false);
-        r.chain_seq := head.last_seq + 1;
-        r.previous_event_hash := head.last_hash;
-        r.event_hash := datastorage.chain_hash(head.last_hash, r);
-        r.legal_hold := head.legal_hold;
-        r.legal_hold_reason := CASE WHEN head.legal_hold THEN head.legal_hold_reason END;
-        r.legal_hold_placed_by := CASE WHEN head.legal_hold THEN head.legal_hold_placed_by END;
-        r.legal_hold_placed_at := CASE WHEN head.legal_hold THEN head.legal_hold_placed_at END;
-        head.last_seq := r.chain_seq;
-        head.last_hash := r.event_hash;
-        head.last_event_id := r.event_id;
-        n := n + 1;
-        rows[n] := r;
-    END LOOP;
-
-    IF cur_chain IS NOT NULL THEN
-        UPDATE public.audit_chain_heads
-           SET last_seq = head.last_seq, last_hash = head.last_hash,
-               last_event_id = head.last_event_id, updated_at = now()
-         WHERE correlation_id = cur_chain;
-    END IF;
-
-    IF n > 0 THEN
-        INSERT INTO public.audit_events SELECT * FROM unnest(rows);
-        -- After the insert, so a parent earlier in the same batch counts.
-        -- Uncorrelated (a set difference): Citus cannot plan a correlated
-        -- subquery over an array, and most batches name no parent at all.
-        parents := ARRAY(SELECT x.parent_event_id FROM unnest(rows) x
-                         WHERE x.parent_event_id IS NOT NULL);
-        IF cardinality(parents) > 0 THEN
-            SELECT d.id INTO missing
-              FROM (SELECT unnest(parents)
-                    EXCEPT SELECT p.event_id FROM public.audit_events p
-                            WHERE p.event_id = ANY (parents)) d(id)
-             LIMIT 1;
-        END IF;
-        IF missing IS NOT NULL THEN
+    -- After the insert, so a parent earlier in the same batch counts.
+    IF parents IS NOT NULL THEN
+        SELECT p INTO missing
+          FROM unnest(parents) p
+         WHERE NOT EXISTS (SELECT 1 FROM public.audit_event_ids i WHERE i.event_id = p)
+         LIMIT 1;
+        IF FOUND THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing
                 USING ERRCODE = 'DS400', HINT = 'validation-error';
         END IF;
@@ -229,45 +242,58 @@ $$;
 ALTER FUNCTION datastorage.canonical_event(e public.audit_events) OWNER TO datastorage_owner;
 
 --
+-- Name: canonical_fields(text, text, text, inet, uuid, text, text, bigint, text, text, text, jsonb, date, text, integer, text, text, text, boolean, text, text, text, text, text, text, jsonb, integer, timestamp with time zone, uuid, date); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.canonical_fields(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT '"span_id": '           || coalesce(pg_catalog.to_json(p_span_id)::text, 'null')
+        || ', "version": '         || coalesce(pg_catalog.to_json(p_event_version)::text, 'null')
+        || ', "actor_id": '        || coalesce(pg_catalog.to_json(p_actor_id)::text, 'null')
+        || ', "actor_ip": '        || coalesce(pg_catalog.to_json(pg_catalog.host(p_actor_ip))::text, 'null')
+        || ', "event_id": '        || coalesce('"' || p_event_id::text || '"', 'null')
+        || ', "severity": '        || coalesce(pg_catalog.to_json(p_severity)::text, 'null')
+        || ', "trace_id": '        || coalesce(pg_catalog.to_json(p_trace_id)::text, 'null')
+        || ', "chain_seq": '       || coalesce(p_chain_seq::text, 'null')
+        || ', "namespace": '       || coalesce(pg_catalog.to_json(p_namespace)::text, 'null')
+        || ', "actor_type": '      || coalesce(pg_catalog.to_json(p_actor_type)::text, 'null')
+        || ', "error_code": '      || coalesce(pg_catalog.to_json(p_error_code)::text, 'null')
+        || ', "event_data": '      || coalesce(p_event_data::text, 'null')
+        || ', "event_date": '      || coalesce('"' || pg_catalog.to_char(p_event_date, 'YYYY-MM-DD') || '"', 'null')
+        || ', "event_type": '      || coalesce(pg_catalog.to_json(p_event_type)::text, 'null')
+        || ', "duration_ms": '     || coalesce(p_duration_ms::text, 'null')
+        || ', "resource_id": '     || coalesce(pg_catalog.to_json(p_resource_id)::text, 'null')
+        || ', "cluster_name": '    || coalesce(pg_catalog.to_json(p_cluster_name)::text, 'null')
+        || ', "event_action": '    || coalesce(pg_catalog.to_json(p_event_action)::text, 'null')
+        || ', "is_sensitive": '    || coalesce(p_is_sensitive::text, 'null')
+        || ', "error_message": '   || coalesce(pg_catalog.to_json(p_error_message)::text, 'null')
+        || ', "event_outcome": '   || coalesce(pg_catalog.to_json(p_event_outcome)::text, 'null')
+        || ', "resource_name": '   || coalesce(pg_catalog.to_json(p_resource_name)::text, 'null')
+        || ', "resource_type": '   || coalesce(pg_catalog.to_json(p_resource_type)::text, 'null')
+        || ', "correlation_id": '  || coalesce(pg_catalog.to_json(p_correlation_id)::text, 'null')
+        || ', "event_category": '  || coalesce(pg_catalog.to_json(p_event_category)::text, 'null')
+        || ', "event_metadata": '  || coalesce(p_event_metadata::text, 'null')
+        || ', "retention_days": '  || coalesce(p_retention_days::text, 'null')
+        -- Same text as datastorage.rfc3339_micro(), written inline: that
+        -- function cannot be inlined and would cost a function call per event.
+        || ', "event_timestamp": ' || coalesce('"' || pg_catalog.to_char(p_event_timestamp AT TIME ZONE 'UTC',
+                                                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
+        || ', "parent_event_id": ' || coalesce('"' || p_parent_event_id::text || '"', 'null')
+        || ', "parent_event_date": ' || coalesce('"' || pg_catalog.to_char(p_parent_event_date, 'YYYY-MM-DD') || '"', 'null')
+$$;
+
+
+ALTER FUNCTION datastorage.canonical_fields(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date) OWNER TO datastorage_owner;
+
+--
 -- Name: canonical_members(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
 CREATE FUNCTION datastorage.canonical_members(e public.audit_events) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT '"span_id": '           || coalesce(to_json(e.span_id)::text, 'null')
-        || ', "version": '         || coalesce(to_json(e.event_version)::text, 'null')
-        || ', "actor_id": '        || coalesce(to_json(e.actor_id)::text, 'null')
-        || ', "actor_ip": '        || coalesce(to_json(host(e.actor_ip))::text, 'null')
-        || ', "event_id": '        || coalesce('"' || e.event_id::text || '"', 'null')
-        || ', "severity": '        || coalesce(to_json(e.severity)::text, 'null')
-        || ', "trace_id": '        || coalesce(to_json(e.trace_id)::text, 'null')
-        || ', "chain_seq": '       || coalesce(e.chain_seq::text, 'null')
-        || ', "namespace": '       || coalesce(to_json(e.namespace)::text, 'null')
-        || ', "actor_type": '      || coalesce(to_json(e.actor_type)::text, 'null')
-        || ', "error_code": '      || coalesce(to_json(e.error_code)::text, 'null')
-        || ', "event_data": '      || coalesce(e.event_data::text, 'null')
-        || ', "event_date": '      || coalesce('"' || to_char(e.event_date, 'YYYY-MM-DD') || '"', 'null')
-        || ', "event_type": '      || coalesce(to_json(e.event_type)::text, 'null')
-        || ', "duration_ms": '     || coalesce(e.duration_ms::text, 'null')
-        || ', "resource_id": '     || coalesce(to_json(e.resource_id)::text, 'null')
-        || ', "cluster_name": '    || coalesce(to_json(e.cluster_name)::text, 'null')
-        || ', "event_action": '    || coalesce(to_json(e.event_action)::text, 'null')
-        || ', "is_sensitive": '    || coalesce(e.is_sensitive::text, 'null')
-        || ', "error_message": '   || coalesce(to_json(e.error_message)::text, 'null')
-        || ', "event_outcome": '   || coalesce(to_json(e.event_outcome)::text, 'null')
-        || ', "resource_name": '   || coalesce(to_json(e.resource_name)::text, 'null')
-        || ', "resource_type": '   || coalesce(to_json(e.resource_type)::text, 'null')
-        || ', "correlation_id": '  || coalesce(to_json(e.correlation_id)::text, 'null')
-        || ', "event_category": '  || coalesce(to_json(e.event_category)::text, 'null')
-        || ', "event_metadata": '  || coalesce(e.event_metadata::text, 'null')
-        || ', "retention_days": '  || coalesce(e.retention_days::text, 'null')
-        -- Same text as datastorage.rfc3339_micro(), written inline: that
-        -- function cannot be inlined and would cost a function call per event.
-        || ', "event_timestamp": ' || coalesce('"' || to_char(e.event_timestamp AT TIME ZONE 'UTC',
-                                                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"', 'null')
-        || ', "parent_event_id": ' || coalesce('"' || e.parent_event_id::text || '"', 'null')
-        || ', "parent_event_date": ' || coalesce('"' || to_char(e.parent_event_date, 'YYYY-MM-DD') || '"', 'null')
+    SELECT datastorage.canonical_fields(e.span_id, e.event_version, e.actor_id, e.actor_ip, e.event_id, e.severity, e.trace_id, e.chain_seq, e.namespace, e.actor_type, e.error_code, e.event_data, e.event_date, e.event_type, e.duration_ms, e.resource_id, e.cluster_name, e.event_action, e.is_sensitive, e.error_message, e.event_outcome, e.resource_name, e.resource_type, e.correlation_id, e.event_category, e.event_metadata, e.retention_days, e.event_timestamp, e.parent_event_id, e.parent_event_date)
 $$;
 
 
@@ -293,14 +319,34 @@ ALTER FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events)
 CREATE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, 0)
-                            AND h.last_hash = coalesce(p_last_hash, '')
-                     FROM public.audit_chain_heads h WHERE h.correlation_id = p_correlation_id),
+    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
+                            AND h.last_hash = coalesce(p_last_hash, z.previous_hash, '')
+                     FROM public.audit_chain_heads h
+                     LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = h.correlation_id
+                     WHERE h.correlation_id = p_correlation_id),
                     coalesce(p_last_seq, 0) = 0)
 $$;
 
 
 ALTER FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) OWNER TO datastorage_owner;
+
+--
+-- Name: chain_link_step(text, text, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    -- Qualified throughout instead of a SET search_path clause, which
+    -- would cost a configuration change on every call (every event).
+    RETURN pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+        coalesce(p_state, p_start) OPERATOR(pg_catalog.||) p_canonical, 'UTF8')), 'hex');
+END
+$$;
+
+
+ALTER FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text) OWNER TO datastorage_owner;
 
 --
 -- Name: chain_verdicts(text[], boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -329,16 +375,19 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
                    coalesce(h.scan_hash,
                             datastorage.link_hash(coalesce(h.previous_event_hash, ''),
                                                   '{' || h.members || '}')) AS recomputed,
-                   lag(h.event_hash) OVER w AS pred_hash,
-                   coalesce(lag(h.chain_seq) OVER w, 0) AS pred_seq
+                   coalesce(lag(h.event_hash) OVER w, h.horizon_hash) AS pred_hash,
+                   coalesce(lag(h.chain_seq) OVER w, h.horizon_seq - 1, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold,
+                         e.legal_hold, z.first_kept_seq AS horizon_seq, z.previous_hash AS horizon_hash,
                          CASE WHEN NOT p_with_members
                               THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
                          END AS scan_hash,
                          CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
                   FROM public.audit_events e
+                  LEFT JOIN public.audit_retention_horizons z
+                         ON z.correlation_id = e.correlation_id
+                        AND z.correlation_id = ANY (p_correlation_ids)
                   WHERE e.correlation_id = ANY (p_correlation_ids)
                   OFFSET 0) h
             WINDOW w AS (PARTITION BY h.correlation_id ORDER BY h.chain_seq, h.event_id)
@@ -602,6 +651,35 @@ $$;
 ALTER FUNCTION datastorage.csv_cell(v text) OWNER TO datastorage_owner;
 
 --
+-- Name: enforce_retention(timestamp with time zone, boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.enforce_retention(p_now timestamp with time zone DEFAULT now(), p_dry_run boolean DEFAULT false) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    run bigint;
+BEGIN
+    IF p_dry_run THEN
+        RETURN datastorage.retention_plan(p_now);
+    END IF;
+    run := datastorage.retention_begin(p_now, 'enforce_retention');
+    BEGIN
+        WHILE datastorage.retention_step(run) ->> 'action' <> 'done' LOOP
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
+        RAISE;
+    END;
+    RETURN datastorage.retention_finish(run);
+END
+$$;
+
+
+ALTER FUNCTION datastorage.enforce_retention(p_now timestamp with time zone, p_dry_run boolean) OWNER TO datastorage_owner;
+
+--
 -- Name: ensure_audit_partitions(integer, integer, timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -777,14 +855,20 @@ BEGIN
         UNION ALL
         (SELECT 'chain'::text, f.correlation_id, NULL::uuid,
                 f.chain_total = f.chain_valid AND m.head_matches,
-                jsonb_build_object('correlation_id', f.correlation_id,
+                (jsonb_build_object('correlation_id', f.correlation_id,
                                    'total_events', f.chain_total,
                                    'valid_events', f.chain_valid,
                                    'broken_events', f.chain_total - f.chain_valid,
                                    'first_broken_seq', f.chain_first_broken_seq,
                                    'first_broken_event_id', CASE WHEN NOT f.valid THEN f.event_id END,
                                    'head_matches', m.head_matches,
-                                   'is_valid', f.chain_total = f.chain_valid AND m.head_matches)::text,
+                                   'is_valid', f.chain_total = f.chain_valid AND m.head_matches)
+                -- a pruned chain: where its stored part starts (450_retention.sql)
+                || CASE WHEN z.first_kept_seq IS NULL THEN '{}'::jsonb
+                        ELSE jsonb_build_object('retention_horizon', jsonb_build_object(
+                                 'first_kept_seq', z.first_kept_seq, 'previous_hash', z.previous_hash,
+                                 'run_id', z.run_id, 'pruned_at', datastorage.rfc3339(z.pruned_at)))
+                   END)::text,
                 NULL::text
          -- The first row of a chain in this order is its first broken event, if any.
          FROM (SELECT DISTINCT ON (v.correlation_id) v.correlation_id, v.valid, v.event_id,
@@ -792,7 +876,8 @@ BEGIN
                       v.chain_last_hash
                FROM v ORDER BY v.correlation_id, v.valid, v.chain_seq, v.event_id) f
          CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(f.correlation_id, f.chain_last_seq,
-                                                                   f.chain_last_hash) AS head_matches) m)
+                                                                   f.chain_last_hash) AS head_matches) m
+         LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = f.correlation_id)
         $q$, CASE WHEN p_format = 'json' THEN 'c.canonical_members' ELSE 'NULL::text' END,
         p_format = 'json', events_sql)
         USING page_ids, page_seqs, page_chains, chains;
@@ -2014,6 +2099,459 @@ $$;
 ALTER FUNCTION datastorage.release_legal_hold(p_correlation_id text, p_release_reason text, p_released_by text) OWNER TO datastorage_hold_keeper;
 
 --
+-- Name: retention_begin(timestamp with time zone, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_begin(p_now timestamp with time zone, p_started_by text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_cutoff date := (p_now AT TIME ZONE 'UTC')::date;
+    last_cutoff date;
+    run bigint;
+    cids text[];
+    uptos bigint[];
+BEGIN
+    IF p_now IS NULL OR p_now > now() THEN
+        RAISE EXCEPTION 'retention cannot run as of %: it is ahead of the database clock (%)',
+                        p_now, now()
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    SELECT max(r.cutoff) INTO last_cutoff FROM public.audit_retention_runs r;
+    IF v_cutoff < last_cutoff THEN
+        RAISE EXCEPTION 'retention cannot run as of %: an earlier run already used cutoff %',
+                        v_cutoff, last_cutoff
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    IF NOT pg_try_advisory_lock(datastorage.retention_lock_key()) THEN
+        RAISE EXCEPTION 'retention is already running (run %)',
+                        (SELECT max(r.run_id) FROM public.audit_retention_runs r WHERE r.status = 'running')
+            USING ERRCODE = 'DS409', HINT = 'already-running';
+    END IF;
+    BEGIN
+        -- We hold the only lock: a run still marked running lost its session.
+        UPDATE public.audit_retention_runs
+           SET status = 'failed', finished_at = clock_timestamp(),
+               error = coalesce(error, 'abandoned: its session ended before it finished')
+         WHERE status = 'running';
+        DELETE FROM public.audit_retention_queue;
+        INSERT INTO public.audit_retention_runs (as_of, cutoff, started_by)
+        VALUES (p_now, v_cutoff, coalesce(nullif(p_started_by, ''), 'sql'))
+        RETURNING run_id INTO run;
+        INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
+                                                  first_date, last_date)
+        SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
+          FROM datastorage.retention_chain_plan(v_cutoff) c
+         WHERE c.upto_seq IS NOT NULL;
+        SELECT array_agg(q.correlation_id::text), array_agg(q.upto_seq) INTO cids, uptos
+          FROM public.audit_retention_queue q WHERE q.run_id = run;
+        UPDATE public.audit_retention_runs r
+           SET chains_planned = (SELECT count(*) FROM public.audit_retention_queue q WHERE q.run_id = run),
+               events_planned = (SELECT coalesce(sum(q.events), 0) FROM public.audit_retention_queue q
+                                 WHERE q.run_id = run),
+               partitions_planned = ARRAY(SELECT p.partition
+                                          FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
+                                          WHERE p.droppable ORDER BY p.partition),
+               kept_held_events = (SELECT coalesce(sum(c.expired_events), 0)
+                                   FROM datastorage.retention_chain_plan(v_cutoff) c WHERE c.held)
+         WHERE r.run_id = run;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
+        RAISE;
+    END;
+    RETURN run;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.retention_begin(p_now timestamp with time zone, p_started_by text) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_chain_plan(date); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_chain_plan(p_cutoff date) RETURNS TABLE(correlation_id text, stored_events bigint, expired_events bigint, held boolean, upto_seq bigint, prunable_events bigint, waiting_events bigint, whole_chain boolean, first_date date, last_date date)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH c AS (
+        SELECT e.correlation_id::text AS cid, count(*) AS stored,
+               count(*) FILTER (WHERE x.expired) AS expired,
+               bool_or(e.legal_hold) AS any_held,
+               min(e.chain_seq) AS first_seq,
+               min(e.chain_seq) FILTER (WHERE NOT x.expired) AS first_unexpired,
+               -- the prefix rows' dates lie in between (they are all expired)
+               min(e.event_date) AS first_date,
+               max(e.event_date) FILTER (WHERE x.expired) AS last_date
+        FROM public.audit_events e
+        CROSS JOIN LATERAL (SELECT coalesce(e.retention_days < p_cutoff - e.event_date, false)
+                                   AS expired) x
+        GROUP BY e.correlation_id
+        HAVING bool_or(x.expired)),
+    p AS (
+        SELECT c.*, (h.legal_hold OR c.any_held) AS held,
+               CASE WHEN NOT (h.legal_hold OR c.any_held)
+                    THEN nullif(coalesce(c.first_unexpired - 1, h.last_seq), c.first_seq - 1)
+               END AS upto, h.last_seq
+        FROM c JOIN public.audit_chain_heads h ON h.correlation_id = c.cid)
+    SELECT p.cid, p.stored, p.expired, p.held, p.upto,
+           coalesce(p.upto - p.first_seq + 1, 0),
+           CASE WHEN p.held THEN 0 ELSE p.expired - coalesce(p.upto - p.first_seq + 1, 0) END,
+           coalesce(p.upto = p.last_seq, false), p.first_date, p.last_date
+    FROM p
+$$;
+
+
+ALTER FUNCTION datastorage.retention_chain_plan(p_cutoff date) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_finish(bigint, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_finish(p_run bigint, p_error text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r public.audit_retention_runs;
+BEGIN
+    DELETE FROM public.audit_retention_queue WHERE run_id = p_run;
+    UPDATE public.audit_retention_runs
+       SET status = CASE WHEN p_error IS NULL THEN 'succeeded' ELSE 'failed' END,
+           error = p_error, finished_at = clock_timestamp()
+     WHERE run_id = p_run AND status = 'running'
+    RETURNING * INTO r;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'retention run % is not running', p_run USING ERRCODE = '55000';
+    END IF;
+    PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
+    RETURN datastorage.retention_run_json(r);
+END
+$$;
+
+
+ALTER FUNCTION datastorage.retention_finish(p_run bigint, p_error text) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_lock_key(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_lock_key() RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 7310575183440000014::bigint $$;
+
+
+ALTER FUNCTION datastorage.retention_lock_key() OWNER TO datastorage_owner;
+
+--
+-- Name: retention_partition_plan(date, text[], bigint[]); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_partition_plan(p_cutoff date, p_cids text[], p_upto bigint[]) RETURNS TABLE(partition text, events bigint, expired_events bigint, held_events bigint, prunable_events bigint, droppable boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH plan AS (SELECT * FROM unnest(p_cids, p_upto) AS p(cid, upto) WHERE p.upto IS NOT NULL)
+    SELECT c.relname::text, count(*),
+           count(*) FILTER (WHERE coalesce(e.retention_days < p_cutoff - e.event_date, false)),
+           count(*) FILTER (WHERE e.legal_hold),
+           count(*) FILTER (WHERE e.chain_seq <= p.upto),
+           count(*) = count(*) FILTER (WHERE e.chain_seq <= p.upto) AND NOT c.relname LIKE '%default'
+    FROM public.audit_events e
+    JOIN pg_catalog.pg_class c ON c.oid = e.tableoid
+    LEFT JOIN plan p ON p.cid = e.correlation_id
+    GROUP BY c.relname
+    ORDER BY c.relname
+$$;
+
+
+ALTER FUNCTION datastorage.retention_partition_plan(p_cutoff date, p_cids text[], p_upto bigint[]) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_plan(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_plan(p_now timestamp with time zone DEFAULT now()) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_cutoff date := (p_now AT TIME ZONE 'UTC')::date;
+    chains jsonb;
+    parts jsonb;
+    cids text[];
+    uptos bigint[];
+BEGIN
+    SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.correlation_id), '[]'),
+           array_agg(c.correlation_id), array_agg(c.upto_seq)
+      INTO chains, cids, uptos
+      FROM datastorage.retention_chain_plan(v_cutoff) c;
+    SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.partition), '[]') INTO parts
+      FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p;
+    RETURN jsonb_build_object(
+        'as_of', datastorage.rfc3339(p_now), 'cutoff', v_cutoff, 'dry_run', true,
+        'events_to_delete', (SELECT coalesce(sum((c->>'prunable_events')::bigint), 0)
+                             FROM jsonb_array_elements(chains) c),
+        'chains_affected', (SELECT count(*) FROM jsonb_array_elements(chains) c
+                            WHERE (c->>'prunable_events')::bigint > 0),
+        'kept_held_events', (SELECT coalesce(sum((c->>'expired_events')::bigint), 0)
+                             FROM jsonb_array_elements(chains) c WHERE (c->>'held')::boolean),
+        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p->'partition'), '[]')
+                               FROM jsonb_array_elements(parts) p WHERE (p->>'droppable')::boolean),
+        'partitions', parts, 'chains', chains);
+END
+$$;
+
+
+ALTER FUNCTION datastorage.retention_plan(p_now timestamp with time zone) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_prune_chains(bigint, text[], regclass, date, date); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[], p_except regclass, p_lo date, p_hi date, OUT deleted bigint, OUT chains bigint, OUT kept_held bigint) RETURNS record
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    work text[];
+    n bigint;
+BEGIN
+    -- Same lock order as appends and holds: sorted correlation ids.
+    PERFORM 1 FROM public.audit_chain_heads h
+     WHERE h.correlation_id = ANY (p_cids) ORDER BY h.correlation_id FOR UPDATE;
+    -- (Joins with unnest(), not = ANY (array): a batch is thousands of chains.)
+    SELECT coalesce(sum(q.events) FILTER (WHERE h.legal_hold), 0),
+           coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}')
+      INTO kept_held, work
+      FROM unnest(p_cids) c(cid)
+      JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+      JOIN public.audit_chain_heads h ON h.correlation_id = q.correlation_id;
+    IF p_except IS NULL THEN
+        -- One pass: the horizon is taken from the last deleted row of each chain.
+        WITH gone AS (
+            DELETE FROM public.audit_events e
+             USING unnest(work) c(cid)
+              JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+             WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
+               AND e.event_date BETWEEN q.first_date AND q.last_date
+            RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, q.upto_seq)
+        SELECT count(*), datastorage.retention_record_horizons(p_run,
+                   array_agg(g.cid) FILTER (WHERE g.chain_seq = g.upto_seq),
+                   array_agg(g.upto_seq + 1) FILTER (WHERE g.chain_seq = g.upto_seq),
+                   array_agg(g.event_hash) FILTER (WHERE g.chain_seq = g.upto_seq))
+          INTO deleted, chains
+          FROM gone g;
+    ELSE
+        -- Horizons of the chains whose last removed row is in the partition:
+        -- one scan of it.
+        EXECUTE format($q$
+            SELECT datastorage.retention_record_horizons($1, array_agg(q.correlation_id::text),
+                                                         array_agg(q.upto_seq + 1), array_agg(e.event_hash))
+              FROM %s e
+              JOIN public.audit_retention_queue q
+                ON q.run_id = $1 AND q.correlation_id = e.correlation_id AND q.upto_seq = e.chain_seq
+             WHERE e.correlation_id = ANY ($2) $q$, p_except)
+            INTO chains USING p_run, work;
+        -- Chains reaching outside it (across a month's edge): the rest, row by row.
+        SELECT coalesce(array_agg(q.correlation_id::text), '{}') INTO work
+          FROM unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+         WHERE q.first_date < p_lo OR q.last_date > p_hi;
+        SELECT datastorage.retention_record_horizons(p_run, array_agg(q.correlation_id::text),
+                                                     array_agg(q.upto_seq + 1), array_agg(e.event_hash))
+          INTO n
+          FROM unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+          JOIN public.audit_events e ON e.correlation_id = q.correlation_id AND e.chain_seq = q.upto_seq
+                                    AND e.event_date BETWEEN q.first_date AND q.last_date
+         WHERE e.tableoid <> p_except::oid;
+        chains := chains + n;
+        DELETE FROM public.audit_events e
+         USING unnest(work) c(cid)
+          JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
+         WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
+           AND e.event_date BETWEEN q.first_date AND q.last_date
+           AND e.tableoid <> p_except::oid;
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+    END IF;
+    DELETE FROM public.audit_retention_queue q
+     USING unnest(p_cids) c(cid) WHERE q.run_id = p_run AND q.correlation_id = c.cid;
+END
+$_$;
+
+
+ALTER FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[], p_except regclass, p_lo date, p_hi date, OUT deleted bigint, OUT chains bigint, OUT kept_held bigint) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_record_horizons(bigint, text[], bigint[], text[]); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_record_horizons(p_run bigint, p_cids text[], p_first_kept bigint[], p_hashes text[]) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH moved AS (
+        INSERT INTO public.audit_retention_horizons AS z (correlation_id, first_kept_seq,
+                                                          previous_hash, run_id, pruned_at)
+        SELECT u.cid, u.seq, u.hash, p_run, clock_timestamp()
+          FROM unnest(p_cids, p_first_kept, p_hashes) AS u(cid, seq, hash)
+        ON CONFLICT (correlation_id) DO UPDATE
+           SET first_kept_seq = excluded.first_kept_seq, previous_hash = excluded.previous_hash,
+               run_id = excluded.run_id, pruned_at = excluded.pruned_at
+         WHERE excluded.first_kept_seq > z.first_kept_seq
+        RETURNING 1)
+    SELECT count(*) FROM moved
+$$;
+
+
+ALTER FUNCTION datastorage.retention_record_horizons(p_run bigint, p_cids text[], p_first_kept bigint[], p_hashes text[]) OWNER TO datastorage_owner;
+
+--
+-- Name: audit_retention_runs; Type: TABLE; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TABLE public.audit_retention_runs (
+    run_id bigint NOT NULL,
+    started_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    finished_at timestamp with time zone,
+    as_of timestamp with time zone NOT NULL,
+    cutoff date NOT NULL,
+    started_by text NOT NULL,
+    db_user text DEFAULT SESSION_USER NOT NULL,
+    status text DEFAULT 'running'::text NOT NULL,
+    partitions_planned text[] DEFAULT '{}'::text[] NOT NULL,
+    partitions_dropped text[] DEFAULT '{}'::text[] NOT NULL,
+    partitions_skipped text[] DEFAULT '{}'::text[] NOT NULL,
+    chains_planned bigint DEFAULT 0 NOT NULL,
+    events_planned bigint DEFAULT 0 NOT NULL,
+    events_deleted bigint DEFAULT 0 NOT NULL,
+    chains_affected bigint DEFAULT 0 NOT NULL,
+    kept_held_events bigint DEFAULT 0 NOT NULL,
+    error text,
+    CONSTRAINT audit_retention_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+
+ALTER TABLE public.audit_retention_runs OWNER TO datastorage_owner;
+
+--
+-- Name: retention_run_json(public.audit_retention_runs); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_run_json(r public.audit_retention_runs) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT to_jsonb(r) || jsonb_build_object(
+        'started_at', datastorage.rfc3339(r.started_at), 'finished_at', datastorage.rfc3339(r.finished_at),
+        'as_of', datastorage.rfc3339(r.as_of), 'dry_run', false,
+        'duration_seconds', extract(epoch FROM r.finished_at - r.started_at))
+$$;
+
+
+ALTER FUNCTION datastorage.retention_run_json(r public.audit_retention_runs) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_step(bigint, integer); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_step(p_run bigint, p_batch integer DEFAULT 10000) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r public.audit_retention_runs;
+    part text;
+    rel regclass;
+    cids text[];
+    res record;
+    in_part bigint;
+    lo date;
+    hi date;
+    stray bigint;
+BEGIN
+    SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
+    IF NOT FOUND OR r.status <> 'running' OR NOT EXISTS (
+           SELECT 1 FROM pg_locks l
+            WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted
+              AND l.objid = (datastorage.retention_lock_key() & 4294967295)::oid
+              AND l.classid = (datastorage.retention_lock_key() >> 32)::oid) THEN
+        RAISE EXCEPTION 'retention run % is not running in this session', p_run
+            USING ERRCODE = '55000';
+    END IF;
+    -- The row trigger lets retention's DELETEs through (110_audit_immutability.sql).
+    PERFORM set_config('datastorage.retention_cutoff', r.cutoff::text, true);
+
+    part := (SELECT p FROM unnest(r.partitions_planned) p
+             WHERE NOT p = ANY (r.partitions_dropped || r.partitions_skipped) ORDER BY p LIMIT 1);
+    IF part IS NOT NULL THEN
+        rel := to_regclass(format('public.%I', part));
+        IF rel IS NOT NULL THEN
+            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), count(*), '
+                           'min(event_date), max(event_date) FROM %s', rel)
+                INTO cids, in_part, lo, hi;
+            -- Same lock order as appends and holds: sorted correlation ids.
+            PERFORM 1 FROM public.audit_chain_heads h
+             WHERE h.correlation_id = ANY (cids) ORDER BY h.correlation_id FOR UPDATE;
+        END IF;
+        IF rel IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
+                                  WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
+            -- Gone, or a chain in it was held since the plan: its rows stay.
+            UPDATE public.audit_retention_runs SET partitions_skipped = partitions_skipped || part
+             WHERE run_id = p_run;
+            RETURN jsonb_build_object('action', 'skip', 'partition', part);
+        END IF;
+        SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
+        -- A short wait for each lock, never a long queue of writers behind it.
+        PERFORM set_config('lock_timeout', '1s', true);
+        -- Nothing more can be written into the partition (writers to other
+        -- partitions go on): every row in it must be a pruned prefix row.
+        -- Checked before the parent's exclusive lock, to keep that lock short.
+        EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
+        EXECUTE format('SELECT count(*) FROM %s e LEFT JOIN public.audit_retention_horizons z '
+                       'ON z.correlation_id = e.correlation_id '
+                       'WHERE z.first_kept_seq IS NULL OR e.chain_seq >= z.first_kept_seq', rel)
+            INTO stray;
+        IF stray > 0 THEN
+            RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', part, stray
+                USING ERRCODE = '55000';
+        END IF;
+        EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
+        EXECUTE format('DROP TABLE %s', rel);
+        UPDATE public.audit_retention_runs
+           SET partitions_dropped = partitions_dropped || part,
+               events_deleted = events_deleted + res.deleted + in_part,
+               chains_affected = chains_affected + res.chains
+         WHERE run_id = p_run;
+        RETURN jsonb_build_object('action', 'drop', 'partition', part,
+                                  'events', res.deleted + in_part, 'chains', res.chains);
+    END IF;
+
+    -- Chains in order until the batch is full (at least one chain).
+    SELECT array_agg(b.correlation_id::text) INTO cids
+      FROM (SELECT q.correlation_id, sum(q.events) OVER (ORDER BY q.correlation_id) - q.events AS before
+              FROM public.audit_retention_queue q WHERE q.run_id = p_run
+             ORDER BY q.correlation_id LIMIT greatest(p_batch, 1)) b
+     WHERE b.before < greatest(p_batch, 1);
+    IF cids IS NULL THEN
+        RETURN jsonb_build_object('action', 'done');
+    END IF;
+    SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, NULL, NULL, NULL);
+    UPDATE public.audit_retention_runs
+       SET events_deleted = events_deleted + res.deleted, chains_affected = chains_affected + res.chains,
+           kept_held_events = kept_held_events + res.kept_held
+     WHERE run_id = p_run;
+    RETURN jsonb_build_object('action', 'delete', 'events', res.deleted, 'chains', res.chains,
+                              'kept_held', res.kept_held);
+END
+$$;
+
+
+ALTER FUNCTION datastorage.retention_step(p_run bigint, p_batch integer) OWNER TO datastorage_owner;
+
+--
 -- Name: rfc3339(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -2040,6 +2578,58 @@ $$;
 
 
 ALTER FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) OWNER TO datastorage_owner;
+
+--
+-- Name: run_retention(timestamp with time zone, text, integer, jsonb); Type: PROCEDURE; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE PROCEDURE datastorage.run_retention(IN p_now timestamp with time zone DEFAULT now(), IN p_started_by text DEFAULT 'run_retention'::text, IN p_batch integer DEFAULT 10000, INOUT p_result jsonb DEFAULT NULL::jsonb)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    run bigint;
+    step jsonb;
+    err text;
+    busy integer := 0;
+BEGIN
+    run := datastorage.retention_begin(p_now, p_started_by);
+    COMMIT;
+    RAISE NOTICE '%', (SELECT pg_catalog.jsonb_build_object(
+                           'action', 'plan', 'run_id', r.run_id, 'cutoff', r.cutoff,
+                           'events_planned', r.events_planned, 'chains_planned', r.chains_planned,
+                           'partitions_planned', r.partitions_planned)
+                       FROM public.audit_retention_runs r WHERE r.run_id = run);
+    LOOP
+        err := NULL;
+        BEGIN
+            step := datastorage.retention_step(run, p_batch);
+        EXCEPTION
+            WHEN lock_not_available THEN
+                busy := busy + 1;
+                err := CASE WHEN busy > 10 THEN 'could not lock audit_events: ' || SQLERRM END;
+                step := '{"action": "retry"}';
+            WHEN OTHERS THEN
+                err := SQLERRM;
+        END;
+        IF err IS NOT NULL THEN
+            p_result := datastorage.retention_finish(run, err);
+            COMMIT;
+            RAISE EXCEPTION 'retention run % failed: %', run, err USING ERRCODE = '55000';
+        END IF;
+        COMMIT;
+        EXIT WHEN step ->> 'action' = 'done';
+        RAISE NOTICE '%', step;
+        IF step ->> 'action' = 'retry' THEN
+            PERFORM pg_catalog.pg_sleep(0.2 * busy);
+        END IF;
+    END LOOP;
+    p_result := datastorage.retention_finish(run);
+    COMMIT;
+END
+$$;
+
+
+ALTER PROCEDURE datastorage.run_retention(IN p_now timestamp with time zone, IN p_started_by text, IN p_batch integer, INOUT p_result jsonb) OWNER TO datastorage_owner;
 
 --
 -- Name: search_workflows(jsonb, integer, numeric, boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -2302,7 +2892,7 @@ ALTER FUNCTION datastorage.verify_chain_summary(p_correlation_id text) OWNER TO 
 -- Name: verify_chains(text[]); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
-CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb)
+CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb, pruned_events bigint, expired boolean)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
@@ -2340,10 +2930,12 @@ CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABL
     SELECT w.cid, coalesce(c.total, 0), coalesce(c.ok, 0), coalesce(c.total - c.ok, 0),
            c.first_bad_seq, (c.broken -> 0 ->> 'event_id')::uuid, h.last_seq, h.last_hash,
            m.head_matches, coalesce(c.total = c.ok, true) AND m.head_matches,
-           coalesce(c.broken, '[]')
+           coalesce(c.broken, '[]'), coalesce(z.first_kept_seq - 1, 0),
+           coalesce(z.first_kept_seq > h.last_seq AND c.total IS NULL, false)
     FROM wanted w
     LEFT JOIN chains c ON c.correlation_id = w.cid
     LEFT JOIN public.audit_chain_heads h ON h.correlation_id = w.cid
+    LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = w.cid
     CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
                                AS head_matches) m
     ORDER BY w.ord
@@ -2854,12 +3446,23 @@ CREATE FUNCTION datastorage_guard.refuse_held_delete() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    cutoff date;
 BEGIN
     IF OLD.legal_hold THEN
         RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
                         OLD.event_id, OLD.correlation_id
             USING ERRCODE = '23503',
                   HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
+    END IF;
+    -- least() skips NULL: without the setting there is no cutoff at all.
+    cutoff := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
+    cutoff := CASE WHEN cutoff IS NOT NULL THEN least(cutoff, (now() AT TIME ZONE 'UTC')::date) END;
+    IF cutoff IS NULL OR NOT coalesce(OLD.retention_days < cutoff - OLD.event_date, false) THEN
+        RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
+                        'and only retention removes events', OLD.event_id, OLD.correlation_id
+            USING ERRCODE = '55000',
+                  HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
     END IF;
     RETURN OLD;
 END
@@ -2929,6 +3532,18 @@ $$;
 ALTER FUNCTION datastorage_guard.violations() OWNER TO postgres;
 
 --
+-- Name: chain_links(text, text); Type: AGGREGATE; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE AGGREGATE datastorage.chain_links(text, text) (
+    SFUNC = datastorage.chain_link_step,
+    STYPE = text
+);
+
+
+ALTER AGGREGATE datastorage.chain_links(text, text) OWNER TO datastorage_owner;
+
+--
 -- Name: audit_chain_heads; Type: TABLE; Schema: public; Owner: datastorage_owner
 --
 
@@ -2946,6 +3561,18 @@ CREATE TABLE public.audit_chain_heads (
 
 
 ALTER TABLE public.audit_chain_heads OWNER TO datastorage_owner;
+
+--
+-- Name: audit_event_ids; Type: TABLE; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TABLE public.audit_event_ids (
+    event_id uuid NOT NULL,
+    event_date date NOT NULL
+);
+
+
+ALTER TABLE public.audit_event_ids OWNER TO datastorage_owner;
 
 --
 -- Name: audit_events_default; Type: TABLE; Schema: public; Owner: datastorage_owner
@@ -3001,6 +3628,52 @@ ALTER TABLE public.audit_events_default OWNER TO datastorage_owner;
 
 ALTER TABLE public.audit_legal_holds ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.audit_legal_holds_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: audit_retention_horizons; Type: TABLE; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TABLE public.audit_retention_horizons (
+    correlation_id character varying(255) NOT NULL,
+    first_kept_seq bigint NOT NULL,
+    previous_hash text NOT NULL,
+    run_id bigint NOT NULL,
+    pruned_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT audit_retention_horizons_first_kept_seq_check CHECK ((first_kept_seq > 1))
+);
+
+
+ALTER TABLE public.audit_retention_horizons OWNER TO datastorage_owner;
+
+--
+-- Name: audit_retention_queue; Type: TABLE; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TABLE public.audit_retention_queue (
+    run_id bigint NOT NULL,
+    correlation_id character varying(255) NOT NULL,
+    upto_seq bigint NOT NULL,
+    events bigint NOT NULL,
+    first_date date NOT NULL,
+    last_date date NOT NULL
+);
+
+
+ALTER TABLE public.audit_retention_queue OWNER TO datastorage_owner;
+
+--
+-- Name: audit_retention_runs_run_id_seq; Type: SEQUENCE; Schema: public; Owner: datastorage_owner
+--
+
+ALTER TABLE public.audit_retention_runs ALTER COLUMN run_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_retention_runs_run_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -3079,6 +3752,14 @@ ALTER TABLE ONLY public.audit_chain_heads
 
 
 --
+-- Name: audit_event_ids audit_event_ids_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
+--
+
+ALTER TABLE ONLY public.audit_event_ids
+    ADD CONSTRAINT audit_event_ids_pkey PRIMARY KEY (event_id);
+
+
+--
 -- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
 --
 
@@ -3100,6 +3781,30 @@ ALTER TABLE ONLY public.audit_events_default
 
 ALTER TABLE ONLY public.audit_legal_holds
     ADD CONSTRAINT audit_legal_holds_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: audit_retention_horizons audit_retention_horizons_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
+--
+
+ALTER TABLE ONLY public.audit_retention_horizons
+    ADD CONSTRAINT audit_retention_horizons_pkey PRIMARY KEY (correlation_id);
+
+
+--
+-- Name: audit_retention_queue audit_retention_queue_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
+--
+
+ALTER TABLE ONLY public.audit_retention_queue
+    ADD CONSTRAINT audit_retention_queue_pkey PRIMARY KEY (run_id, correlation_id);
+
+
+--
+-- Name: audit_retention_runs audit_retention_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: datastorage_owner
+--
+
+ALTER TABLE ONLY public.audit_retention_runs
+    ADD CONSTRAINT audit_retention_runs_pkey PRIMARY KEY (run_id);
 
 
 --
@@ -3216,6 +3921,13 @@ CREATE INDEX idx_audit_chain_heads_held ON public.audit_chain_heads USING btree 
 --
 
 CREATE INDEX idx_audit_legal_holds_correlation ON public.audit_legal_holds USING btree (correlation_id, id);
+
+
+--
+-- Name: idx_audit_retention_runs_cutoff; Type: INDEX; Schema: public; Owner: datastorage_owner
+--
+
+CREATE INDEX idx_audit_retention_runs_cutoff ON public.audit_retention_runs USING btree (cutoff DESC);
 
 
 --
@@ -3396,12 +4108,29 @@ CREATE TRIGGER workflow_touch_updated_at BEFORE UPDATE ON public.remediation_wor
 
 
 --
+-- Name: audit_retention_horizons audit_retention_horizons_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: datastorage_owner
+--
+
+ALTER TABLE ONLY public.audit_retention_horizons
+    ADD CONSTRAINT audit_retention_horizons_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.audit_retention_runs(run_id);
+
+
+--
+-- Name: audit_retention_queue audit_retention_queue_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: datastorage_owner
+--
+
+ALTER TABLE ONLY public.audit_retention_queue
+    ADD CONSTRAINT audit_retention_queue_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.audit_retention_runs(run_id);
+
+
+--
 -- Name: SCHEMA datastorage; Type: ACL; Schema: -; Owner: datastorage_owner
 --
 
 GRANT USAGE ON SCHEMA datastorage TO datastorage_app;
 GRANT USAGE ON SCHEMA datastorage TO datastorage_auditor;
 GRANT ALL ON SCHEMA datastorage TO datastorage_hold_keeper;
+GRANT USAGE ON SCHEMA datastorage TO datastorage_maintenance;
 
 
 --
@@ -3480,6 +4209,13 @@ GRANT ALL ON FUNCTION datastorage.canonical_event(e public.audit_events) TO data
 
 
 --
+-- Name: FUNCTION canonical_fields(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.canonical_fields(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION canonical_members(e public.audit_events); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -3504,6 +4240,13 @@ GRANT ALL ON FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_
 REVOKE ALL ON FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) TO datastorage_app;
 GRANT ALL ON FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION chain_link_step(p_state text, p_start text, p_canonical text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text) FROM PUBLIC;
 
 
 --
@@ -3546,6 +4289,14 @@ GRANT ALL ON FUNCTION datastorage.create_workflow(p_workflow jsonb, p_workflow_i
 REVOKE ALL ON FUNCTION datastorage.csv_cell(v text) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.csv_cell(v text) TO datastorage_app;
 GRANT ALL ON FUNCTION datastorage.csv_cell(v text) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION enforce_retention(p_now timestamp with time zone, p_dry_run boolean); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.enforce_retention(p_now timestamp with time zone, p_dry_run boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.enforce_retention(p_now timestamp with time zone, p_dry_run boolean) TO datastorage_maintenance;
 
 
 --
@@ -3813,6 +4564,97 @@ GRANT ALL ON FUNCTION datastorage.release_legal_hold(p_correlation_id text, p_re
 
 
 --
+-- Name: FUNCTION retention_begin(p_now timestamp with time zone, p_started_by text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_begin(p_now timestamp with time zone, p_started_by text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.retention_begin(p_now timestamp with time zone, p_started_by text) TO datastorage_maintenance;
+
+
+--
+-- Name: FUNCTION retention_chain_plan(p_cutoff date); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_chain_plan(p_cutoff date) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.retention_chain_plan(p_cutoff date) TO datastorage_maintenance;
+GRANT ALL ON FUNCTION datastorage.retention_chain_plan(p_cutoff date) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION retention_finish(p_run bigint, p_error text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_finish(p_run bigint, p_error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.retention_finish(p_run bigint, p_error text) TO datastorage_maintenance;
+
+
+--
+-- Name: FUNCTION retention_lock_key(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_lock_key() FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.retention_lock_key() TO datastorage_maintenance;
+GRANT ALL ON FUNCTION datastorage.retention_lock_key() TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION retention_partition_plan(p_cutoff date, p_cids text[], p_upto bigint[]); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_partition_plan(p_cutoff date, p_cids text[], p_upto bigint[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.retention_partition_plan(p_cutoff date, p_cids text[], p_upto bigint[]) TO datastorage_maintenance;
+GRANT ALL ON FUNCTION datastorage.retention_partition_plan(p_cutoff date, p_cids text[], p_upto bigint[]) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION retention_plan(p_now timestamp with time zone); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_plan(p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.retention_plan(p_now timestamp with time zone) TO datastorage_maintenance;
+GRANT ALL ON FUNCTION datastorage.retention_plan(p_now timestamp with time zone) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION retention_prune_chains(p_run bigint, p_cids text[], p_except regclass, p_lo date, p_hi date, OUT deleted bigint, OUT chains bigint, OUT kept_held bigint); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[], p_except regclass, p_lo date, p_hi date, OUT deleted bigint, OUT chains bigint, OUT kept_held bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION retention_record_horizons(p_run bigint, p_cids text[], p_first_kept bigint[], p_hashes text[]); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_record_horizons(p_run bigint, p_cids text[], p_first_kept bigint[], p_hashes text[]) FROM PUBLIC;
+
+
+--
+-- Name: TABLE audit_retention_runs; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.audit_retention_runs TO datastorage_auditor;
+GRANT SELECT ON TABLE public.audit_retention_runs TO datastorage_maintenance;
+
+
+--
+-- Name: FUNCTION retention_run_json(r public.audit_retention_runs); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_run_json(r public.audit_retention_runs) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.retention_run_json(r public.audit_retention_runs) TO datastorage_maintenance;
+GRANT ALL ON FUNCTION datastorage.retention_run_json(r public.audit_retention_runs) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION retention_step(p_run bigint, p_batch integer); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_step(p_run bigint, p_batch integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.retention_step(p_run bigint, p_batch integer) TO datastorage_maintenance;
+
+
+--
 -- Name: FUNCTION rfc3339(ts timestamp with time zone); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -3830,6 +4672,14 @@ REVOKE ALL ON FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) FR
 GRANT ALL ON FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) TO datastorage_app;
 GRANT ALL ON FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) TO datastorage_auditor;
 GRANT ALL ON FUNCTION datastorage.rfc3339_micro(ts timestamp with time zone) TO datastorage_hold_keeper;
+
+
+--
+-- Name: PROCEDURE run_retention(IN p_now timestamp with time zone, IN p_started_by text, IN p_batch integer, INOUT p_result jsonb); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON PROCEDURE datastorage.run_retention(IN p_now timestamp with time zone, IN p_started_by text, IN p_batch integer, INOUT p_result jsonb) FROM PUBLIC;
+GRANT ALL ON PROCEDURE datastorage.run_retention(IN p_now timestamp with time zone, IN p_started_by text, IN p_batch integer, INOUT p_result jsonb) TO datastorage_maintenance;
 
 
 --
@@ -3909,6 +4759,13 @@ GRANT ALL ON FUNCTION datastorage.workflow_versions(p_workflow_name text) TO dat
 
 
 --
+-- Name: FUNCTION chain_links(text, text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.chain_links(text, text) FROM PUBLIC;
+
+
+--
 -- Name: TABLE audit_chain_heads; Type: ACL; Schema: public; Owner: datastorage_owner
 --
 
@@ -3945,10 +4802,32 @@ GRANT UPDATE(legal_hold_placed_at) ON TABLE public.audit_chain_heads TO datastor
 
 
 --
+-- Name: TABLE audit_event_ids; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.audit_event_ids TO datastorage_auditor;
+
+
+--
 -- Name: TABLE audit_events_default; Type: ACL; Schema: public; Owner: datastorage_owner
 --
 
 GRANT SELECT ON TABLE public.audit_events_default TO datastorage_auditor;
+
+
+--
+-- Name: TABLE audit_retention_horizons; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.audit_retention_horizons TO datastorage_auditor;
+GRANT SELECT ON TABLE public.audit_retention_horizons TO datastorage_maintenance;
+
+
+--
+-- Name: TABLE audit_retention_queue; Type: ACL; Schema: public; Owner: datastorage_owner
+--
+
+GRANT SELECT ON TABLE public.audit_retention_queue TO datastorage_auditor;
 
 
 --

@@ -117,7 +117,7 @@ def test_a_worker_killed_mid_stream_loses_nothing_acknowledged(client, coord, ci
     def write(chain: str, n: int) -> None:
         for _ in range(n):
             r = client.post("/api/v1/audit/events", json=gateway_event(chain))
-            assert r.status_code in (201, 202), r.text
+            assert r.status_code in (201, 202), r.text + svc.logs()[-1500:]
             acked[r.status_code].append(r.json()["event_id"])
 
     write(cid, 5)

@@ -103,3 +103,13 @@ def test_asyncpg_driver_counts_refusals_as_errors(module_db):
     res = asyncpg_load(module_db, "SELECT count(*) FROM public.audit_events", lambda i: (),
                        clients=1, duration=0.3, warmup=0.0)
     assert res.completed == 0 and res.errors.get("InsufficientPrivilegeError", 0) > 0
+
+
+def test_append_against_plain_insert_runs_and_stores_the_same_rows():
+    """bench/bench_append.py end to end on a tiny sample: both databases end
+    with the same number of events (run() asserts it), rates are positive."""
+    from bench.bench_append import run
+    res = run(events=600, preload=200, batch=200)
+    assert res["events"] == 600 and res["partitions"] >= 16
+    assert res["append_events_per_s"] > 0 and res["plain_events_per_s"] > 0
+    assert res["append_vs_plain"] > 0 and res["targets"][0]["value"] == res["append_vs_plain"]

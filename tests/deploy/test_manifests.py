@@ -91,7 +91,9 @@ def test_statefulset_keeps_the_promises_of_the_code():
     assert app["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert app["livenessProbe"]["httpGet"]["path"] == "/health/live"
     # Least privilege: the service gets the runtime login, the Job the migration login.
-    assert app["env"][0]["valueFrom"]["secretKeyRef"]["key"] == "runtime-url"
+    secret_keys = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in app["env"]}
+    assert secret_keys == {"DS_DATABASE_URL": "runtime-url",
+                           "DS_RETENTION_DATABASE_URL": "retention-url"}
     job = by_kind(out, "Job", "datastorage-migrate")["spec"]["template"]["spec"]
     keys = {e["valueFrom"]["secretKeyRef"]["key"] for e in job["containers"][0]["env"]
             if "valueFrom" in e}

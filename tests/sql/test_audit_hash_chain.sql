@@ -2,7 +2,7 @@
 -- order, by chain_seq; batches link each chain in array order; replays of a
 -- stored event_id store nothing; the chain verifies end to end.
 BEGIN;
-SELECT plan(14);
+SELECT plan(17);
 
 CREATE FUNCTION pg_temp.ev(id int, cid text, ts timestamptz DEFAULT now()) RETURNS jsonb
 LANGUAGE sql AS $$
@@ -35,6 +35,15 @@ SELECT is((SELECT is_valid FROM datastorage.verify_chain_summary('hc-a')), true,
 SELECT is(datastorage.append_audit_events(jsonb_build_array(pg_temp.ev(1, 'hc-a'), pg_temp.ev(3, 'hc-a'))), 0,
           'replayed event ids are not stored twice');
 SELECT is((SELECT count(*) FROM audit_events WHERE correlation_id = 'hc-a'), 3::bigint, 'still three events');
+
+-- The same id twice in one array: stored once, at its first position.
+SELECT is(datastorage.append_audit_events(jsonb_build_array(pg_temp.ev(4, 'hc-a'), pg_temp.ev(4, 'hc-b'))), 1,
+          'an id repeated within the array is stored once');
+SELECT is((SELECT correlation_id::text FROM audit_events WHERE event_id = 'b0000000-0000-4000-8000-000000000004'), 'hc-a',
+          'the first occurrence wins');
+-- Stored ids are registered with their date (one index answers "stored?").
+SELECT is((SELECT count(*) FROM audit_events e JOIN audit_event_ids i USING (event_id, event_date)),
+          (SELECT count(*) FROM audit_event_ids), 'every registered id names a stored event of that date');
 
 -- A batch spanning 20 chains, interleaved: each chain links in array order.
 SELECT is(datastorage.append_audit_events(

@@ -1,4 +1,5 @@
--- Rule: audit events are immutable; held events cannot be deleted; TRUNCATE
+-- Rule: audit events are immutable; held events cannot be deleted, others only
+-- by retention (test_retention.sql); TRUNCATE
 -- is refused on the table and on partitions; the hold history is append-only.
 BEGIN;
 SELECT plan(15);
@@ -34,8 +35,9 @@ SELECT throws_like($$ DELETE FROM audit_events WHERE correlation_id = 'imm-1' $$
                    'Cannot delete audit event with legal hold%correlation_id=imm-1%',
                    'DELETE of a held event is refused, naming the correlation id');
 SELECT lives_ok($$ SELECT datastorage.release_legal_hold('imm-1', 'case closed', 'bob') $$, 'hold released');
-SELECT lives_ok($$ DELETE FROM audit_events WHERE correlation_id = 'imm-1' $$,
-                'DELETE is allowed after release');
+SELECT throws_like($$ DELETE FROM audit_events WHERE correlation_id = 'imm-1' $$,
+                   'Audit events are immutable%correlation_id=imm-1%only retention removes events',
+                   'after release, DELETE is still refused: only retention removes (expired) events');
 
 SELECT throws_ok($$ TRUNCATE audit_events $$, '55000', NULL, 'TRUNCATE of audit_events is refused');
 SELECT throws_ok($$ TRUNCATE audit_events_default $$, '55000', NULL, 'TRUNCATE of a partition is refused');
