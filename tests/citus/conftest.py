@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(config, items):
 def citus():
     if not citus_installed():
         pytest.skip("the citus extension is not installed (deploy/citus/install TARBALL)")
-    from tests.citus.cluster import CitusCluster
+    from harness.citus import CitusCluster
     cluster = CitusCluster()
     try:
         yield cluster
