@@ -5,6 +5,7 @@ import argparse
 import importlib
 import errno
 import logging
+import multiprocessing
 import os
 import shutil
 import socket
@@ -107,6 +108,8 @@ def cmd_serve(args) -> int:
         os.environ.pop("DS_MIGRATE_DATABASE_URL", None)
         _check_reachable(url)
         log.info("database: %s", redacted(url))
+        from .tlog_service import load_signer
+        log.info("transparency log verifier key: %s", load_signer(settings).verifier.vkey())
         settings = settings.model_copy(update={"database_url": url, "migrate_database_url": None})
         _serve(settings)
     finally:
@@ -130,11 +133,44 @@ def _serve(settings) -> None:
         app = loader.load()
         app.prepare(host=settings.host, port=settings.port, workers=settings.workers,
                     motd=False, access_log=False)
+        app.register_listener(_stop_signals_without_ipc, "main_process_ready")
         log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port,
                  settings.workers)
         Sanic.serve(primary=app, app_loader=loader)
     finally:
+        # Sanic stops waiting for its workers after ten seconds; one may still
+        # be finishing requests. Its metrics files and the embedded database
+        # (stopped by the caller) must outlive it.
+        for child in multiprocessing.active_children():
+            child.join()
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _stop_signals_without_ipc(app) -> None:
+    """Replace the worker manager's SIGTERM/SIGINT handler. Sanic's writes
+    the workers' state through its multiprocessing manager from inside the
+    handler; when the signal lands while the monitor loop is itself in such
+    a call (every 0.1 s, slower on a busy machine), the two share one
+    connection: the main process crashes or waits forever for an answer the
+    other call took, and the stop hangs. Here the handler only signals the
+    workers and wakes the monitor loop; state is written outside it."""
+    import signal as signals
+
+    manager = app.manager
+
+    def stop(signum, frame):
+        again = manager._shutting_down
+        manager._shutting_down = True
+        for process in manager.processes:
+            try:
+                # Workers begin their graceful stop on SIGINT (app/server.py).
+                os.kill(process.pid, signals.SIGKILL if again else signals.SIGINT)
+            except ProcessLookupError:
+                pass
+        manager.monitor_publisher.send(None)
+
+    for sig in (signals.SIGTERM, signals.SIGINT):
+        signals.signal(sig, stop)
 
 
 def cmd_migrate(args) -> int:
@@ -185,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="connect with the migration (privileged) URL instead")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_psql)
-    for module in ("verifier", "spool_cli", "retention_cli"):
+    for module in ("verifier", "spool_cli", "retention_cli", "tlog_cli"):
         try:
             mod = importlib.import_module(f"{__package__}.{module}")
         except ModuleNotFoundError as exc:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -37,18 +38,29 @@ class Settings(BaseSettings):
     pool_min: int = Field(2, ge=1)
     pool_max: int = Field(16, ge=1)
     db_timeout: float = Field(10.0, gt=0)
+    pool_wait: float = Field(5.0, gt=0)
+    expensive_concurrency: int = Field(2, ge=1)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_event_data_bytes: int = Field(1024 * 1024, ge=1024)
     max_batch_events: int = Field(5000, ge=1)
+    max_verify_events: int = Field(100_000, ge=1)
     trusted_proxies: str = "127.0.0.1/32,::1/128"
     ready_timeout: float = Field(1.0, gt=0)
     shutdown_delay: float = Field(0.0, ge=0)
     spool_dir: str | None = None
     spool_max_bytes: int = Field(1024 * 1024 * 1024, ge=4096)
+    spool_max_attempts: int = Field(20, ge=1)
     signing_key: str | None = None
     signing_cert: str | None = None
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")
+    # Transparency log (docs/transparency-log.md).
+    log_origin: str | None = None
+    log_signing_key: str | None = None
+    checkpoint_dir: str | None = None
+    checkpoint_interval: float = Field(5.0, gt=0)
+    log_integrate_interval: float = Field(0.2, gt=0)
+    log_batch: int = Field(50000, ge=1)
     pg_port: int = Field(5432, ge=1, le=65535)
     retention_interval: float = Field(86400.0, ge=0)
     retention_role: str = "datastorage_maintenance"
@@ -73,6 +85,18 @@ class Settings(BaseSettings):
     @property
     def spool_path(self) -> Path:
         return Path(self.spool_dir or Path(self.data_dir) / "spool")
+
+    @property
+    def log_origin_name(self) -> str:
+        return self.log_origin or f"{socket.gethostname()}/datastorage"
+
+    @property
+    def log_key_path(self) -> Path:
+        return Path(self.log_signing_key or Path(self.data_dir) / "log-signing.key")
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return Path(self.checkpoint_dir or Path(self.data_dir) / "checkpoints")
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -15,6 +15,8 @@ from typing import AsyncIterator
 import asyncpg
 import orjson
 
+from .problems import Problem
+
 log = logging.getLogger("datastorage.db")
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
@@ -32,6 +34,28 @@ _CITUS_NODE_DOWN = ("failure on connection marked as essential",
 
 class DatabaseUnavailable(Exception):
     """The write may be retried later; nothing about the input was wrong."""
+
+
+class Busy(Problem):
+    """The database is there but this worker has no capacity for the call
+    right now (every connection, or every expensive-call slot, stayed taken
+    for the whole wait, or the call ran past its deadline). 503 with
+    Retry-After; never a reason to spool: the client retries, the spool is
+    for a database that is gone."""
+
+    def __init__(self, detail: str):
+        super().__init__(503, "service-unavailable", detail, retry=True)
+        self.headers = {"Retry-After": "1"}
+
+
+class DeadlineExceeded(Busy):
+    """The server cancelled the call at its deadline (statement_timeout)."""
+
+    sqlstate = "57014"
+
+    def __init__(self, timeout: float):
+        super().__init__(f"the request ran past its deadline of {timeout:g}s - please retry, "
+                         "or narrow it")
 
 
 class DatabaseError(Exception):
@@ -108,25 +132,40 @@ async def _keep_session(conn) -> None:
 
 class Database:
     def __init__(self, dsn: str, *, role: str | None, min_size: int, max_size: int,
-                 timeout: float):
+                 timeout: float, pool_wait: float | None = None, expensive_slots: int = 0):
         self.dsn = dsn
         self.role = role or None
         self.min_size = min_size
         self.max_size = max_size
         self.timeout = timeout
+        self.pool_wait = timeout if pool_wait is None else pool_wait
+        # Admission: `_slots` = connections of the pool, taken before a
+        # connection is asked for, so that waiting for a busy pool (Busy) is
+        # told apart from failing to connect (DatabaseUnavailable).
+        # `_expensive` caps calls that may run long (verify, export, broad
+        # queries) below the pool size: cheap writes always find a connection.
+        self.expensive_slots = min(expensive_slots, max_size - 1) if max_size > 1 else 0
+        self._slots: asyncio.Semaphore | None = None
+        self._expensive: asyncio.Semaphore | None = None
         self.pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
-        settings = {"timezone": "UTC", "application_name": "datastorage"}
+        # statement_timeout: the server enforces each call's deadline and
+        # answers 57014 (Busy), so a client-side timeout only ever means a
+        # database that stopped answering.
+        settings = {"timezone": "UTC", "application_name": "datastorage",
+                    "statement_timeout": str(int(self.timeout * 1000))}
         if self.role:
             # A startup parameter (not SET ROLE) so the pool's RESET ALL on
             # release keeps the connection in the restricted role.
             settings["role"] = self.role
         # min_size 0 lets a worker start while the database is down: the spool
         # takes writes and the pool connects once the database is back.
+        self._slots = asyncio.Semaphore(self.max_size)
+        self._expensive = asyncio.Semaphore(self.expensive_slots) if self.expensive_slots else None
         self.pool = await asyncpg.create_pool(
             self.dsn, min_size=0, max_size=self.max_size, server_settings=settings,
-            command_timeout=self.timeout, timeout=self.timeout, reset=_keep_session)
+            command_timeout=self.timeout + 1, timeout=self.timeout, reset=_keep_session)
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -136,7 +175,47 @@ class Database:
             except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - closing is best effort
                 pool.terminate()
 
-    async def call(self, function: str, *args, many: bool = False, timeout: float | None = None):
+    @staticmethod
+    async def _admit(sem: asyncio.Semaphore, wait: float, what: str) -> None:
+        try:
+            await asyncio.wait_for(sem.acquire(), wait)
+        except asyncio.TimeoutError:
+            raise Busy(f"{what} stayed busy for {wait:g}s - please retry") from None
+
+    @asynccontextmanager
+    async def connection(self, *, timeout: float | None = None, expensive: bool = False):
+        """A pooled connection, after admission. Raises Busy when none
+        frees up within pool_wait, DatabaseUnavailable when connecting fails."""
+        if self.pool is None:
+            raise DatabaseUnavailable("database pool is closed")
+        wait = min(self.pool_wait, timeout or self.timeout)
+        held = []
+        try:
+            if expensive and self._expensive is not None:
+                await self._admit(self._expensive, wait,
+                                  f"every slot for expensive requests ({self.expensive_slots})")
+                held.append(self._expensive)
+            await self._admit(self._slots, wait,
+                              f"every database connection of this worker ({self.max_size})")
+            held.append(self._slots)
+            pool = self.pool
+            try:
+                conn = await pool.acquire(timeout=timeout or self.timeout)
+            except Exception as exc:
+                translated = translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+            try:
+                yield conn
+            finally:
+                await pool.release(conn)
+        finally:
+            for sem in held:
+                sem.release()
+
+    async def call(self, function: str, *args, many: bool = False, timeout: float | None = None,
+                   expensive: bool = False):
         """Run `SELECT * FROM function($1, ...)`: one round trip, one transaction.
 
         Returns the single value of a one-column one-row result, a Record for a
@@ -146,19 +225,21 @@ class Database:
             raise ValueError(f"not a function name: {function!r}")
         placeholders = ", ".join(f"${i}" for i in range(1, len(args) + 1))
         sql = f"SELECT * FROM {function}({placeholders})"
-        return await self.fetch(sql, *args, many=many, timeout=timeout)
+        return await self.fetch(sql, *args, many=many, timeout=timeout, expensive=expensive)
 
-    async def fetch(self, sql: str, *args, many: bool = False, timeout: float | None = None):
-        if self.pool is None:
-            raise DatabaseUnavailable("database pool is closed")
-        try:
-            async with self.pool.acquire(timeout=timeout or self.timeout) as conn:
-                rows = await conn.fetch(sql, *args, timeout=timeout or self.timeout)
-        except Exception as exc:
-            translated = translate(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
+    async def fetch(self, sql: str, *args, many: bool = False, timeout: float | None = None,
+                    expensive: bool = False):
+        async with self.connection(timeout=timeout, expensive=expensive) as conn:
+            try:
+                # The server's deadline (statement_timeout) answers first.
+                rows = await conn.fetch(sql, *args, timeout=timeout or self.timeout + 1)
+            except asyncpg.QueryCanceledError:
+                raise DeadlineExceeded(self.timeout) from None
+            except Exception as exc:
+                translated = translate(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
         if many:
             return rows
         if not rows:
@@ -170,12 +251,12 @@ class Database:
     async def snapshot(self, timeout: float | None = None) -> AsyncIterator["Snapshot"]:
         """One connection in one read-only REPEATABLE READ transaction, for
         reads that stream (export): every statement sees the same data."""
-        if self.pool is None:
-            raise DatabaseUnavailable("database pool is closed")
         timeout = timeout or self.timeout
         try:
-            async with self.pool.acquire(timeout=timeout) as conn:
+            # An export: an expensive call, with its own (longer) deadline.
+            async with self.connection(timeout=timeout, expensive=True) as conn:
                 async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    await conn.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
                     yield Snapshot(conn, timeout)
         except Exception as exc:
             translated = translate(exc)

@@ -26,7 +26,7 @@ from . import canonical, redaction
 from .db import DatabaseError, DatabaseUnavailable
 from .export_format import (CSV_TYPE, H_ALGORITHM, H_CERTIFICATE, H_FINGERPRINT, H_METADATA,
                             H_SCHEME, H_SIGNATURE, JSON_TYPE, SIGNATURE_MARKER, SIGNATURE_SCHEME,
-                            csv_cell, detached_signature)
+                            csv_cell, detached_signature, escape_formula_row, parse_csv)
 from .metrics import EXPORT_FAILURES, EXPORT_SUCCESSES
 from .problems import Problem, from_database_error, problem
 from .signing import ALGORITHM, Signer
@@ -37,6 +37,7 @@ MAX_EVENTS = 10000
 SPOOL_IN_MEMORY = 4 * 1024 * 1024
 FETCH_ROWS = 500
 
+_JSON_COLUMNS = ("event_data", "event_metadata")
 _SQL = ("SELECT kind, correlation_id, event_id, hash_chain_valid, body, event_data "
         "FROM datastorage.export_audit_events($1, $2, $3, $4, $5, $6, $7)")
 
@@ -52,6 +53,8 @@ class ExportRequest:
     limit: int = 1000
     include_detached_signature: bool = False
     redact_pii: bool = False
+    include_log_proofs: bool = False
+    escape_formulas: bool = True
     exported_by: str = ""
 
     def query_filters(self) -> dict[str, Any]:
@@ -135,20 +138,30 @@ def _members(pairs: list[tuple[str, Any]]) -> str:
 
 def _redact_json_event(text: str) -> tuple[str, bool]:
     event = canonical.loads_exact(text)
-    masked = redaction.redact(event.get("event_data"))
-    if masked == event.get("event_data"):
+    masked = redaction.redact_event(event)
+    if masked == event:
         return text, False
-    event["event_data"] = masked
-    event["pii_redacted"] = True
-    return canonical.render(event), True
-
-
-def _redact_event_data(text: str) -> tuple[str, bool]:
-    data = canonical.loads_exact(text)
-    masked = redaction.redact(data)
-    if masked == data:
-        return text, False
+    masked["pii_redacted"] = True
     return canonical.render(masked), True
+
+
+def _redact_csv_row(columns: list[str], cells: str, event_data: str) -> tuple[str, bool]:
+    """The SQL-rendered cells (up to event_data, each followed by a comma)
+    and event_data, redacted; returns (all cells with a trailing comma
+    before pii_redacted's, changed?)."""
+    values = parse_csv(cells)[0][:-1]            # the trailing comma makes one more cell
+    event = dict(zip(columns, values))
+    event["event_data"] = canonical.loads_exact(event_data)
+    if event.get("event_metadata") is not None:
+        event["event_metadata"] = canonical.loads_exact(event["event_metadata"])
+    masked = redaction.redact_event(event)
+    if masked == event:
+        return cells + csv_cell(event_data), False
+    for name in _JSON_COLUMNS:
+        if masked.get(name) is not None:
+            masked[name] = canonical.render(masked[name])
+    return "".join(csv_cell(masked[c]) + "," for c in columns[:len(values)]) \
+        + csv_cell(masked["event_data"]), True
 
 
 def _failed() -> Problem:
@@ -189,10 +202,12 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
     total = valid = 0
     tampered: list[str] = []
     chains: list[dict] = []
-    # One snapshot for selection and verification.
+    event_ids: list = []
+    log_proofs = None
+    # One snapshot for selection, verification and the log's proofs.
     async with db.snapshot(timeout) as snap:
         if is_csv:
-            columns = await snap.value("SELECT datastorage.export_csv_columns()")
+            columns = list(await snap.value("SELECT datastorage.export_csv_columns()"))
             out.signed((",".join(csv_cell(c) for c in columns) + "\r\n").encode())
         else:
             out.signed(b'{"events": [')
@@ -208,18 +223,26 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
                 else:
                     tampered.append(str(row["event_id"]))
                 if is_csv:
-                    data, redacted = row["event_data"], False
                     if req.redact_pii:
-                        data, redacted = _redact_event_data(data)
-                    line = (row["body"] + csv_cell(data) + ","
-                            + csv_cell("true" if redacted else "false") + "\r\n")
+                        cells, redacted = _redact_csv_row(columns, row["body"],
+                                                          row["event_data"])
+                    else:
+                        cells, redacted = row["body"] + csv_cell(row["event_data"]), False
+                    line = cells + "," + csv_cell("true" if redacted else "false") + "\r\n"
+                    if req.escape_formulas:
+                        line = escape_formula_row(line)
                     out.signed(line.encode())
                 else:
                     text = row["body"]
                     if req.redact_pii:
                         text, _ = _redact_json_event(text)
                     out.signed((b", " if total else b"") + text.encode())
+                if req.include_log_proofs:
+                    event_ids.append(row["event_id"])
                 total += 1
+        if req.include_log_proofs:
+            log_proofs = orjson.loads(await snap.value(
+                "SELECT to_jsonb(p) FROM datastorage.tlog_export_proofs($1) p", event_ids) or "null")
     verified_at = now_text()
     percentage = round(valid * 100 / total, 4) if total else 100.0
     summary = [("total_events_verified", total), ("valid_chain_events", valid),
@@ -235,7 +258,8 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
     if is_csv:
         horizons = {c["correlation_id"]: c["retention_horizon"] for c in chains
                     if "retention_horizon" in c}
-        metadata = json.dumps(dict(meta + [("hash_chain_verification", dict(summary)),
+        metadata = json.dumps(dict(meta + [("csv_formula_escape", req.escape_formulas),
+                                           ("hash_chain_verification", dict(summary)),
                                            ("chains_verified", len(chains)),
                                            ("chains_valid", sum(c["is_valid"] for c in chains))]
                                    # pruned chains only, so other exports keep their bytes
@@ -253,8 +277,13 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
     else:
         summary += [("tampered_event_ids", tampered), ("chains_verified", len(chains)),
                     ("chains", chains)]
-        out.signed(('], "hash_chain_verification": {' + _members(summary)
-                    + '}, "export_metadata": {' + _members(meta + [("certificate", signer.cert_pem)])
+        # Opt-in (include_log_proofs): inclusion proofs against the latest
+        # checkpoint (docs/transparency-log.md), signed with the rest.
+        log_member = ("" if not req.include_log_proofs else ', "transparency_log": {' + _members(
+            [("checkpoint", log_proofs["checkpoint"] if log_proofs else None),
+             ("proofs", log_proofs["proofs"] if log_proofs else {})]) + "}")
+        out.signed(('], "hash_chain_verification": {' + _members(summary) + "}" + log_member
+                    + ', "export_metadata": {' + _members(meta + [("certificate", signer.cert_pem)])
                     ).encode())
         signature = signer.sign_digest(out.digest.digest())
         out.unsigned(SIGNATURE_MARKER + signature.encode("ascii") + b'"}')

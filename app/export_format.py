@@ -16,6 +16,8 @@ with `head -c`.
 CSV body: a header row and one row per event (RFC 4180, CRLF). The metadata
 and verification summary travel in X-Export-* response headers; the signed
 message is the CSV body, a newline, and the X-Export-Metadata header value.
+Cells a spreadsheet would take for a formula get an apostrophe in front
+unless escape_formulas=false (escape_formula_row; signed as sent).
 """
 from __future__ import annotations
 
@@ -85,3 +87,66 @@ def csv_signed_message(csv_body: bytes, metadata_header: str) -> bytes:
 def csv_cell(value: str | None) -> str:
     """As datastorage.csv_cell(): NULL empty, every value quoted."""
     return "" if value is None else '"' + value.replace('"', '""') + '"'
+
+
+# Spreadsheet formula injection: a cell starting with one of these is read
+# as a formula (or, for tab/CR, may be turned into one) by spreadsheet
+# programs. By default such a cell gets an apostrophe in front (spreadsheets
+# show the text as is); a cell already starting with an apostrophe gets one
+# too, so the escape is reversible: a verifier drops one leading apostrophe
+# from every cell (docs/export.md, "Spreadsheets").
+FORMULA_START = "=+-@\t\r'"
+_ROW_FORMULA = re.compile("(^|,)\"(?=[" + re.escape(FORMULA_START) + "])")
+
+
+def escape_formula_row(cells: str) -> str:
+    """An apostrophe into every cell of a rendered row (csv_cell, here or in
+    SQL) that starts with a FORMULA_START character. Inside a quoted value
+    every quote is doubled, so `,"` followed by one only ever starts a cell."""
+    return _ROW_FORMULA.sub("\\1\"'", cells)
+
+
+def unescape_formula(cell: str | None) -> str | None:
+    return cell[1:] if cell and cell[0] == "'" else cell
+
+
+def parse_csv(text: str) -> list[list[str | None]]:
+    """RFC 4180 rows; an unquoted empty cell is None (NULL), "" is ''."""
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            j, parts = i + 1, []
+            while True:
+                k = text.find('"', j)
+                if k < 0:
+                    raise ValueError("unterminated quoted cell")
+                parts.append(text[j:k])
+                if text.startswith('""', k):
+                    parts.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            row.append("".join(parts))
+        else:
+            k = i
+            while k < n and text[k] not in ',\r\n':
+                k += 1
+            if k > i:
+                raise ValueError(f"unquoted value {text[i:k]!r}: the export quotes every value")
+            row.append(None)
+            i = k
+        if i < n and text[i] == ",":
+            i += 1
+            if i == n or text[i] in "\r\n":
+                row.append(None)
+        if i >= n or text[i] in "\r\n":
+            if text.startswith("\r\n", i):
+                i += 2
+            elif i < n:
+                i += 1
+            rows.append(row)
+            row = []
+    return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import unquote
 
 import orjson
 from sanic.response import HTTPResponse
@@ -67,6 +68,19 @@ def query_int(args, name: str, default: int, lo: int, hi: int | None) -> int:
     value, reason = int_param(raw, lo, hi)
     if reason:
         raise param_error(name, reason)
+    return value
+
+
+def path_param(name: str, raw: str) -> str:
+    """A path segment as the client meant it: Sanic's router hands it over
+    still percent-encoded (`rr%20a` for the id `rr a`)."""
+    try:
+        value = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        value = None
+    if value is None or "\x00" in value:
+        reason = "must be percent-encoded UTF-8 without NUL characters"
+        raise validation(f'parameter "{name}" in path has an error: {reason}', {name: reason})
     return value
 
 

@@ -11,12 +11,33 @@ import ipaddress
 HEADER = "X-Auth-Request-User"
 
 
-def peer_trusted(request) -> bool:
+def peer_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The peer as an address; an IPv4-mapped IPv6 peer (`::ffff:127.0.0.1`,
+    what a dual-stack socket reports for an IPv4 client) is the IPv4 address,
+    so it matches IPv4 networks such as 127.0.0.1/32."""
     try:
-        peer = ipaddress.ip_address(request.conn_info.client_ip if request.conn_info else "")
+        peer = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
+        return None
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        return peer.ipv4_mapped
+    return peer
+
+
+def peer_trusted(request) -> bool:
+    peer = peer_address(request.conn_info.client_ip if request.conn_info else "")
+    if peer is None:
         return False
     return any(peer in net for net in request.app.ctx.settings.trusted_networks)
+
+
+def effective_actor(user: str | None, claimed: str | None) -> tuple[str | None, str | None]:
+    """(who acted, the differing claim or None): the authenticated user wins
+    over a body-supplied name (created_by, disabled_by, ...); without one,
+    the claim is all there is."""
+    if user:
+        return user, (claimed if claimed and claimed != user else None)
+    return claimed, None
 
 
 def user_of(request) -> str | None:

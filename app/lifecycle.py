@@ -2,8 +2,10 @@
 
 Start (before the listener opens), in this order: the connection pool, the
 export signing key, the dead-letter spool's drainer, the workflow audit
-writer, the daily partition upkeep, the daily retention run. Stop (SIGTERM, after the shutdown
-delay) in reverse: the audit writer flushes its backlog, upkeep is
+writer, the daily partition upkeep, the daily retention run, the
+transparency log's integrator and checkpoint signer. Stop (SIGTERM, after
+the shutdown delay) in reverse: the log's loops stop, the audit writer
+flushes its backlog, upkeep is
 cancelled, the drainer stops (the spool stays on disk), the pool closes.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 
 from .signing import Signer, SigningError
 from .spool import Spool
+from .tlog_service import LogWorker, load_signer
 from .workflows import AuditWriter
 
 log = logging.getLogger("datastorage")
@@ -32,6 +35,8 @@ async def _partition_upkeep(db) -> None:
 def attach(app, settings) -> None:
     """Register the start and stop of everything in the background on `app`."""
     app.ctx.spool = Spool.from_settings(settings)
+    log_signer = load_signer(settings)
+    app.ctx.log_verifier = log_signer.verifier
 
     @app.before_server_start
     async def _start(app):
@@ -45,10 +50,13 @@ def attach(app, settings) -> None:
         app.ctx.workflow_audit = AuditWriter(app)
         app.ctx.maintenance = asyncio.get_running_loop().create_task(
             _partition_upkeep(app.ctx.db))
+        app.ctx.log_worker = LogWorker(app.ctx.db, settings, log_signer)
+        app.ctx.log_worker.start()
 
     @app.before_server_stop
     async def _stop(app):
         app.ctx.shutting_down = True
+        await app.ctx.log_worker.stop()
         app.ctx.maintenance.cancel()
         await asyncio.gather(app.ctx.maintenance, return_exceptions=True)
         await app.ctx.spool.stop()

@@ -60,6 +60,12 @@ SPOOL_OLDEST_AGE = Gauge("datastorage_spool_oldest_record_age_seconds",
 SPOOL_DAMAGED = Gauge("datastorage_spool_damaged_records",
                       "Torn or corrupt records found and not yet moved to quarantine",
                       multiprocess_mode="livemostrecent")
+SPOOL_QUARANTINE_BYTES = Gauge("datastorage_spool_quarantine_bytes",
+                               "Size of quarantine.jsonl (counts against the spool capacity)",
+                               multiprocess_mode="livemostrecent")
+SPOOL_QUARANTINE_RECORDS = Gauge("datastorage_spool_quarantine_records",
+                                 "Records in quarantine.jsonl, waiting for the operator",
+                                 multiprocess_mode="livemostrecent")
 SPOOL_REPLAYED = Counter("datastorage_spool_replayed_total",
                          "Spool records stored by the drainer (transaction committed)", ["stream"])
 SPOOL_QUARANTINED = Counter("datastorage_spool_quarantined_total",
@@ -74,6 +80,14 @@ CHAIN_VERIFICATIONS = Counter("datastorage_chain_verifications_total",
                               "Chains verified on request, by verdict", ["result"])
 GO_GOROUTINES = Gauge("go_goroutines", "Asyncio tasks in this worker (name kept for clients "
                       "that check for the Go series)", multiprocess_mode="livesum")
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """A bounded label: any other method string a client sends is `OTHER`."""
+    return method if method in _METHODS else "OTHER"
 
 
 def _cached_children(metric) -> None:
@@ -111,3 +125,18 @@ def exposition() -> tuple[bytes, str]:
 def observe_lag(service: str, seconds: float) -> None:
     # Future timestamps (allowed up to +60 min) would be negative lag.
     AUDIT_LAG.labels(service=service).observe(max(seconds, 0.0))
+
+
+# Transparency log (app/tlog_service.py). Alert on any increase of the refusals:
+# the database's tree no longer extends what was signed.
+TLOG_CHECKPOINT_SIZE = Gauge("datastorage_tlog_checkpoint_size",
+                             "Tree size of the latest checkpoint this service signed",
+                             multiprocess_mode="max")
+TLOG_TREE_SIZE = Gauge("datastorage_tlog_tree_size",
+                       "Leaves in the database's log when the signer last looked",
+                       multiprocess_mode="max")
+TLOG_CHECKPOINT_TIME = Gauge("datastorage_tlog_checkpoint_timestamp_seconds",
+                             "When this service last signed a checkpoint (Unix time)",
+                             multiprocess_mode="max")
+TLOG_SIGN_REFUSALS = Counter("datastorage_tlog_sign_refusals_total",
+                             "Checkpoints refused because the database's tree changed history")

@@ -96,6 +96,27 @@ def _sensitive(key: str) -> bool:
     return key.lower().replace("_", "").replace("-", "") in SENSITIVE_KEYS
 
 
+# Exported event members that are never redacted: identifiers, the chain and
+# its verdict, timestamps, and the fixed vocabulary that classifies an event.
+# correlation_id stays because it is the chain key (masking could merge two
+# chains for a verifier) and the exporter chose it. Every other member --
+# actor_id, actor_ip, resource_id, resource_name, namespace, cluster_name,
+# error_code, error_message, trace_id, span_id, event_metadata, event_data,
+# and any member added later -- goes through redact().
+KEPT_MEMBERS = frozenset({
+    "event_id", "parent_event_id", "chain_seq", "correlation_id", "event_timestamp",
+    "event_date", "parent_event_date", "version", "event_type", "event_category",
+    "event_action", "event_outcome", "actor_type", "resource_type", "severity",
+    "duration_ms", "retention_days", "is_sensitive", "event_hash", "previous_event_hash",
+    "hash_chain_valid", "chain_verdict", "legal_hold", "pii_redacted",
+})
+
+
+def redact_event(event: dict) -> dict:
+    """A copy of one exported event (envelope and payload) with PII masked."""
+    return {k: v if k in KEPT_MEMBERS else redact(v, _sensitive(k)) for k, v in event.items()}
+
+
 def redact(value: Any, sensitive: bool = False) -> Any:
     """A copy of a parsed JSON value with PII masked (see the module doc)."""
     if isinstance(value, str):

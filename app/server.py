@@ -30,7 +30,7 @@ class ProblemErrorHandler(ErrorHandler):
     def default(self, request, exception):
         path = request.path if request else "/"
         if isinstance(exception, Problem):
-            return render(exception, path)
+            return render(exception, path, getattr(exception, "headers", None))
         if isinstance(exception, DatabaseUnavailable):
             return render(problems.problem("service-unavailable",
                                            "database unavailable - please retry", retry=True),
@@ -64,7 +64,9 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app.ctx.shutting_down = False
     app.ctx.db = Database(settings.database_url, role=settings.db_role,
                           min_size=settings.pool_min, max_size=settings.pool_max,
-                          timeout=settings.db_timeout)
+                          timeout=settings.db_timeout, pool_wait=settings.pool_wait,
+                          expensive_slots=settings.expensive_concurrency)
+
     @app.on_request(priority=100)
     async def _start_timer(request):
         request.ctx.started = time.perf_counter()
@@ -91,10 +93,11 @@ def create_app(settings: Settings | None = None) -> Sanic:
         started = getattr(request.ctx, "started", None)
         route = request.route.path if request.route else "unmatched"
         status = response.status if response is not None else 500
-        metrics.HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
+        method = metrics.method_label(request.method)
+        metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
         if started is not None:
             elapsed = time.perf_counter() - started
-            metrics.HTTP_DURATION.labels(request.method, route).observe(elapsed)
+            metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s %s -> %d in %.1f ms", request.method, request.path, status,
                           elapsed * 1000)

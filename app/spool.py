@@ -50,7 +50,7 @@ from pathlib import Path
 import orjson
 
 from . import metrics
-from .db import DatabaseError, DatabaseUnavailable
+from .db import DatabaseError, DatabaseUnavailable, DeadlineExceeded
 from .retry import until_success
 from .timeutil import utc_micro
 from .writes import FUNCTIONS
@@ -72,10 +72,16 @@ SEGMENT_PREFIX, SEGMENT_SUFFIX, ACK_SUFFIX, TMP_PREFIX = "seg-", ".log", ".ack",
 LOCK_NAME, QUARANTINE_NAME = "drain.lock", "quarantine.jsonl"
 
 # SQLSTATEs meaning "this record can never be stored as it is" (quarantine).
-# Anything else that is not "database unavailable" is retried with backoff:
-# a misconfigured grant must not empty the spool into the quarantine file.
+# Anything else that is not "database unavailable" is retried with backoff,
+# up to Spool.max_attempts times for the same record (then quarantined as
+# retries_exhausted): a passing problem (a missing grant fixed by the DBA, a
+# statement timeout) does not empty the spool, a record that fails forever
+# does not stall it.
 _PERMANENT_CLASSES = ("22", "23")
 _PERMANENT_STATES = ("DS400", "DS404", "DS409", "DS413")
+# The one unique constraint a notification replay may hit because it was
+# stored already; any other conflict is a different record (quarantine).
+NOTIFICATION_KEY = "notification_audit_notification_id_key"
 
 
 class SpoolFull(Exception):
@@ -430,6 +436,7 @@ class SpoolStatus:
     by_stream: dict
     damaged: int
     bytes: int
+    quarantine_bytes: int
     pending_bytes: int
     capacity_bytes: int
     oldest_ts_ns: int | None
@@ -443,7 +450,9 @@ class SpoolStatus:
 
     @property
     def capacity_ratio(self) -> float:
-        return self.bytes / self.capacity_bytes if self.capacity_bytes else 0.0
+        """Segments and quarantine together: both hold accepted writes."""
+        used = self.bytes + self.quarantine_bytes
+        return used / self.capacity_bytes if self.capacity_bytes else 0.0
 
     @property
     def oldest_age_seconds(self) -> float | None:
@@ -454,7 +463,8 @@ class SpoolStatus:
     def as_dict(self) -> dict:
         return {"directory": self.directory, "records": self.records,
                 "records_by_stream": self.by_stream, "damaged_records": self.damaged,
-                "bytes": self.bytes, "pending_bytes": self.pending_bytes,
+                "bytes": self.bytes, "quarantine_bytes": self.quarantine_bytes,
+                "pending_bytes": self.pending_bytes,
                 "capacity_bytes": self.capacity_bytes,
                 "capacity_ratio": round(self.capacity_ratio, 6),
                 "oldest_record_at": rfc3339_ns(self.oldest_ts_ns) if self.oldest_ts_ns else None,
@@ -472,7 +482,8 @@ class Spool:
     def __init__(self, directory, max_bytes: int, *, segment_bytes: int = 8 << 20,
                  seal_idle: float = 1.0, poll_interval: float = 0.5,
                  min_backoff: float = 0.25, max_backoff: float = 5.0,
-                 group_bytes: int = 256 << 10, group_records: int = 2000):
+                 group_bytes: int = 256 << 10, group_records: int = 2000,
+                 max_attempts: int = 20):
         self.dir = Path(directory)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
@@ -480,6 +491,11 @@ class Spool:
         self.poll_interval = poll_interval
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
         self.group_bytes, self.group_records = group_bytes, group_records
+        self.max_attempts = max_attempts
+        # (segment, offset) of the record the drain is stuck on, and how many
+        # passes it failed: a pass stops at its first deferred record, so one
+        # entry is enough.
+        self._failing: tuple[tuple[str, int], int] | None = None
         self.last_error: str | None = None
         self._writer = _Writer(self)
         self._index: dict[str, _SegmentIndex] = {}
@@ -492,7 +508,20 @@ class Spool:
 
     @classmethod
     def from_settings(cls, settings) -> "Spool":
-        return cls(settings.spool_path, settings.spool_max_bytes)
+        return cls(settings.spool_path, settings.spool_max_bytes,
+                   max_attempts=settings.spool_max_attempts)
+
+    def failed_attempt(self, key: tuple[str, int]) -> int:
+        """Count one more failed replay of the record at `key`; returns the count."""
+        count = self._failing[1] + 1 if self._failing and self._failing[0] == key else 1
+        self._failing = (key, count)
+        return count
+
+    def _quarantine_bytes(self) -> int:
+        try:
+            return self.quarantine_path.stat().st_size
+        except OSError:
+            return 0
 
     @property
     def quarantine_path(self) -> Path:
@@ -531,7 +560,10 @@ class Spool:
         now = time.monotonic()
         used = self._disk_bytes + self._written_since_scan
         if used > 0.8 * self.max_bytes or now - self._disk_at > 0.25:
-            self._disk_bytes = sum(st.st_size for _, st in list_segments(self.dir))
+            # The quarantine holds accepted writes too: it counts until the
+            # operator has dealt with it (docs/spool.md).
+            self._disk_bytes = (sum(st.st_size for _, st in list_segments(self.dir))
+                                + self._quarantine_bytes())
             self._disk_at, self._written_since_scan = now, 0
         return self._disk_bytes + self._written_since_scan + self._writer.queued
 
@@ -578,8 +610,8 @@ class Spool:
                 pending_bytes += max(0, st.st_size - max(ack, len(FILE_HEADER)))
         for gone in set(self._index) - seen:
             del self._index[gone]
-        return SpoolStatus(str(self.dir), records, by_stream, damaged, disk, pending_bytes,
-                           self.max_bytes, oldest, len(seen), active, unreadable,
+        return SpoolStatus(str(self.dir), records, by_stream, damaged, disk,
+                           self._quarantine_bytes(), pending_bytes, self.max_bytes, oldest, len(seen), active, unreadable,
                            self._count_quarantined(), self.last_error is None, self.last_error,
                            self.drainer_pid())
 
@@ -638,6 +670,8 @@ class Spool:
                     log.info("dead-letter spool warning: %.0f%% of capacity used (%s)",
                              ratio * 100, stream)
         metrics.SPOOL_BYTES.set(status.bytes)
+        metrics.SPOOL_QUARANTINE_BYTES.set(status.quarantine_bytes)
+        metrics.SPOOL_QUARANTINE_RECORDS.set(status.quarantined)
         metrics.SPOOL_OLDEST_AGE.set(status.oldest_age_seconds or 0.0)
         metrics.SPOOL_DAMAGED.set(status.damaged)
         return status
@@ -822,7 +856,17 @@ class _Source:
         os.close(self.fd)
 
 
-def _permanent(exc: DatabaseError) -> bool:
+# What a replay can be refused with: the database's errors, and its deadline
+# (a record that times out every time must not stall the drain either).
+_REFUSED = (DatabaseError, DeadlineExceeded)
+
+
+def _reason(exc) -> str:
+    """SQLSTATE and message, as quarantine entries and logs show them."""
+    return str(exc) if isinstance(exc, DatabaseError) else f"{exc.sqlstate}: {exc}"
+
+
+def _permanent(exc) -> bool:
     state = getattr(exc, "sqlstate", None) or ""
     return state.startswith(_PERMANENT_CLASSES) or state in _PERMANENT_STATES
 
@@ -941,8 +985,8 @@ class Drainer:
         try:
             await self.db.call(FUNCTIONS[kind], rec.body.decode(errors="replace"))
         except DatabaseError as exc:
-            if exc.sqlstate != "23505":
-                raise
+            if exc.sqlstate != "23505" or exc.constraint != NOTIFICATION_KEY:
+                raise               # another record's key: permanent, quarantined
             # The notification is stored already (an earlier replay, or the
             # original write committed but its reply was lost).
             self.stats.duplicates += 1
@@ -950,22 +994,53 @@ class Drainer:
                         ", ".join(identifiers(rec.body)) or "?")
 
     async def _replay_isolating(self, kind: str, records: list) -> int:
-        """Replay; on a permanent refusal find the record(s) responsible."""
+        """Replay; on a refusal that is permanent, or that kept coming back
+        max_attempts times, find the record(s) responsible."""
         try:
             await self._replay(kind, records)
             return len(records)
-        except DatabaseError as exc:
+        except _REFUSED as exc:
+            exhausted = False
             if not _permanent(exc):
-                raise ReplayDeferred(f"{exc.sqlstate}: {exc}") from exc
-            if len(records) > 1:
-                n = 0
-                for one in records:
-                    n += await self._replay_isolating(kind, [one])
-                return n
-            src, rec = records[0]
-            self._quarantine(src, rec, "permanent_error", f"{exc.sqlstate}: {exc}")
-            self._advance(records)
-            return 1
+                self._defer(records[0], exc)        # raises unless attempts are used up
+                exhausted = True
+            if len(records) == 1:
+                self._give_up(records[0], exc, exhausted)
+                return 1
+        n = 0
+        for one in records:
+            try:
+                await self._replay(kind, [one])
+            except _REFUSED as exc:
+                if _permanent(exc):
+                    self._give_up(one, exc, False)
+                else:
+                    if not exhausted:
+                        self._defer(one, exc)
+                    self._give_up(one, exc, True)
+                    # Only the first record failing after the group used up
+                    # its attempts pays for them; later ones count afresh.
+                    exhausted = False
+            n += 1
+        return n
+
+    def _defer(self, item: tuple, exc) -> None:
+        """Count a passing failure of this record; raise ReplayDeferred unless
+        it has failed max_attempts times (then the caller quarantines it)."""
+        src, rec = item
+        attempts = self.spool.failed_attempt((src.name, rec.offset))
+        if attempts < self.spool.max_attempts:
+            raise ReplayDeferred(f"{_reason(exc)} (attempt {attempts} of "
+                                 f"{self.spool.max_attempts})") from exc
+
+    def _give_up(self, item: tuple, exc, exhausted: bool) -> None:
+        src, rec = item
+        if exhausted:
+            self._quarantine(src, rec, "retries_exhausted",
+                             f"{_reason(exc)} (failed {self.spool.max_attempts} times)")
+        else:
+            self._quarantine(src, rec, "permanent_error", _reason(exc))
+        self._advance([item])
 
     def _advance(self, records: list) -> None:
         touched = {}

@@ -67,8 +67,8 @@ def cmd_status(args) -> int:
         f"records waiting:   {st.records} (events: {st.by_stream['events']}, "
         f"notifications: {st.by_stream['notifications']})",
         f"damaged records:   {st.damaged}",
-        f"bytes on disk:     {st.bytes} of {st.capacity_bytes} "
-        f"({st.capacity_ratio * 100:.1f}% of capacity)",
+        f"bytes on disk:     {st.bytes} + {st.quarantine_bytes} quarantined of "
+        f"{st.capacity_bytes} ({st.capacity_ratio * 100:.1f}% of capacity)",
         f"oldest record:     " + (f"{doc['oldest_record_at']} ({doc['oldest_age_seconds']:.1f}s "
                                   f"ago)" if st.oldest_ts_ns else "-"),
         f"segments:          {st.segments} ({st.active_segments} being written"

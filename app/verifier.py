@@ -12,8 +12,12 @@ What is checked (docs/export.md, "Verifying an export"):
   4. the server's verdicts inside the signed content: an event or chain the
      service found broken at export time is a failure too;
   5. that the summary agrees with the events.
-Exit status: 0 when all of it holds, 1 when anything does not (the report
-says what and names the events), 2 when the command itself cannot run.
+Exit status: 0 when all of it holds and the certificate was pinned (--cert,
+--fingerprint or a trust store), 1 when anything does not hold (the report
+says what and names the events), 2 when the command itself cannot run, 3
+when everything holds but the certificate came from the file itself and
+nothing pins it: integrity only, origin unverified (anyone can re-sign a
+forged file with a key of their own and embed its certificate).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import argparse
 import base64
 import binascii
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,7 +35,9 @@ from typing import Any
 from . import canonical, signing
 from . import export_format as export
 
-OK, FAILED, UNUSABLE = 0, 1, 2
+OK, FAILED, UNUSABLE, UNPINNED = 0, 1, 2, 3
+# A PEM bundle, or a directory of PEM/DER certificates, trusted without --cert.
+TRUST_STORE_ENV = "DS_VERIFY_TRUST_STORE"
 
 
 @dataclass
@@ -46,14 +53,21 @@ class Report:
     links_unchecked: int = 0
     redacted: int = 0
     signature_valid: bool = False
+    pinned: bool = False
+
+    @property
+    def intact(self) -> bool:
+        """The signature and every check hold (whoever signed it)."""
+        return self.signature_valid and not self.problems
 
     @property
     def ok(self) -> bool:
-        return self.signature_valid and not self.problems
+        """Intact and signed by a certificate the auditor trusts."""
+        return self.intact and self.pinned
 
     def as_dict(self) -> dict:
         return {"file": self.path, "format": self.kind, "ok": self.ok,
-                "signature_valid": self.signature_valid, "events": self.events,
+                "signature_valid": self.signature_valid, "origin_verified": self.pinned, "events": self.events,
                 "hashes_checked": self.hashes_checked, "links_checked": self.links_checked,
                 "links_unchecked": self.links_unchecked, "redacted_events": self.redacted,
                 "facts": self.facts, "warnings": self.warnings, "problems": self.problems}
@@ -189,8 +203,30 @@ def _whole_chains(filters: dict, count: int) -> bool:
             and count < filters["limit"])
 
 
+def trust_store(path: str) -> dict[str, object]:
+    """Certificates by fingerprint from a PEM bundle or a directory of
+    PEM/DER files (unreadable entries are reported by the caller)."""
+    source = Path(path)
+    files = sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]
+    certs: dict[str, object] = {}
+    for f in files:
+        data = f.read_bytes()
+        blocks = ([b"-----BEGIN CERTIFICATE-----" + part for part in
+                   data.split(b"-----BEGIN CERTIFICATE-----")[1:]] if b"-----BEGIN" in data
+                  else [data])
+        for block in blocks:
+            try:
+                cert = signing.load_certificate(block)
+            except signing.SigningError:
+                continue
+            certs[signing.fingerprint(cert)] = cert
+    return certs
+
+
 def _resolve_certificate(report: Report, args, claimed_fp: str | None,
                          embedded: bytes | None):
+    """The certificate to check the signature with; report.pinned says
+    whether the auditor vouched for it (not merely the file)."""
     if args.cert:
         try:
             cert = signing.load_certificate(Path(args.cert).read_bytes())
@@ -200,6 +236,7 @@ def _resolve_certificate(report: Report, args, claimed_fp: str | None,
         if claimed_fp != fp:
             report.problems.append(f"the export names certificate {claimed_fp}, but --cert is {fp}")
         report.facts.append(f"certificate: {fp} (from --cert)")
+        report.pinned = True
         return cert
     if embedded is None:
         report.problems.append("no certificate: give --cert (the export carries none)")
@@ -213,14 +250,28 @@ def _resolve_certificate(report: Report, args, claimed_fp: str | None,
     if fp != claimed_fp:
         report.problems.append(f"embedded certificate {fp} is not the one the export names "
                                f"({claimed_fp})")
+    store_path = getattr(args, "trust_store", None) or os.environ.get(TRUST_STORE_ENV)
     if args.fingerprint:
-        if fp != args.fingerprint.lower():
+        if fp != args.fingerprint.strip().lower():
             report.problems.append(f"embedded certificate {fp} is not the pinned --fingerprint "
                                    f"{args.fingerprint}")
         report.facts.append(f"certificate: {fp} (embedded, matches --fingerprint)")
+        report.pinned = True
+    elif store_path:
+        try:
+            trusted = trust_store(store_path)
+        except OSError as exc:
+            raise SystemExit(_usage_error(f"trust store {store_path}: {exc}"))
+        if fp in trusted:
+            report.facts.append(f"certificate: {fp} (embedded, found in trust store {store_path})")
+            report.pinned = True
+        else:
+            report.problems.append(f"embedded certificate {fp} is not in the trust store "
+                                   f"{store_path} ({len(trusted)} certificate(s))")
     else:
         report.warnings.append(f"certificate {fp} was taken from the export itself: this proves "
-                               "integrity, not origin; pin it with --cert or --fingerprint")
+                               "integrity, not origin; pin it with --cert, --fingerprint or a "
+                               f"trust store (--trust-store, ${TRUST_STORE_ENV})")
         report.facts.append(f"certificate: {fp} (embedded, not pinned)")
     return cert
 
@@ -294,6 +345,9 @@ def verify_json(data: bytes, report: Report, args, progress_on: bool) -> None:
                   for c in summary.get("chains") or [] if isinstance(c, dict)
                   and isinstance(c.get("retention_horizon"), dict)})
     _check_summary(report, events, summary, summary.get("chains") or [])
+    if getattr(args, "log_key", None):
+        from .tlog_cli import check_export_proofs
+        check_export_proofs(doc, report, args.log_key, getattr(args, "checkpoint", None))
 
 
 def _read_headers(path: str) -> dict[str, str]:
@@ -306,48 +360,6 @@ def _read_headers(path: str) -> dict[str, str]:
             name, value = line.split(":", 1)
             headers[name.strip().lower()] = value.strip()
     return headers
-
-
-def parse_csv(text: str) -> list[list[str | None]]:
-    """RFC 4180 rows; an unquoted empty cell is None (NULL), "" is ''."""
-    rows: list[list[str | None]] = []
-    row: list[str | None] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] == '"':
-            j, parts = i + 1, []
-            while True:
-                k = text.find('"', j)
-                if k < 0:
-                    raise ValueError("unterminated quoted cell")
-                parts.append(text[j:k])
-                if text.startswith('""', k):
-                    parts.append('"')
-                    j = k + 2
-                    continue
-                i = k + 1
-                break
-            row.append("".join(parts))
-        else:
-            k = i
-            while k < n and text[k] not in ',\r\n':
-                k += 1
-            if k > i:
-                raise ValueError(f"unquoted value {text[i:k]!r}: the export quotes every value")
-            row.append(None)
-            i = k
-        if i < n and text[i] == ",":
-            i += 1
-            if i == n or text[i] in "\r\n":
-                row.append(None)
-        if i >= n or text[i] in "\r\n":
-            if text.startswith("\r\n", i):
-                i += 2
-            elif i < n:
-                i += 1
-            rows.append(row)
-            row = []
-    return rows
 
 
 _CSV_INT = ("chain_seq", "duration_ms", "retention_days")
@@ -403,7 +415,7 @@ def verify_csv(data: bytes, report: Report, args, progress_on: bool) -> None:
     _check_signature(report, cert, signature_b64,
                      export.csv_signed_message(data, metadata_text))
     try:
-        rows = parse_csv(data.decode("utf-8"))
+        rows = export.parse_csv(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         report.problems.append(f"not a CSV export: {exc}")
         return
@@ -411,8 +423,11 @@ def verify_csv(data: bytes, report: Report, args, progress_on: bool) -> None:
         report.problems.append("empty CSV")
         return
     columns = [c or "" for c in rows[0]]
+    escaped = meta.get("csv_formula_escape") is True
     events = []
     for n, cells in enumerate(rows[1:], start=2):
+        if escaped:     # undo the export's formula escape before recomputing hashes
+            cells = [export.unescape_formula(c) for c in cells]
         if len(cells) != len(columns):
             report.problems.append(f"CSV line {n}: {len(cells)} cells, the header has {len(columns)}")
             continue
@@ -460,12 +475,11 @@ def verify_file(args) -> Report:
                         + (f", {report.links_unchecked:,} with the predecessor outside it "
                            "(checked by the service: see the verdicts)"
                            if report.links_unchecked else ""))
-    if args.strict and report.warnings and not report.problems:
-        report.problems.extend(w for w in report.warnings if "not pinned" in w or "pin it" in w)
     return report
 
 
-def print_report(report: Report, out=sys.stdout) -> None:
+def print_report(report: Report, out=None) -> None:
+    out = out or sys.stdout  # looked up per call: redirected output is honoured
     print(f"{report.path}:", file=out)
     for fact in report.facts:
         print(f"  {fact}", file=out)
@@ -475,8 +489,14 @@ def print_report(report: Report, out=sys.stdout) -> None:
         print(f"  PROBLEMS ({len(report.problems)}):", file=out)
         for problem in report.problems:
             print(f"    - {problem}", file=out)
-    print("RESULT: OK - the export is authentic and every hash and link in it holds"
-          if report.ok else "RESULT: FAILED", file=out)
+    if report.ok:
+        print("RESULT: OK - the export is authentic and every hash and link in it holds", file=out)
+    elif report.intact:
+        print("RESULT: INTEGRITY ONLY, ORIGIN UNVERIFIED - the file is intact and consistent, but "
+              "its certificate is not pinned (--cert, --fingerprint, --trust-store): anyone could "
+              "have signed it", file=out)
+    else:
+        print("RESULT: FAILED", file=out)
 
 
 def cmd_verify(args) -> int:
@@ -490,7 +510,7 @@ def cmd_verify(args) -> int:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         print_report(report)
-    return OK if report.ok else FAILED
+    return OK if report.ok else UNPINNED if report.intact else FAILED
 
 
 def register(subparsers) -> None:
@@ -501,10 +521,17 @@ def register(subparsers) -> None:
     p.add_argument("--cert", help="the service's signing certificate (PEM or DER) to trust")
     p.add_argument("--fingerprint", help="trust the embedded certificate only if its SHA-256 "
                                          "fingerprint is this (aa:bb:...)")
+    p.add_argument("--trust-store", help="PEM bundle or directory of certificates to trust "
+                                         f"(default: ${TRUST_STORE_ENV})")
     p.add_argument("--headers", help="CSV only: the response headers, saved with curl -D")
     p.add_argument("--strict", action="store_true",
-                   help="also fail on redacted events and on an unpinned certificate")
+                   help="also fail on redacted events")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--log-key", help="check the events' inclusion proofs in the transparency "
+                                     "log (exported with include_log_proofs=true) against a "
+                                     "checkpoint signed by this verifier key")
+    p.add_argument("--checkpoint", help="with --log-key: the checkpoint obtained elsewhere (a "
+                                        "witness, the checkpoint directory) the export's must match")
     progress_options(p)
     p.set_defaults(func=cmd_verify)
 

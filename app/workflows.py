@@ -61,7 +61,8 @@ def service_event(event_type: str, action: str, resource_type: str, resource_id:
     return row
 
 
-def created_event(workflow_id: str, wf, *, max_bytes: int) -> dict[str, Any]:
+def created_event(workflow_id: str, wf, *, max_bytes: int,
+                  claimed_by: str | None = None) -> dict[str, Any]:
     labels = wf.labels.model_dump(include=set(_LABEL_KEYS))
     data = {
         "event_type": "datastorage.workflow.created",
@@ -76,16 +77,21 @@ def created_event(workflow_id: str, wf, *, max_bytes: int) -> dict[str, Any]:
         "labels": {k: labels[k] for k in _LABEL_KEYS if labels.get(k)},
     }
     data = {k: v for k, v in data.items() if v is not None}
+    if claimed_by is not None:
+        data["claimed_created_by"] = claimed_by
     return service_event("datastorage.workflow.created", "create", "Workflow", workflow_id,
                          workflow_id, data, max_bytes=max_bytes)
 
 
 def updated_event(workflow_id: str, updated_fields: dict[str, Any], *,
-                  max_bytes: int) -> dict[str, Any]:
+                  max_bytes: int, claimed_by: str | None = None) -> dict[str, Any]:
     """`updated_fields` without `status` gets the effective status filled in
-    by datastorage.set_workflow_status (it knows the row's current status)."""
+    by datastorage.set_workflow_status (it knows the row's current status).
+    `claimed_by`: a body-supplied actor the authenticated user overrode."""
     data = {"event_type": "datastorage.workflow.updated", "workflow_id": workflow_id,
             "updated_fields": updated_fields}
+    if claimed_by is not None:
+        data["claimed_disabled_by"] = claimed_by
     return service_event("datastorage.workflow.updated", "update", "Workflow", workflow_id,
                          workflow_id, data, max_bytes=max_bytes)
 

@@ -159,7 +159,7 @@ def export_phase(base_url: str, pid: int, big: str, repeat: int, tmp: Path) -> d
 
 def offline_phase(tmp: Path, repeat: int) -> dict:
     args = argparse.Namespace(file=str(tmp / "export.json"), cert=str(tmp / "cert.pem"),
-                              fingerprint=None, headers=None, strict=False, json=False,
+                              fingerprint=None, trust_store=None, headers=None, strict=False, json=False,
                               progress=False)
     runs = []
     for _ in range(repeat):

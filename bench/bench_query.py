@@ -7,7 +7,8 @@ reused), GET /api/v1/audit/events:
   by correlation id        a random chain of ~10 events out of 2,000 (limit 50)
   long chain               the 10,000-event chain (limit 50: the newest page)
   event type + since 24h   one of 8 common types, limit 50, exact `total`
-  deep offset              no filter, offset 100,000, limit 50 (exact total of 1M)
+  deep offset              no filter, offset 100,000, limit 50 (total: the planner's
+                           estimate of 1M, exact counts stop at 10,000; docs/overload.md)
 
 each measured three ways in one run: HTTP with one connection (latency, the
 targets), HTTP with 16 connections (throughput and p99 under load), and the
@@ -122,6 +123,13 @@ def populated_partitions(conn) -> set[str]:
         "WHERE i.inhparent = 'audit_events'::regclass AND c.reltuples > 0")}
 
 
+def total_ok(total: int, stored: int) -> bool:
+    """Exact up to 10,000 matches; above, an estimate (at least 10,001) within 10%."""
+    if stored <= 10_000:
+        return total == stored
+    return total > 10_000 and abs(total - stored) <= 0.1 * stored
+
+
 def query_args(correlation_id=None, event_type=None, since=None, limit=50, offset=0) -> tuple:
     return (correlation_id, event_type, None, None, None, since, None, limit, offset)
 
@@ -191,10 +199,10 @@ def main(quick: bool = False, *, duration: float | None = None, clients: int = 1
                 checks["by_cid_total_ok"] = body["pagination"]["total"] == lengths[sample[0]]
                 body = client.get(PATH, params={"event_type": TYPES[0], "since": iso(since),
                                                 "limit": 50}).json()
-                checks["type_since_total_ok"] = (body["pagination"]["total"]
-                                                 == type_counts.get(TYPES[0], 0))
+                checks["type_since_total_ok"] = total_ok(body["pagination"]["total"],
+                                                         type_counts.get(TYPES[0], 0))
                 body = client.get(PATH, params={"offset": offset, "limit": 50}).json()
-                checks["deep_offset_total_ok"] = body["pagination"]["total"] == stored
+                checks["deep_offset_total_ok"] = total_ok(body["pagination"]["total"], stored)
                 checks["deep_offset_page_len"] = len(body["data"])
             log(f"checks: {checks}")
 

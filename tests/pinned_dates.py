@@ -11,8 +11,9 @@ The year-end run starts ten seconds before midnight and crosses it while it
 runs, as a real deployment does. `DS_TEST_PIN` tells the tests which
 instant to expect.
 
-    python -m tests.pinned_dates            # every pin
+    python -m tests.pinned_dates            # every pin, side by side
     python -m tests.pinned_dates 2028-02-29T12:00:00Z   # one instant (UTC)
+    python -m tests.pinned_dates -x tests/db/test_calendar.py   # pytest options, files
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from harness import ROOT
@@ -66,15 +68,15 @@ def calendar_files() -> list[str]:
                   if "mark.calendar" in p.read_text())
 
 
-def run(instant: datetime, zone: str, library: str, extra: list[str]) -> tuple[int, float]:
-    print(f"== calendar tests with the clock at {instant:%Y-%m-%d %H:%M:%S} UTC, TZ={zone}",
-          flush=True)
+def run(instant: datetime, zone: str, library: str, extra: list[str]) -> tuple[int, float, str]:
+    """(exit code, seconds, output) of one pinned pytest run."""
+    paths = [] if any(not a.startswith("-") for a in extra) else calendar_files()
     t0 = time.monotonic()
-    rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-m", "calendar",
-                          "-p", "no:schemathesis", "-p", "no:hypothesispytest",
-                          *(extra or calendar_files())],
-                         cwd=ROOT, env=pinned_env(instant, zone, library))
-    return rc, time.monotonic() - t0
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "calendar",
+                           "-p", "no:schemathesis", "-p", "no:hypothesispytest", *extra, *paths],
+                          cwd=ROOT, env=pinned_env(instant, zone, library),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc.returncode, time.monotonic() - t0, proc.stdout
 
 
 def main(argv: list[str]) -> int:
@@ -82,13 +84,20 @@ def main(argv: list[str]) -> int:
     if argv and not argv[0].startswith("-"):
         pins = [(argv.pop(0), "Pacific/Kiritimati")]
     library = libfaketime()
-    results = []
-    for text, zone in pins:
-        instant = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
-        results.append((text, zone, *run(instant, zone, library, argv)))
-    for text, zone, rc, seconds in results:
-        print(f"{text} {zone}: {'passed' if rc == 0 else 'FAILED'} in {seconds:.0f} s")
-    return max(r[2] for r in results)
+    instants = [datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+                for text, _ in pins]
+    # Side by side: each run has its own cluster, service ports and clock,
+    # and most of a run is waiting (start-up, polls), not computing.
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(len(pins)) as pool:
+        results = list(pool.map(lambda iz: run(*iz, library, argv),
+                                zip(instants, (zone for _, zone in pins))))
+    for instant, (_, zone), (rc, seconds, output) in zip(instants, pins, results):
+        print(f"== calendar tests with the clock at {instant:%Y-%m-%d %H:%M:%S} UTC, TZ={zone}: "
+              f"{'passed' if rc == 0 else 'FAILED'} in {seconds:.0f} s")
+        print(output.rstrip() if rc else (output.strip().splitlines() or [""])[-1], flush=True)
+    print(f"pinned-date runs: {time.monotonic() - t0:.0f} s in all")
+    return max(rc for rc, _, _ in results)
 
 
 if __name__ == "__main__":

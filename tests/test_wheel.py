@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from app.migrate import libpq_url
-from harness import ROOT, Service, scratch_dir
+from harness import ROOT, Service, poll, scratch_dir
 
 pytestmark = pytest.mark.wheel
 SOURCES = ("pyproject.toml", "README.md", "app", "sql")
@@ -87,15 +87,13 @@ def test_migrate_and_serve_from_the_wheel(installed, empty_db):
     out = run(installed / "datastorage", "migrate", cwd=installed.parent, env=env)
     migrations = len(list((ROOT / "sql" / "migrations").glob("*.sql")))
     assert f"{migrations} migration(s) applied" in out, out
-    svc = Service(db_url, env=env, command=[str(installed / "datastorage")],
+    svc = Service(empty_db, env=env, command=[str(installed / "datastorage")],
                   cwd=installed.parent, data_dir=scratch_dir("ds-test-wheel-"))
     svc.start(timeout=60)
     try:
-        deadline = time.monotonic() + 30
         with svc.client() as c:
-            while (status := c.get("/health/ready").status_code) != 200:
-                assert time.monotonic() < deadline, f"/health/ready still {status}"
-                time.sleep(0.2)
+            poll(lambda: c.get("/health/ready").status_code == 200, timeout=30,
+                 what="/health/ready answering 200")
             resp = c.post("/api/v1/audit/events", json={
                 "version": "1.0", "event_type": "gateway.signal.received",
                 "event_timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from . import contract
+from .common import MAX_OFFSET
 from .contract import AuditEventResponse, BatchAuditEventResponse
 
 EventCategory = Literal["gateway", "notification", "analysis", "aiagent", "signalprocessing",
@@ -79,7 +80,7 @@ class AuditEventsQuery(BaseModel):
     severity: str | None = None
     correlation_id: str | None = None
     limit: int = Field(50, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=2**62)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     since: str | None = Field(None, description="24h, 7d, 1h30m, RFC 3339 or a date")
     until: str | None = Field(None, description="24h, 7d, 1h30m, RFC 3339 or a date")
 

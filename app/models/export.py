@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .common import MAX_OFFSET
 from .contract import (AuditExportResponseEventsItem, AuditExportResponseExportMetadata,
                        AuditExportResponseHashChainVerification)
 
@@ -25,8 +26,13 @@ class ExportQuery(BaseModel):
     format: Literal["json", "csv"] = "json"
     include_detached_signature: bool = False
     redact_pii: bool = False
-    offset: int = Field(0, ge=0, le=2**62)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     limit: int = Field(1000, ge=1, le=10000)
+    include_log_proofs: bool = Field(False, description="JSON only: add each event's inclusion "
+                                     "proof in the transparency log and the checkpoint they prove "
+                                     "against (docs/transparency-log.md)")
+    escape_formulas: bool = Field(True, description="CSV only: an apostrophe before cells "
+                                                     "starting with = + - @ tab CR '")
 
 
 class ExportEvent(AuditExportResponseEventsItem):

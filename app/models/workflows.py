@@ -20,6 +20,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictInt, S
                       field_validator)
 from pydantic_core import PydanticCustomError
 
+from .common import MAX_OFFSET
 from .contract import (DetectedLabels, RemediationWorkflow, WorkflowDisableRequest,
                        WorkflowListResponse, WorkflowSearchFilters, WorkflowSearchRequest,
                        WorkflowSearchResponse, WorkflowUpdateRequest)
@@ -85,7 +86,7 @@ class WorkflowCreate(RemediationWorkflow):
         doc = {name: getattr(self, name) for name in _STORED if getattr(self, name) is not None}
         if not doc.get("maintainer"):
             doc.pop("maintainer", None)
-        if created_by is not None and "created_by" not in doc:
+        if created_by is not None:      # the effective creator (identity.effective_actor)
             doc["created_by"] = created_by
         doc["labels"] = self.labels.model_dump(
             include={"signal_type", "severity", "component", "environment", "priority"})
@@ -150,7 +151,7 @@ class WorkflowListQuery(BaseModel):
     component: str | None = None
     workflow_name: str | None = None
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=2**62)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 __all__ = ["MAX_CUSTOM_LABEL_VALUES", "RemediationWorkflow", "SearchFilters", "SearchRequest",

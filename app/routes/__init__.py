@@ -2,7 +2,7 @@
 from importlib import import_module
 
 AREAS = ("health", "metrics", "openapi", "audit", "notifications", "legal_hold", "export",
-         "verify", "reconstruction", "workflows")
+         "verify", "reconstruction", "workflows", "tlog")
 
 
 def blueprints():

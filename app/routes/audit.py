@@ -129,7 +129,7 @@ async def query_events(request):
         body = await request.app.ctx.db.call(
             "datastorage.query_audit_events", q["correlation_id"], q["event_type"],
             q["event_category"], q["event_outcome"], q["severity"], since, until,
-            q["limit"], q["offset"])
+            q["limit"], q["offset"], expensive=q["correlation_id"] is None)
     except DatabaseUnavailable:
         raise problem("database-error", "Failed to query audit events from database") from None
     return json_response(body)

@@ -42,6 +42,8 @@ def _bad_filter(detail: str) -> Problem:
      tags=["export"])
 async def export_events(request):
     values, errors = parse_query(request, ExportQuery)
+    if values.get("include_log_proofs") and values.get("format") == "csv":
+        errors["include_log_proofs"] = "inclusion proofs are carried by JSON exports only"
     if errors:
         EXPORT_FAILURES.labels(reason="validation").inc()
         metrics.VALIDATION_FAILURES.labels(field="openapi_middleware",

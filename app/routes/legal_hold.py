@@ -6,7 +6,7 @@ from sanic import Blueprint
 
 from .. import metrics
 from ..db import DatabaseError, DatabaseUnavailable
-from ..http import json_response, read_json
+from ..http import json_response, path_param, read_json
 from ..identity import user_of
 from ..models.contract import RFC7807Problem
 from ..models.legal_hold import (LegalHoldList, LegalHoldPlaced, LegalHoldReleased,
@@ -73,6 +73,7 @@ async def place(request):
      responses={200: LegalHoldReleased, 400: RFC7807Problem, 401: RFC7807Problem,
                 404: RFC7807Problem}, tags=["legal-hold"])
 async def release(request, correlation_id: str):
+    correlation_id = path_param("correlation_id", correlation_id)
     if not correlation_id:
         raise _fail("missing_correlation_id", "missing-correlation-id",
                     "correlation_id is required in URL path")

@@ -22,7 +22,10 @@ from ..validation import parse_model
 
 bp = Blueprint("verify")
 
-MAX_CHAINS = 1000
+# Work per request (issue 12 §5): chains here, events across them in
+# DS_MAX_VERIFY_EVENTS. Bigger verifications run in SQL
+# (datastorage.verify_chain_summary) or as exports.
+MAX_CHAINS = 100
 _EVENT_MESSAGES = {
     "content_mismatch": "Event hash mismatch: event data has been tampered",
     "link_mismatch": "Previous hash mismatch: event claims different previous_event_hash",
@@ -109,7 +112,14 @@ async def verify_chain(request):
     if not isinstance(body, dict):
         raise validation("request body must be a JSON object", {"body": "value must be an object"})
     ids, as_list = _requested(parse_model(VerifyChainRequest, body))
-    rows = await request.app.ctx.db.call("datastorage.verify_chains", ids, many=True)
+    db = request.app.ctx.db
+    size = await db.call("datastorage.chain_sizes", ids)
+    most = request.app.ctx.settings.max_verify_events
+    if size > most:
+        field = "correlation_ids" if "correlation_ids" in body else "correlation_id"
+        reason = f"the chains hold {size} events; at most {most} per request"
+        raise validation(f"too much to verify at once: {reason}", {field: reason})
+    rows = await db.call("datastorage.verify_chains", ids, many=True, expensive=True)
     unknown = [r["correlation_id"] for r in rows if r["total_events"] == 0 and r["head_seq"] is None]
     if unknown:
         raise problem("not-found", "No events found for correlation_id: " + ", ".join(unknown),

@@ -7,14 +7,13 @@ import re
 import time
 import uuid
 from decimal import Decimal
-from urllib.parse import unquote
 
 import orjson
 from sanic import Blueprint
 
 from .. import events
-from ..http import json_response, query, read_json
-from ..identity import user_of
+from ..http import json_response, path_param, query, read_json
+from ..identity import effective_actor, user_of
 from ..models.contract import RFC7807Problem
 from ..models.workflows import (RemediationWorkflow, SearchRequest, WorkflowCreate,
                                 WorkflowDisable, WorkflowListQuery, WorkflowListResponse,
@@ -67,9 +66,10 @@ async def create_workflow(request):
                          'created deprecated; create it active, then PATCH its status',
                          {"status": "cannot be created deprecated"})
     workflow_id = str(uuid.uuid4())
-    event = created_event(workflow_id, wf, max_bytes=settings.max_body_bytes)
+    created_by, claimed = effective_actor(user_of(request), wf.created_by)
+    event = created_event(workflow_id, wf, max_bytes=settings.max_body_bytes, claimed_by=claimed)
     body = await request.app.ctx.db.call("datastorage.create_workflow",
-                                         _dumps(wf.stored(user_of(request))), workflow_id,
+                                         _dumps(wf.stored(created_by)), workflow_id,
                                          events.payload([event]))
     return json_response(body, 201)
 
@@ -113,16 +113,17 @@ async def update_workflow(request, workflow_id: str):
     if any(raw.get(k) is not None for k in IMMUTABLE):
         raise problem("immutable-field-violation", IMMUTABLE_DETAIL)
     user = user_of(request)
-    by = reason = None
+    by = reason = claimed = None
     fields: dict[str, str] = {}
     if patch.status == "disabled":
-        by = patch.disabled_by if patch.disabled_by is not None else (user or "")
+        by, claimed = effective_actor(user, patch.disabled_by)
+        by = by or ""
         reason = patch.disabled_reason or ""
         fields = {"status": "disabled", "disabled_by": by, "disabled_reason": reason}
         fields = {k: v for k, v in fields.items() if v}
     elif patch.status is not None:
         fields = {"status": patch.status}
-    event = updated_event(wid, fields, max_bytes=settings.max_body_bytes)
+    event = updated_event(wid, fields, max_bytes=settings.max_body_bytes, claimed_by=claimed)
     body = await request.app.ctx.db.call("datastorage.set_workflow_status", wid, patch.status,
                                          by, reason, user, events.payload([event]))
     return json_response(body)
@@ -138,10 +139,11 @@ async def disable_workflow(request, workflow_id: str):
     raw = read_json(request) if request.body else {}
     req = parse_model(WorkflowDisable, _object_body(raw))
     user = user_of(request)
-    by = req.updated_by if req.updated_by is not None else (user or "")
+    by, claimed = effective_actor(user, req.updated_by)
+    by = by or ""
     reason = req.reason or ""
     event = updated_event(wid, {"status": "disabled", "disabled_by": by, "disabled_reason": reason},
-                          max_bytes=settings.max_body_bytes)
+                          max_bytes=settings.max_body_bytes, claimed_by=claimed)
     body = await request.app.ctx.db.call("datastorage.set_workflow_status", wid, "disabled",
                                          by, reason, user, events.payload([event]))
     return json_response(body)
@@ -151,15 +153,7 @@ async def disable_workflow(request, workflow_id: str):
 @doc("Every version of one workflow name, newest first",
      responses={200: WorkflowVersions, 400: RFC7807Problem}, tags=TAGS)
 async def workflow_versions(request, workflow_name: str):
-    # The router hands over the segment still percent-encoded.
-    try:
-        name = unquote(workflow_name, errors="strict")
-    except UnicodeDecodeError:
-        name = None
-    if name is None or "\x00" in name:
-        reason = "must be percent-encoded UTF-8 without NUL characters"
-        raise validation(f'parameter "workflow_name" in path has an error: {reason}',
-                         {"workflow_name": reason})
+    name = path_param("workflow_name", workflow_name)
     return json_response(await request.app.ctx.db.call("datastorage.workflow_versions", name))
 
 

@@ -4,9 +4,10 @@
 -- migrate and daily, via datastorage.maintain()); a DEFAULT partition catches
 -- anything else. Months are counted from the UTC month of `anchor` (now() by
 -- default), whatever the session's TimeZone: a partition holds one UTC month
--- of event_date, the UTC calendar date. A month whose rows already sit in the
--- DEFAULT partition is left there (moving them would mean deleting audit rows). Every partition,
--- however created, gets its TRUNCATE guard from the DDL guard (115_audit_ddl_guard.sql).
+-- of event_date, the UTC calendar date. A month whose rows already sit in
+-- the DEFAULT partition is left there (moving them would mean deleting audit
+-- rows). Every partition, however created, gets its TRUNCATE guard from the
+-- DDL guard (115_audit_ddl_guard.sql).
 
 CREATE OR REPLACE FUNCTION datastorage.ensure_audit_partitions(
     months_back integer DEFAULT 1, months_ahead integer DEFAULT 3,

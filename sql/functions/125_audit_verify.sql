@@ -175,7 +175,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s
 $$;
 
+-- Events the given chains hold, from their heads (no chain is read): the
+-- service bounds a verification request with it (issue 12 §5).
+CREATE OR REPLACE FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(sum(h.last_seq), 0)::bigint
+    FROM public.audit_chain_heads h
+    WHERE h.correlation_id = ANY (p_correlation_ids)
+$$;
+
 GRANT EXECUTE ON FUNCTION datastorage.verify_chain(text), datastorage.verify_chain_summary(text),
-                          datastorage.verify_chains(text[]),
+                          datastorage.verify_chains(text[]), datastorage.chain_sizes(text[]),
                           datastorage.chain_head_matches(text, bigint, text)
     TO datastorage_app, datastorage_auditor;

@@ -1,5 +1,5 @@
 -- A legal hold that survives the schema owner (docs/sql-api.md, "Who can do what").
--- depends: 0004_query_indexes
+-- depends: 0005_partition_anchor
 --
 -- Run by the migrating login, which must be a superuser: the guard schema
 -- and its event triggers belong to it, out of datastorage_owner's reach.

@@ -17,9 +17,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from app import canonical, signing
-from app.export_format import SIGNATURE_MARKER, csv_signed_message, split_signed_json
+from app.export_format import SIGNATURE_MARKER, csv_signed_message, parse_csv, split_signed_json
 from app.models.contract import AuditExportResponse
-from app.verifier import parse_csv
 from tests.api.test_foundation import assert_problem
 from harness import ROOT, Service, unique
 

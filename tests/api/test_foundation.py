@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import httpx
 
-from harness import Service
+from harness import Service, poll
 
 PROBLEM = "application/problem+json"
 
@@ -122,10 +122,9 @@ STOP_MARGIN = 8.0
 
 def exits_within(svc: Service, deadline: float) -> int:
     """The exit code, polled until the deadline (monotonic)."""
-    while (rc := svc.proc.poll()) is None:
-        assert time.monotonic() < deadline, "the service is still running"
-        time.sleep(0.05)
-    return rc
+    poll(lambda: svc.proc.poll() is not None, timeout=max(0.0, deadline - time.monotonic()),
+         what="the service to exit")
+    return svc.proc.returncode
 
 
 def test_sigterm_turns_readiness_503_before_stopping(module_db):
@@ -162,6 +161,7 @@ def test_sigterm_under_load_exits_within_the_delay(module_db, module_conn):
     answered_after_sigterm = 0
     sigterm_at: float | None = None
     done = threading.Event()
+    counting = threading.Lock()  # `+=` from several threads can lose counts
 
     def write(n: int) -> None:
         nonlocal answered_after_sigterm
@@ -184,18 +184,16 @@ def test_sigterm_under_load_exits_within_the_delay(module_db, module_conn):
                     return  # the listener is closed: this client is done
                 except httpx.TransportError:
                     continue  # taken by the kernel, never read by the service
-                statuses[resp.status_code] += 1
-                if sigterm_at is not None:
-                    answered_after_sigterm += 1
+                with counting:
+                    statuses[resp.status_code] += 1
+                    if sigterm_at is not None:
+                        answered_after_sigterm += 1
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(clients)]
     try:
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 30
-        while sum(statuses.values()) < 3 * clients:
-            assert time.monotonic() < deadline, f"no load built up: {statuses}"
-            time.sleep(0.05)
+        poll(lambda: sum(statuses.values()) >= 3 * clients, timeout=30, what="load to build up")
         os.kill(svc.proc.pid, signal.SIGTERM)
         sigterm_at = time.monotonic()
         assert exits_within(svc, sigterm_at + delay + STOP_MARGIN) == 0, svc.logs()

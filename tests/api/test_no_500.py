@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from app.models.audit import AuditEventsQuery
 from app.models.export import ExportQuery
+from app.models.tlog import ConsistencyQuery, InclusionQuery
 from app.models.workflows import WorkflowListQuery
 from app.validation import MAX_JSON_DEPTH
 from tests.api.test_audit_events import gateway_event, notification
@@ -111,10 +112,16 @@ OPERATIONS = {
                          lambda: {"reason": "x"}),
     "versions": ("GET", "/api/v1/workflows/by-name/{workflow_name}/versions", {}, None),
     "search": ("POST", "/api/v1/workflows/search", {}, lambda: search_query("OOMKilled")),
+    "log checkpoint": ("GET", "/api/v1/audit/log/checkpoint", {}, None),
+    "log key": ("GET", "/api/v1/audit/log/key", {}, None),
+    "inclusion proof": ("GET", "/api/v1/audit/log/proof/inclusion", {}, None),
+    "consistency proof": ("GET", "/api/v1/audit/log/proof/consistency", {}, None),
+    "log tile": ("GET", "/api/v1/audit/log/tile/{path}", {}, None),
 }
-QUERIES = {"query": AuditEventsQuery, "export": ExportQuery, "list workflows": WorkflowListQuery}
+QUERIES = {"query": AuditEventsQuery, "export": ExportQuery, "list workflows": WorkflowListQuery,
+           "inclusion proof": InclusionQuery, "consistency proof": ConsistencyQuery}
 PATH_DEFAULTS = {"correlation_id": lambda: unique("rr"), "workflow_id": _wid,
-                 "workflow_name": lambda: "wf-none"}
+                 "workflow_name": lambda: "wf-none", "path": lambda: "0/000.p/1"}
 
 
 def targets() -> list[tuple[str, str, str]]:

@@ -143,9 +143,9 @@ def wait_drained(svc: Service, spool_dir: Path) -> dict:
     return last["body"]
 
 
-def stored(db_url: str) -> dict[str, int]:
+def stored(db_url: str, table: str = "audit_events") -> dict[str, int]:
     with connect(db_url) as c:
-        return dict(c.execute("SELECT event_id::text, count(*) FROM audit_events GROUP BY 1"))
+        return dict(c.execute(f"SELECT event_id::text, count(*) FROM {table} GROUP BY 1"))
 
 
 def chains_valid(db_url: str, cids) -> dict[str, bool]:
@@ -228,6 +228,10 @@ def test_outage_mid_stream_and_mid_replay_loses_nothing(pg_back, db_url, conn, t
         twice = {i: n for i, n in counts.items() if n > 1}
         extra = set(counts) - set(acked)
         assert (missing, twice, extra) == ([], {}, set())
+        # The transparency log: every stored event, spooled ones included, is one leaf.
+        leaves = wait_until(lambda: (lambda n: n if set(n) >= set(counts) else None)(
+            stored(db_url, "tlog_leaves")), "every stored event in the transparency log")
+        assert leaves == {i: 1 for i in counts}
         assert blocked is not True, "the spool emptied before the gated records were stored"
         valid = chains_valid(db_url, chains + [gated_cid])
         assert all(valid.values()), valid
@@ -245,7 +249,8 @@ def test_outage_mid_stream_and_mid_replay_loses_nothing(pg_back, db_url, conn, t
               f"{waiting} waiting before restart); {len(acked)} acknowledged events "
               f"({n201} stored directly, {len(acked) - n201} spooled, {len(gated_ids)} in the "
               f"replay killed mid-transaction): {len(acked)} stored exactly once, 0 missing, "
-              f"0 extra; {len(valid)} chains verify; spool empty, quarantine empty")
+              f"0 extra, each one leaf of the transparency log; {len(valid)} chains verify; "
+              "spool empty, quarantine empty")
     finally:
         svc.stop()
 

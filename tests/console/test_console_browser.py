@@ -22,12 +22,16 @@ pytestmark = pytest.mark.browser
 RED = "rgb(201, 42, 42)"  # --bad in console.css
 
 
-def verify(path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", "verify", str(path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+def verify(path, cert) -> subprocess.CompletedProcess:
+    """The offline verifier, pinned to the service's certificate (unpinned it
+    would answer "integrity only", exit 3)."""
+    return subprocess.run([sys.executable, "-m", "app.cli", "verify", str(path), "--cert", str(cert)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
-def test_search_trail_badges_export_verify(page, module_conn, tmp_path):
+def test_search_trail_badges_export_verify(page, service, module_conn, tmp_path):
+    cert = tmp_path / "cert.pem"
+    cert.write_bytes(service.client().get("/api/v1/audit/export/certificate").content)
     cid = chain(module_conn, 60, "flow")
     page.goto("/console/search")
     page.get_by_label("Correlation id").fill(cid)
@@ -61,7 +65,7 @@ def test_search_trail_badges_export_verify(page, module_conn, tmp_path):
     doc = json.loads(saved.read_bytes())
     assert doc["export_metadata"]["exported_by"] == USER
     assert len(doc["events"]) == 60 and {e["correlation_id"] for e in doc["events"]} == {cid}
-    r = verify(saved)
+    r = verify(saved, cert)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "signature: VALID" in r.stdout and "event hashes: 60 recomputed" in r.stdout
 
@@ -73,7 +77,7 @@ def test_search_trail_badges_export_verify(page, module_conn, tmp_path):
     info.value.save_as(redacted)
     body = redacted.read_text()
     assert "ops@example.com" not in body and '"pii_redacted": true' in body
-    r = verify(redacted)
+    r = verify(redacted, cert)
     assert r.returncode == 0, r.stdout + r.stderr
     assert page.dialogs == []
 

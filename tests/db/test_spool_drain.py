@@ -14,7 +14,7 @@ import pytest
 
 from app import events
 from app.db import Database, DatabaseUnavailable
-from app.spool import Drainer, Spool, list_segments
+from app.spool import Drainer, ReplayDeferred, Spool, SpoolFull, list_segments
 from tests.api.test_audit_events import gateway_event, notification
 from harness import ROOT, apoll
 
@@ -334,3 +334,153 @@ def test_cli_drains_a_stopped_services_spool_and_refuses_while_one_drains(tmp_pa
         "quarantined": 0, "remaining": 0, "active_segments": 0}
     assert stored_counts(conn, ids) == {i: 1 for i in ids}
     assert list_segments(spool_dir) == []
+
+
+# --- issue 12 §6: edge cases of the drain ------------------------------------------
+
+def test_a_notification_hitting_another_unique_key_is_quarantined_not_counted(tmp_path, db_url,
+                                                                              conn):
+    """Only a replay that meets its own notification_id counts as stored; a
+    different conflict means the spooled record was never stored."""
+    conn.execute("CREATE UNIQUE INDEX test_one_per_recipient "
+                 "ON notification_audit (remediation_id, recipient)")
+    stored, same_id, other = notification(), None, notification()
+    other["remediation_id"], other["recipient"] = stored["remediation_id"], stored["recipient"]
+    same_id = dict(stored)
+    spool = Spool(tmp_path, 1 << 22)
+
+    async def go():
+        db = await open_db(db_url)
+        try:
+            await db.call("datastorage.record_notification", orjson.dumps(stored).decode())
+            await spool.append("notification", orjson.dumps(same_id).decode())
+            await spool.append("notification", orjson.dumps(other).decode())
+            await spool.close()
+            return await drain_all(spool, db)
+        finally:
+            await db.close()
+    drainer = asyncio.run(go())
+    assert (drainer.stats.duplicates, drainer.stats.records, drainer.stats.quarantined) == (1, 1, 1)
+    (entry,) = [orjson.loads(line) for line in spool.quarantine_path.read_bytes().splitlines()]
+    assert entry["reason"] == "permanent_error" and entry["detail"].startswith("23505")
+    assert entry["ids"] == [other["notification_id"]]
+    assert conn.execute("SELECT count(*) FROM notification_audit WHERE notification_id = %s",
+                        (other["notification_id"],)).fetchone()[0] == 0
+    assert list_segments(tmp_path) == []
+
+
+CURSE_SQL = """
+CREATE FUNCTION public.test_curse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.correlation_id LIKE 'cursed-%' THEN
+        RAISE EXCEPTION 'this chain is cursed' USING ERRCODE = 'P0001';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER test_curse BEFORE INSERT ON public.audit_events
+    FOR EACH ROW EXECUTE FUNCTION public.test_curse();
+"""
+
+
+def test_a_record_failing_forever_outside_22_23_is_quarantined_after_bounded_retries(
+        tmp_path, db_url, conn):
+    """SQLSTATE P0001 (not 22/23) on every attempt: the record is retried
+    max_attempts times, then quarantined with the reason, and the records
+    around it (same transaction group) are stored."""
+    conn.execute(CURSE_SQL)
+    spool = Spool(tmp_path, 1 << 22, max_attempts=3)
+    good = f"fine-{uuid.uuid4()}"
+    before, ids_before = rows([good], 2)
+    cursed, cursed_ids = rows([f"cursed-{uuid.uuid4()}"], 1)
+    after, ids_after = rows([good], 2)
+
+    async def go():
+        for payload in (before, cursed, after):
+            await spool.append("audit_events", payload)
+        await spool.close()
+        db = await open_db(db_url)
+        outcomes = []
+        try:
+            for _ in range(3):
+                try:
+                    outcomes.append(await Drainer(spool, db).drain_pass())
+                except ReplayDeferred as exc:
+                    outcomes.append(str(exc))
+                    # Retried, not given up: nothing stored, nothing quarantined.
+                    assert not spool.quarantine_path.exists()
+                    assert spool.status().records == 3
+            return outcomes
+        finally:
+            await db.close()
+    outcomes = asyncio.run(go())
+    assert [o if isinstance(o, int) else o.split(":")[0] for o in outcomes] == ["P0001", "P0001", 3]
+    assert "attempt 2 of 3" in outcomes[1]
+    assert stored_counts(conn, ids_before + ids_after) == {i: 1 for i in ids_before + ids_after}
+    assert stored_counts(conn, cursed_ids) == {cursed_ids[0]: 0}
+    (entry,) = [orjson.loads(line) for line in spool.quarantine_path.read_bytes().splitlines()]
+    assert entry["reason"] == "retries_exhausted" and entry["detail"].startswith("P0001")
+    assert "failed 3 times" in entry["detail"] and entry["ids"] == cursed_ids
+    assert list_segments(tmp_path) == [] and verify(conn, good)
+
+
+def test_the_quarantine_counts_against_capacity_and_is_reported(tmp_path, db_url, conn):
+    from prometheus_client import REGISTRY
+    capacity = 24 * 1024
+    spool = Spool(tmp_path, capacity)
+    cid = f"big-poison-{uuid.uuid4()}"
+    ev = gateway_event(cid, parent_event_id=str(uuid.uuid4()))
+    ev["event_data"]["alert_name"] = "x" * 12000
+    orphan = events.prepare(ev, max_event_data_bytes=1 << 20)
+
+    async def go():
+        await spool.append("audit_events", events.payload([orphan.row]))
+        await spool.close()
+        db = await open_db(db_url)
+        try:
+            await drain_all(spool, db)
+        finally:
+            await db.close()
+        quarantined = spool.quarantine_path.stat().st_size
+        assert quarantined > 12000 and list_segments(tmp_path) == []
+        accepted = 0
+        with pytest.raises(SpoolFull):
+            for _ in range(100):
+                payload, _ = rows([f"fill-{uuid.uuid4()}"])
+                await spool.append("audit_events", payload)
+                accepted += len(payload)
+        await spool.close()
+        st = spool.publish()
+        return quarantined, accepted, st
+    quarantined, accepted, st = asyncio.run(go())
+    # Without the quarantine the empty spool would have taken all of capacity.
+    assert st.bytes + quarantined <= capacity and st.bytes < capacity - 12000
+    assert accepted > 0 and st.quarantine_bytes == quarantined and st.quarantined == 1
+    assert st.capacity_ratio == (st.bytes + quarantined) / capacity
+    assert st.as_dict()["quarantine_bytes"] == quarantined
+    assert REGISTRY.get_sample_value("datastorage_spool_quarantine_bytes") == quarantined
+    assert REGISTRY.get_sample_value("datastorage_spool_quarantine_records") == 1
+
+
+def test_a_record_past_its_deadline_every_time_is_quarantined_too(tmp_path, db_url, conn):
+    """The per-call deadline (statement_timeout, SQLSTATE 57014) counts as a
+    failed attempt like any other refusal outside 22/23."""
+    conn.execute(CURSE_SQL.replace("RAISE EXCEPTION 'this chain is cursed' USING ERRCODE = 'P0001'",
+                                   "PERFORM pg_sleep(5)"))
+    spool = Spool(tmp_path, 1 << 22, max_attempts=2)
+    slow, slow_ids = rows([f"cursed-{uuid.uuid4()}"], 1)
+
+    async def go():
+        await spool.append("audit_events", slow)
+        await spool.close()
+        db = Database(db_url, role="datastorage_app", min_size=1, max_size=2, timeout=0.5)
+        await db.open()
+        try:
+            with pytest.raises(ReplayDeferred, match="57014"):
+                await Drainer(spool, db).drain_pass()
+            return await Drainer(spool, db).drain_pass()
+        finally:
+            await db.close()
+    assert asyncio.run(go()) == 1
+    (entry,) = [orjson.loads(line) for line in spool.quarantine_path.read_bytes().splitlines()]
+    assert entry["reason"] == "retries_exhausted" and entry["detail"].startswith("57014")
+    assert entry["ids"] == slow_ids and stored_counts(conn, slow_ids) == {slow_ids[0]: 0}

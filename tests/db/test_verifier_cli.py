@@ -6,6 +6,7 @@ their own, and why the certificate must be pinned."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -77,8 +78,10 @@ def test_pinning_by_fingerprint_and_unpinned(files):
     wrong = verify(path, "--fingerprint", "00:" * 31 + "00")
     assert wrong.returncode == 1 and "is not the pinned --fingerprint" in wrong.stdout
     unpinned = verify(path)
-    assert unpinned.returncode == 0 and "proves integrity, not origin" in unpinned.stdout
-    assert verify(path, "--strict").returncode == 1
+    assert unpinned.returncode == 3 and "proves integrity, not origin" in unpinned.stdout
+    assert "INTEGRITY ONLY, ORIGIN UNVERIFIED" in unpinned.stdout
+    assert "authentic" not in unpinned.stdout
+    assert verify(path, "--strict").returncode == 3
 
 
 def test_another_certificate_is_refused(files, tmp_path):
@@ -146,9 +149,37 @@ def test_an_attackers_own_signature_needs_the_pin_to_be_caught(files, tmp_path):
     forged = _write(tmp_path, "attacker.json",
                     _resign((files["dir"] / "export.json").read_bytes(), attacker, edit))
     unpinned = verify(forged)
-    assert unpinned.returncode == 0 and "not pinned" in unpinned.stdout   # intact, origin unknown
+    # Intact, origin unknown: never "authentic", never exit 0.
+    assert unpinned.returncode == 3 and "not pinned" in unpinned.stdout
+    assert "authentic" not in unpinned.stdout
+    assert unpinned.stdout.rstrip().splitlines()[-1].startswith(
+        "RESULT: INTEGRITY ONLY, ORIGIN UNVERIFIED")
     pinned = verify(forged, "--cert", files["dir"] / "cert.pem")
     assert pinned.returncode == 1 and "signature: INVALID" in pinned.stdout
+    real_fp = verify(forged, "--fingerprint", real.fingerprint)
+    assert real_fp.returncode == 1 and "is not the pinned --fingerprint" in real_fp.stdout
+    # A trust store holding only the service's certificate refuses it too,
+    # from the option and from the environment.
+    store = tmp_path / "trusted"
+    store.mkdir()
+    (store / "service.pem").write_bytes((files["dir"] / "cert.pem").read_bytes())
+    stored = verify(forged, "--trust-store", store)
+    assert stored.returncode == 1 and "is not in the trust store" in stored.stdout
+    env = subprocess.run([sys.executable, "-m", "app.cli", "verify", str(forged)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "DS_VERIFY_TRUST_STORE": str(store)})
+    assert env.returncode == 1 and "is not in the trust store" in env.stdout
+
+
+def test_a_trust_store_pins_the_real_certificate(files, tmp_path):
+    bundle = tmp_path / "bundle.pem"
+    _, other = signing.generate("someone-else")
+    from cryptography.hazmat.primitives import serialization
+    bundle.write_bytes(other.public_bytes(serialization.Encoding.PEM)
+                       + (files["dir"] / "cert.pem").read_bytes())
+    r = verify(files["dir"] / "export.json", "--trust-store", bundle)
+    assert r.returncode == 0, r.stdout
+    assert "found in trust store" in r.stdout and "RESULT: OK - the export is authentic" in r.stdout
 
 
 def test_csv_export_verifies_with_its_headers(files, tmp_path):

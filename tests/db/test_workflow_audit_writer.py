@@ -53,6 +53,10 @@ def test_concurrent_rows_are_group_committed(db_url, conn):
     assert flushes < 300 / 2, "rows that arrive together share an append call"
     assert conn.execute("SELECT bool_and(is_valid) FROM (SELECT (datastorage.verify_chain_summary("
                         "'gc-' || i)).is_valid FROM generate_series(0, 6) i) v").fetchone()[0]
+    # The workflow catalog's events enter the transparency log like any other.
+    conn.execute("SELECT datastorage.tlog_integrate(100000)")
+    assert conn.execute("SELECT count(*) FROM tlog_leaves l JOIN audit_events a USING (event_id) "
+                        "WHERE a.correlation_id LIKE 'gc-%'").fetchone()[0] == 300
 
 
 def test_a_refused_row_does_not_take_its_batch_with_it(db_url, conn):

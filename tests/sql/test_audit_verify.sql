@@ -6,7 +6,7 @@
 -- jsonb_build_object() would. Tampering needs a superuser who switches the
 -- triggers off (session_replication_role = replica), as an attacker would.
 BEGIN;
-SELECT plan(35);
+SELECT plan(36);
 
 CREATE FUNCTION pg_temp.ev(id int, cid text) RETURNS jsonb
 LANGUAGE sql AS $$
@@ -66,6 +66,8 @@ SELECT results_eq($$ SELECT correlation_id, total_events, valid_events, head_seq
                   $$ VALUES ('vc-clean'::text, 5::bigint, 5::bigint, 5::bigint, true),
                             ('vc-none', 0, 0, NULL, true) $$,
                   'verify_chains: one row per requested chain, in order, duplicates removed; unknown chain has no head');
+SELECT is(datastorage.chain_sizes(ARRAY['vc-clean', 'vc-none', 'vc-clean']), 5::bigint,
+          'chain_sizes: the events of the named chains, from their heads (each chain once)');
 
 -- The attacker switches the triggers off and edits the table.
 SET LOCAL session_replication_role = replica;

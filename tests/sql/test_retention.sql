@@ -4,6 +4,9 @@
 -- Every date is explicit (2020): nothing depends on today.
 BEGIN;
 SELECT plan(47);
+-- The literals below carry no zone: they mean UTC, whatever the session's
+-- TimeZone (the pinned-date runs use zones east and west of UTC).
+SET LOCAL TimeZone = 'UTC';
 
 -- A month that retention can drop whole, and a month that stays mixed
 -- (created by the owner, as datastorage.ensure_audit_partitions does).

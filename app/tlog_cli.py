@@ -1,0 +1,462 @@
+"""`datastorage log verify` and `datastorage log witness` (docs/transparency-log.md).
+
+log verify: recompute the log from the stored events and compare it with
+signed checkpoints. For every leaf, in log order, the event's hash is
+recomputed from its stored content (canonical form, app/canonical.py's
+SQL twin, whose definition in the database is first compared with the one
+shipped here) and the leaf from that hash; stored leaf and node hashes are
+never trusted. Exit 0 when every checkpoint's root is reproduced, 1 when
+not (the report names the first differing leaf, or the missing index),
+2 when the command cannot run.
+
+log witness: follow a log's checkpoints, check each signature and its
+consistency with the last one this witness holds, then cosign it
+(cosignature/v1) and keep it. A rollback, a split view (another root for a
+size already seen) or an inconsistent tree is refused with exit 1, and
+both checkpoints are kept as evidence.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from hashlib import sha256
+from pathlib import Path
+
+from . import note, tlog
+
+OK, FAILED, UNUSABLE = 0, 1, 2
+FETCH = 20_000
+
+
+class Unusable(Exception):
+    """The command cannot run (bad arguments, unreadable files, no database)."""
+
+
+def read_key(value: str) -> note.Verifier:
+    """A verifier key given inline or as a file holding one."""
+    text = value
+    if "+" not in value or Path(value).is_file():
+        try:
+            text = Path(value).read_text()
+        except OSError as exc:
+            raise Unusable(f"cannot read key {value}: {exc.strerror}") from None
+    try:
+        return note.Verifier.parse(text.strip().splitlines()[0] if text.strip() else "")
+    except note.NoteError as exc:
+        raise Unusable(str(exc)) from None
+
+
+def load_checkpoints(path: Path, verifier: note.Verifier) -> list[note.Checkpoint]:
+    """One checkpoint file, or every *.checkpoint in a directory; sorted by size."""
+    files = sorted(path.glob("*.checkpoint")) if path.is_dir() else [path]
+    if not files:
+        raise Unusable(f"no checkpoint files in {path}")
+    out = []
+    for f in files:
+        try:
+            out.append(note.Checkpoint.parse(f.read_text(), verifier))
+        except OSError as exc:
+            raise Unusable(f"cannot read {f}: {exc.strerror}") from None
+        except (note.NoteError, UnicodeDecodeError) as exc:
+            raise Unusable(f"{f}: {exc}") from None
+    return sorted(out, key=lambda c: c.size)
+
+
+# --- log verify -----------------------------------------------------------------
+# The database's canonical form must be the one this program ships: a DBA who
+# could redefine it could make rewritten content hash like the original.
+PINNED = ("canonical_members", "canonical_event", "link_hash", "chain_hash")
+CHUNK = 50_000
+
+
+def _shipped_body(name: str) -> str:
+    from .migrate import function_files
+    pattern = re.compile(r"FUNCTION\s+datastorage\." + name + r"\(.*?\$\$(.*?)\$\$", re.S)
+    for path in function_files():
+        m = pattern.search(path.read_text())
+        if m:
+            return m.group(1)
+    raise Unusable(f"datastorage.{name} is not among the shipped SQL functions")
+
+
+# The event hash is recomputed by the database (its canonical form is pinned
+# above), on several connections at once: rendering is the costly part.
+LEAVES_SQL = """
+SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash,
+       datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a)
+FROM public.tlog_leaves l
+LEFT JOIN public.audit_events a ON a.event_id = l.event_id
+WHERE l.leaf_index >= %s AND l.leaf_index < %s
+ORDER BY l.leaf_index
+"""
+
+OUTSIDE_SQL = """
+SELECT a.event_id::text, a.correlation_id FROM public.audit_events a
+WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = a.event_id)
+  AND NOT EXISTS (SELECT 1 FROM public.tlog_outbox o WHERE o.event_id = a.event_id)
+LIMIT 20
+"""
+
+
+def leaf_rows(url: str, size: int, jobs: int = 2):
+    """Rows of LEAVES_SQL for leaves [0, size), in order, fetched in chunks
+    by `jobs` connections at once."""
+    import psycopg
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .migrate import libpq_url
+
+    def chunk(lo: int) -> list:
+        with psycopg.connect(libpq_url(url)) as c:
+            return c.execute(LEAVES_SQL, (lo, min(lo + CHUNK, size))).fetchall()
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        pending = []
+        starts = iter(range(0, size, CHUNK))
+        for lo in starts:
+            pending.append(pool.submit(chunk, lo))
+            if len(pending) > jobs:
+                break
+        while pending:
+            rows = pending.pop(0).result()
+            nxt = next(starts, None)
+            if nxt is not None:
+                pending.append(pool.submit(chunk, nxt))
+            yield from rows
+
+
+@dataclass
+class VerifyReport:
+    leaves: int = 0
+    checked: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    first_bad_index: int | None = None
+    seconds: float = 0.0
+
+    def fail(self, index: int | None, message: str) -> None:
+        if index is not None and self.first_bad_index is None:
+            self.first_bad_index = index
+        self.problems.append(message)
+
+
+def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
+               jobs: int = 2) -> VerifyReport:
+    """Recompute the tree from the events in the database at `url` and
+    compare it with every checkpoint."""
+    import psycopg
+
+    from .migrate import libpq_url
+    rep = VerifyReport()
+    started = time.perf_counter()
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        for name in PINNED:
+            (src,) = conn.execute("SELECT prosrc FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n "
+                                  "ON n.oid = p.pronamespace WHERE n.nspname = 'datastorage' "
+                                  "AND p.proname = %s", (name,)).fetchone() or (None,)
+            if src != _shipped_body(name):
+                rep.fail(None, f"datastorage.{name} in the database differs from the shipped "
+                               "definition: the canonical form was redefined")
+                return rep
+        target = checkpoints[-1].size
+        wanted = {c.size: c for c in checkpoints}
+        builder = tlog.RootBuilder()
+        good_until = 0  # largest checkpoint size whose root was reproduced
+        stored_differs: int | None = None
+        if 0 in wanted:
+            good_until = _compare(rep, wanted[0], builder, good_until)
+        expected = 0
+        for index, event_id, stored_leaf, cid, ev_hash, recomputed in leaf_rows(url, target, jobs):
+            if index != expected:
+                rep.fail(expected, f"log index {expected} is missing (the next stored leaf is {index})")
+                break
+            if cid is None:
+                rep.fail(index, f"log index {index}: event {event_id} is missing from audit_events "
+                                "(deleted after it entered the log)")
+                break
+            if recomputed != ev_hash:
+                rep.fail(index, f"log index {index}: event {event_id} (correlation_id {cid}): "
+                                "its content does not hash to its stored event_hash")
+                break
+            leaf_h = sha256(b"\x00" + f"{event_id}\n{recomputed}\n{cid}".encode()).digest()
+            if stored_differs is None and leaf_h != stored_leaf:
+                stored_differs = index
+            builder.add(leaf_h)
+            expected += 1
+            if expected in wanted:
+                good_until = _compare(rep, wanted[expected], builder, good_until)
+                if rep.problems:
+                    _name_leaf(rep, conn, good_until, expected, stored_differs)
+                    break
+            if progress is not None and expected % 4096 == 0:
+                progress.update(expected)
+        rep.leaves = expected
+        if not rep.problems and expected < target:
+            rep.fail(expected, f"log index {expected} is missing: the log ends at {expected} leaves, "
+                               f"the checkpoint signs {target}")
+        if not rep.problems:
+            for event_id, cid in conn.execute(OUTSIDE_SQL).fetchall():
+                rep.fail(None, f"event {event_id} (correlation_id {cid}) is stored but not in the "
+                               "log (inserted past the capture trigger)")
+    if progress is not None:
+        progress.update(progress.total)
+    rep.seconds = time.perf_counter() - started
+    return rep
+
+
+def _compare(rep: VerifyReport, cp: note.Checkpoint, builder: tlog.RootBuilder, good: int) -> int:
+    if builder.root() == cp.root:
+        rep.checked.append(cp.size)
+        return cp.size
+    rep.fail(None, f"the root recomputed at size {cp.size} differs from the signed checkpoint")
+    return good
+
+
+def _name_leaf(rep, conn, good: int, bad: int, stored_differs: int | None) -> None:
+    """Narrow a root mismatch to a leaf: the first leaf whose stored hash
+    differs from the recomputed one if there is one, else the leaves between
+    the last reproduced checkpoint and the first failing one."""
+    if stored_differs is not None and stored_differs >= good:
+        lo, hi = stored_differs, stored_differs + 1
+    else:
+        lo, hi = good, bad
+    rows = conn.execute("SELECT leaf_index, event_id::text, correlation_id FROM public.tlog_leaves "
+                        "WHERE leaf_index >= %s AND leaf_index < %s ORDER BY leaf_index LIMIT 10",
+                        (lo, hi)).fetchall()
+    named = "; ".join(f"log index {i}: event {e} (correlation_id {c})" for i, e, c in rows)
+    if hi - lo == 1:
+        rep.fail(lo, f"first differing leaf: {named}")
+    else:
+        rep.fail(lo, f"a leaf with log index in [{lo}, {hi}) differs from what was signed "
+                     f"(stored leaf hashes were rewritten too): {named}"
+                     + (" ..." if hi - lo > len(rows) else ""))
+
+
+def cmd_verify(args) -> int:
+    from .cli import _settings, database_urls
+    from .migrate import libpq_url
+    from .verifier import Progress
+    import psycopg
+    try:
+        settings = _settings()
+        verifier = read_key(args.key) if args.key else _local_verifier(settings)
+        checkpoints = load_checkpoints(Path(args.checkpoint), verifier)
+        # The privileged (migration) login: the service's own login may
+        # only call API functions, and this reads the tables themselves.
+        _, url, _ = database_urls(settings, start=False)
+        psycopg.connect(libpq_url(url)).close()
+    except Unusable as exc:
+        print(f"datastorage log verify: {exc}", file=sys.stderr)
+        return UNUSABLE
+    except psycopg.Error as exc:
+        print(f"datastorage log verify: cannot connect: {exc}", file=sys.stderr)
+        return UNUSABLE
+    target = checkpoints[-1].size
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    rep = verify_log(url, checkpoints, Progress(show, target, "leaves"), jobs=args.jobs)
+    rate = rep.leaves / rep.seconds if rep.seconds else 0
+    print(f"log: {checkpoints[-1].origin}, key {verifier.name}+{verifier.id.hex()}")
+    print(f"checkpoints: {len(checkpoints)} (sizes {checkpoints[0].size}..{target}); "
+          f"reproduced: {len(rep.checked)}")
+    print(f"leaves recomputed from events: {rep.leaves:,} in {rep.seconds:.2f}s ({rate:,.0f}/s)")
+    if rep.problems:
+        print("PROBLEMS")
+        for p in rep.problems:
+            print(f"  - {p}")
+        print("RESULT: FAILED")
+        return FAILED
+    print("RESULT: OK")
+    return OK
+
+
+def _local_verifier(settings) -> note.Verifier:
+    path = settings.log_key_path
+    if not path.exists():
+        raise Unusable(f"no --key given and no signing key in {path}")
+    return note.Signer.parse(path.read_text()).verifier
+
+
+# --- exports ---------------------------------------------------------------------
+def check_export_proofs(doc: dict, report, key: str, checkpoint: str | None) -> None:
+    """`datastorage verify FILE --log-key KEY [--checkpoint FILE]`: every
+    exported event is proven to be a leaf of the signed log."""
+    try:
+        verifier = read_key(key)
+        trusted = load_checkpoints(Path(checkpoint), verifier)[-1] if checkpoint else None
+    except Unusable as exc:
+        report.problems.append(f"transparency log: {exc}")
+        return
+    log = doc.get("transparency_log")
+    if not isinstance(log, dict) or not isinstance(log.get("checkpoint"), str):
+        report.problems.append("transparency log: the export carries no checkpoint and proofs "
+                               "(export with include_log_proofs=true, after the first checkpoint)")
+        return
+    try:
+        cp = note.Checkpoint.parse(log["checkpoint"], verifier)
+    except note.NoteError as exc:
+        report.problems.append(f"transparency log: the export's checkpoint: {exc}")
+        return
+    if trusted is not None and (trusted.size, trusted.root) != (cp.size, cp.root):
+        report.problems.append(f"transparency log: the export proves against size {cp.size}, the "
+                               f"given checkpoint is size {trusted.size} with "
+                               + ("another root (split view)" if trusted.size == cp.size
+                                  else "a different size: export again or use that checkpoint's"))
+        return
+    proofs = log.get("proofs") if isinstance(log.get("proofs"), dict) else {}
+    proven = 0
+    for ev in doc.get("events") or []:
+        eid = ev.get("event_id")
+        entry = proofs.get(eid)
+        if not isinstance(entry, dict):
+            report.problems.append(f"transparency log: event {eid} has no inclusion proof in the "
+                                   f"checkpoint of size {cp.size} (not in the log, or newer)")
+            continue
+        try:
+            leaf = tlog.leaf_hash(tlog.leaf_bytes(eid, ev.get("event_hash"), ev.get("correlation_id")))
+            tlog.verify_inclusion(leaf, int(entry["leaf_index"]), cp.size,
+                                  [tlog.unb64(p) for p in entry["proof"]], cp.root)
+            proven += 1
+        except (tlog.ProofError, KeyError, TypeError, ValueError) as exc:
+            report.problems.append(f"transparency log: event {eid}: {exc}")
+    report.facts.append(f"transparency log: {proven:,} event(s) proven in {cp.origin} at size "
+                        f"{cp.size} (signature verified{', matches the given checkpoint' if trusted else ''})")
+
+
+# --- log witness ----------------------------------------------------------------
+LATEST = "latest.checkpoint"
+
+
+class Refused(Exception):
+    """The log misbehaved; the evidence has been kept."""
+
+
+@dataclass
+class Witness:
+    url: str
+    state: Path
+    log_key: note.Verifier
+    signer: note.Signer
+
+    def held(self) -> note.Checkpoint | None:
+        path = self.state / LATEST
+        if not path.exists():
+            return None
+        return note.Checkpoint.parse(path.read_text(), self.log_key)
+
+    def _get(self, client, path: str, **params):
+        r = client.get(self.url.rstrip("/") + "/api/v1/audit/log" + path, params=params)
+        if r.status_code != 200:
+            raise Unusable(f"GET {path}: HTTP {r.status_code}: {r.text[:200]}")
+        return r
+
+    def _evidence(self, kind: str, *notes: tuple[str, str]) -> Path:
+        from .tlog_service import write_durably
+        d = self.state / "evidence" / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{kind}"
+        for name, text in notes:
+            write_durably(d / name, text)
+        return d
+
+    def step(self, client) -> str:
+        """Fetch, check, cosign. Returns what happened; raises Refused."""
+        from .tlog_service import write_durably
+        raw = self._get(client, "/checkpoint").text
+        try:
+            new = note.Checkpoint.parse(raw, self.log_key)
+        except note.NoteError as exc:
+            d = self._evidence("bad-signature", ("served.checkpoint", raw))
+            raise Refused(f"checkpoint does not verify with the log key: {exc} (evidence: {d})") from None
+        old = self.held()
+        if old is not None:
+            if new.size < old.size:
+                d = self._evidence("rollback", ("held.checkpoint", old.note.render()),
+                                   ("served.checkpoint", raw))
+                raise Refused(f"rollback: the log serves size {new.size}, this witness holds "
+                              f"size {old.size} (evidence: {d})")
+            if new.size == old.size and new.root != old.root:
+                d = self._evidence("split-view", ("held.checkpoint", old.note.render()),
+                                   ("served.checkpoint", raw))
+                raise Refused(f"split view: two signed roots for tree size {new.size} "
+                              f"(evidence: {d})")
+            if new.size == old.size:
+                return f"unchanged at size {new.size}"
+            if old.size > 0:
+                body = self._get(client, "/proof/consistency", first=old.size, second=new.size).json()
+                try:
+                    tlog.verify_consistency(old.size, new.size, [tlog.unb64(p) for p in body["proof"]],
+                                            old.root, new.root)
+                except (tlog.ProofError, KeyError, TypeError, ValueError) as exc:
+                    d = self._evidence("inconsistent", ("held.checkpoint", old.note.render()),
+                                       ("served.checkpoint", raw), ("proof.json", repr(body)))
+                    raise Refused(f"tree of size {new.size} is not an extension of the held tree of "
+                                  f"size {old.size} (leaves in [0, {old.size}) were changed): "
+                                  f"{exc} (evidence: {d})") from None
+        cosigned = note.cosign(new, self.signer)
+        write_durably(self.state / LATEST, cosigned.render())
+        return f"cosigned size {new.size}" + (f" (from {old.size})" if old else " (first checkpoint)")
+
+
+def _duration(text: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 10s, 1m)")
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def cmd_witness(args) -> int:
+    import httpx
+    try:
+        log_key = read_key(args.key)
+        state = Path(args.state)
+        state.mkdir(parents=True, exist_ok=True)
+        name = args.name or f"witness-{socket.gethostname()}"
+        signer = note.load_or_create_signer(state / "witness.key", name, note.COSIGNATURE_V1)
+        w = Witness(args.url, state, log_key, signer)
+        w.held()
+    except (Unusable, note.NoteError, OSError) as exc:
+        print(f"datastorage log witness: {exc}", file=sys.stderr)
+        return UNUSABLE
+    print(f"witness key: {signer.verifier.vkey()}", flush=True)
+    with httpx.Client(timeout=30) as client:
+        while True:
+            try:
+                print(w.step(client), flush=True)
+            except Refused as exc:
+                print(f"REFUSED: {exc}", file=sys.stderr, flush=True)
+                return FAILED
+            except (Unusable, httpx.HTTPError) as exc:
+                print(f"datastorage log witness: {exc}", file=sys.stderr, flush=True)
+                if args.every is None:
+                    return UNUSABLE
+            if args.every is None:
+                return OK
+            time.sleep(args.every)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("log", help="transparency log: verify it, witness it",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="log_command", required=True)
+    v = sub.add_parser("verify", help="recompute the log from the stored events and compare "
+                                      "with signed checkpoints")
+    v.add_argument("--checkpoint", required=True,
+                   help="a checkpoint file, or a directory of *.checkpoint files (narrows a "
+                        "mismatch to the leaves between two checkpoints)")
+    v.add_argument("--key", help="the log's verifier key (name+id+key, or a file holding it); "
+                                 "default: the local signing key's")
+    v.add_argument("--jobs", type=int, default=2,
+                   help="database connections recomputing hashes at once (default 2)")
+    bar = v.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None)
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    v.set_defaults(func=cmd_verify)
+    w = sub.add_parser("witness", help="check and cosign the log's checkpoints")
+    w.add_argument("--url", required=True, help="the service's base URL")
+    w.add_argument("--state", required=True, help="this witness's directory (key, held "
+                                                   "checkpoint, evidence)")
+    w.add_argument("--key", required=True, help="the log's verifier key (or a file holding it)")
+    w.add_argument("--name", help="the witness's key name (default witness-<hostname>)")
+    w.add_argument("--every", type=_duration, help="keep witnessing at this interval (e.g. 10s)")
+    w.set_defaults(func=cmd_witness)

@@ -1,0 +1,12 @@
+-- The hold history records the database login behind every placement and
+-- release (issue 12 §4).
+-- depends: 0011_drop_old_signatures
+--
+-- `actor` is the name the caller passes (the service passes the user its
+-- proxy authenticated); any login allowed to call the hold functions could
+-- pass another. The login itself cannot be chosen by the caller: session_user
+-- stays the connecting role inside SECURITY DEFINER functions and after
+-- SET ROLE, so the history shows both the claimed actor and who really
+-- connected. Run by the migrating login (a superuser, see 0010), which the
+-- DDL guard does not judge: the table keeps its owner.
+ALTER TABLE public.audit_legal_holds ADD COLUMN db_login text NOT NULL DEFAULT session_user;
