@@ -78,15 +78,22 @@ def _run_file(conn: psycopg.Connection, path: Path, one_by_one: bool) -> None:
 def apply_functions(conn: psycopg.Connection, citus: bool = False) -> None:
     """All function files in one transaction. Each file starts as the owning
     role; a file that needs another (the guard's superuser, the hold keeper)
-    says so with its own SET LOCAL ROLE / RESET ROLE."""
-    with conn.transaction():
-        for path in function_files():
-            conn.execute("SET LOCAL ROLE datastorage_owner")
-            _run_file(conn, path, citus)
-        conn.execute("RESET ROLE")
-        if citus:
-            # In the same transaction: no moment without the cluster's versions.
-            _apply_citus(conn, "functions")
+    says so with its own SET LOCAL ROLE / RESET ROLE.
+
+    On Citus, one transaction per file: Citus sends a trigger's DDL and the
+    functions it depends on to the workers over different connections, and
+    in one long transaction they end up waiting on each other (a distributed
+    deadlock). The cluster's own versions follow in the last file's
+    transaction (docs/scaling-out.md)."""
+    files = function_files()
+    for group in ([[p] for p in files] if citus else [files]):
+        with conn.transaction():
+            for path in group:
+                conn.execute("SET LOCAL ROLE datastorage_owner")
+                _run_file(conn, path, citus)
+            conn.execute("RESET ROLE")
+            if citus and group[-1] == files[-1]:
+                _apply_citus(conn, "functions")
 
 
 def wants_citus(conn: psycopg.Connection) -> bool:

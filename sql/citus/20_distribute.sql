@@ -11,7 +11,11 @@
 --   * the small catalogs named below, and any table a chain-keyed table
 --     references by foreign key (retention runs), become reference tables
 --     (a copy on every node, so any shard can join or reference them);
---   * anything else stays on the coordinator.
+--   * anything else stays on the coordinator, and so do the transparency
+--     log's leaves (one global sequence, appended by one integrator), though
+--     they name a correlation id: the outbox the capture trigger fills
+--     beside each event is keyed by chain like the events.
+-- The lists below are the exceptions to the rules, by name.
 -- Citus enforces a unique key only when it contains the distribution column:
 -- such keys gain correlation_id (docs/scaling-out.md, "Unique keys").
 DO $$
@@ -45,6 +49,7 @@ BEGIN
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
           AND c.relowner = 'datastorage_owner'::regrole
           AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)
+          AND c.oid NOT IN (SELECT to_regclass(g) FROM unnest(ARRAY['public.tlog_leaves']) g)
         -- The colocation anchor first.
         ORDER BY c.relname <> 'audit_chain_heads', c.relname
     LOOP

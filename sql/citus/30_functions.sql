@@ -1,7 +1,8 @@
--- Citus: the functions that differ on a cluster (app/migrate.py, right
--- after sql/functions/, in the same transaction: there is no moment without
--- the cluster's versions). They run on the coordinator only (upkeep, event
--- triggers), so they are not sent to the workers.
+-- Citus: the functions that differ on a cluster (app/migrate.py, in the
+-- transaction of the last function file). They run on the coordinator only
+-- (upkeep, event triggers), so they are not sent to the workers. Between the
+-- commit of 115_audit_ddl_guard.sql and this one, a migrate leaves the
+-- single-node partition_is_held() in place (docs/scaling-out.md).
 SET LOCAL citus.enable_ddl_propagation = off;
 
 -- Partition upkeep reads the default partition's shards (over several
