@@ -260,3 +260,17 @@ def test_migrate_again_changes_nothing(coord, citus_db):
     before = coord.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0]
     assert migrate(citus_db) == 0
     assert coord.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0] == before
+
+
+def test_appended_events_reach_the_transparency_log(coord):
+    """The capture fills the chain's outbox shard (a row trigger on a
+    cluster); the integrator on the coordinator turns it into leaves."""
+    a, b = f"tlog-a-{uuid.uuid4()}", f"tlog-b-{uuid.uuid4()}"
+    append(coord, a, [event(a), event(a)])
+    as_role(coord, "datastorage_app", "SELECT datastorage.append_audit_events(%s)",
+            json.dumps([event(b)]))
+    as_role(coord, "datastorage_app", "SELECT datastorage.tlog_integrate()")
+    leaves = dict(coord.execute(
+        "SELECT correlation_id, count(*) FROM tlog_leaves WHERE correlation_id IN (%s, %s)"
+        " GROUP BY 1", (a, b)).fetchall())
+    assert leaves == {a: 2, b: 1}
