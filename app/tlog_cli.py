@@ -87,7 +87,8 @@ def _shipped_body(name: str) -> str:
 # above), on several connections at once: rendering is the costly part.
 LEAVES_SQL = """
 SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash,
-       datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a)
+       datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a),
+       l.correlation_id, l.event_hash
 FROM public.tlog_leaves l
 LEFT JOIN public.audit_events a ON a.event_id = l.event_id
 WHERE l.leaf_index >= %s AND l.leaf_index < %s
@@ -100,6 +101,49 @@ WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = a.event_
   AND NOT EXISTS (SELECT 1 FROM public.tlog_outbox o WHERE o.event_id = a.event_id)
 LIMIT 20
 """
+
+
+# Retention (docs/retention.md) deletes a chain's expired prefix and records
+# a horizon: previous_hash is the event_hash of the last pruned event. The
+# link is that event's leaf, found by its hash: a leaf's index and event_hash
+# are both fixed by the signed root, and within a chain the log holds events
+# in chain order (appends to a chain are serialised on its head, which also
+# orders their outbox rows), so the pruned events are exactly the chain's
+# leaves up to the link. No unsigned column (such as a copy of chain_seq in
+# tlog_leaves) decides what counts as pruned.
+HORIZONS_SQL = """
+SELECT z.correlation_id, z.first_kept_seq, z.previous_hash, l.leaf_index, l.event_id::text,
+       EXISTS (SELECT 1 FROM public.audit_events a WHERE a.event_id = l.event_id),
+       (SELECT min(a.chain_seq) FROM public.audit_events a WHERE a.correlation_id = z.correlation_id),
+       k.previous_event_hash
+FROM public.audit_retention_horizons z
+LEFT JOIN public.tlog_leaves l ON l.correlation_id = z.correlation_id AND l.event_hash = z.previous_hash
+LEFT JOIN public.audit_events k ON k.correlation_id = z.correlation_id AND k.chain_seq = z.first_kept_seq
+"""
+
+
+def horizon_links(conn) -> tuple[dict[str, int], VerifyReport]:
+    """Per chain with a retention horizon that matches the log, the log index
+    of its last pruned event; a horizon that does not match is reported and
+    left out, so its chain's deleted events count as missing."""
+    links, rep = {}, VerifyReport()
+    for cid, first_kept, prev, link, link_event, link_stored, first_stored, kept_prev \
+            in conn.execute(HORIZONS_SQL):
+        where = f"retention horizon of chain {cid} (first kept chain_seq {first_kept})"
+        if link is None:
+            rep.fail(None, f"{where}: no leaf of the chain has its previous_hash {prev}: the horizon "
+                           "does not match the log")
+        elif link_stored:
+            rep.fail(link, f"{where}: its last pruned event {link_event} (log index {link}) is "
+                           "still stored")
+        elif first_stored is not None and first_stored < first_kept:
+            rep.fail(None, f"{where}: chain_seq {first_stored} below the horizon is still stored")
+        elif kept_prev is not None and kept_prev != prev:
+            rep.fail(None, f"{where}: the first kept event links to {kept_prev}, not to the "
+                           f"horizon's previous_hash {prev}")
+        else:
+            links[cid] = link
+    return links, rep
 
 
 def leaf_rows(url: str, size: int, jobs: int = 2):
@@ -132,6 +176,7 @@ def leaf_rows(url: str, size: int, jobs: int = 2):
 @dataclass
 class VerifyReport:
     leaves: int = 0
+    pruned: int = 0  # leaves whose event retention deleted (hashed from the leaf's event_hash)
     checked: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
@@ -169,15 +214,22 @@ def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
         if 0 in wanted:
             good_until = _compare(rep, wanted[0], builder, good_until)
         expected = 0
-        for index, event_id, stored_leaf, cid, ev_hash, recomputed in leaf_rows(url, target, jobs):
+        links, horizons = horizon_links(conn)
+        for index, event_id, stored_leaf, cid, ev_hash, recomputed, leaf_cid, leaf_ev_hash \
+                in leaf_rows(url, target, jobs):
             if index != expected:
                 rep.fail(expected, f"log index {expected} is missing (the next stored leaf is {index})")
                 break
             if cid is None:
-                rep.fail(index, f"log index {index}: event {event_id} is missing from audit_events "
-                                "(deleted after it entered the log)")
-                break
-            if recomputed != ev_hash:
+                if index > links.get(leaf_cid, -1):
+                    rep.fail(index, f"log index {index}: event {event_id} is missing from audit_events "
+                                    "(deleted after it entered the log, not pruned by retention)")
+                    break
+                # Pruned: its content is gone, so the leaf's own event_hash
+                # stands in; the root still fixes it, not the content.
+                cid, recomputed = leaf_cid, leaf_ev_hash or ""
+                rep.pruned += 1
+            elif recomputed != ev_hash:
                 rep.fail(index, f"log index {index}: event {event_id} (correlation_id {cid}): "
                                 "its content does not hash to its stored event_hash")
                 break
@@ -201,6 +253,8 @@ def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
             for event_id, cid in conn.execute(OUTSIDE_SQL).fetchall():
                 rep.fail(None, f"event {event_id} (correlation_id {cid}) is stored but not in the "
                                "log (inserted past the capture trigger)")
+        for message in horizons.problems:
+            rep.fail(None, message)
     if progress is not None:
         progress.update(progress.total)
     rep.seconds = time.perf_counter() - started
@@ -262,6 +316,10 @@ def cmd_verify(args) -> int:
     print(f"checkpoints: {len(checkpoints)} (sizes {checkpoints[0].size}..{target}); "
           f"reproduced: {len(rep.checked)}")
     print(f"leaves recomputed from events: {rep.leaves:,} in {rep.seconds:.2f}s ({rate:,.0f}/s)")
+    if rep.pruned:
+        print(f"pruned by retention: {rep.pruned:,} of these (events deleted under a retention "
+              "horizon: their leaves come from the stored event_hash; position and hash are "
+              "proven, content is not)")
     if rep.problems:
         print("PROBLEMS")
         for p in rep.problems:

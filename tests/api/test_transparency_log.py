@@ -15,6 +15,7 @@ from app import note, tlog
 from tests.api.test_audit_events import gateway_event
 from tests.api.test_foundation import assert_problem
 from tests.db.test_tlog_attacks import run_cli
+from tests.db.test_tlog_retention import AS_OF, old_events
 from harness import Service, poll, unique
 
 LOG_ENV = {"DS_CHECKPOINT_INTERVAL": "0.2", "DS_LOG_INTEGRATE_INTERVAL": "0.05"}
@@ -198,3 +199,28 @@ def test_log_proofs_are_json_only(http):
                  params={"format": "csv", "include_log_proofs": "true"})
     body = assert_problem(r, 400)
     assert "include_log_proofs" in body["detail"]
+
+
+def test_inclusion_proof_of_a_pruned_event(http, module_conn):
+    """Retention deletes the event; its leaf stays, and so does its proof."""
+    verifier = note.Verifier.parse(http.get("/api/v1/audit/log/key").text)
+    evs = old_events(unique("tlog-pruned"), 2)
+    module_conn.execute("SELECT datastorage.append_audit_events(%s::jsonb)", (json.dumps(evs),))
+    # Not count(audit_events): an earlier test stored an event past the log.
+    last = poll(lambda: module_conn.execute("SELECT leaf_index FROM tlog_leaves WHERE event_id = %s",
+                                            (evs[-1]["event_id"],)).fetchone(),
+                timeout=60, what="the events' leaves")[0]
+    cp = checkpoint_covering(http, verifier, last + 1)
+    gone = evs[0]["event_id"]
+    (stored_hash,) = module_conn.execute("SELECT event_hash FROM audit_events WHERE event_id = %s",
+                                         (gone,)).fetchone()
+    module_conn.execute("SELECT datastorage.enforce_retention(%s)", (AS_OF,))
+    assert module_conn.execute("SELECT count(*) FROM audit_events WHERE event_id = %s",
+                               (gone,)).fetchone()[0] == 0
+    r = http.get("/api/v1/audit/log/proof/inclusion", params={"event_id": gone, "tree_size": cp.size})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["event_hash"] == stored_hash
+    leaf = tlog.leaf_hash(tlog.leaf_bytes(gone, body["event_hash"], body["correlation_id"]))
+    tlog.verify_inclusion(leaf, body["leaf_index"], cp.size, [tlog.unb64(p) for p in body["proof"]],
+                          cp.root)
