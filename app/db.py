@@ -25,6 +25,11 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 # to "the database refused this input"): connection exceptions, operator
 # intervention (admin shutdown, crash recovery), insufficient resources.
 _UNAVAILABLE_CLASSES = ("08", "57P", "53")
+# A Citus coordinator reports a worker it cannot reach as an internal error
+# (XX000) with one of these messages: for the service, the database is not
+# there right now (docs/scaling-out.md, "A worker down").
+_CITUS_NODE_DOWN = ("failure on connection marked as essential",
+                    "connection to the remote node")
 
 
 class DatabaseUnavailable(Exception):
@@ -114,6 +119,8 @@ def is_unavailable(exc: BaseException) -> bool:
                         asyncpg.exceptions.ConnectionDoesNotExistError)):
         return True
     state = getattr(exc, "sqlstate", None) or ""
+    if state == "XX000" and str(getattr(exc, "message", "")).startswith(_CITUS_NODE_DOWN):
+        return True
     return state.startswith(_UNAVAILABLE_CLASSES)
 
 

@@ -82,3 +82,18 @@ def test_no_route_imports_the_driver():
         text = path.read_text()
         assert "asyncpg" not in text, path.name
         assert ".message" not in text and "sqlstate" not in text, path.name
+
+
+@pytest.mark.parametrize("message, unavailable", [
+    # A Citus coordinator that cannot reach a worker: the database is not
+    # there right now (spool), not a refusal of the input.
+    ("failure on connection marked as essential: 127.0.0.1:9701", True),
+    ("connection to the remote node postgres@10.0.0.2:5432 failed with the following error: x", True),
+    # Any other internal error stays one (a 500, logged).
+    ("executor could not find named tuplestore \"new_rows\"", False),
+])
+def test_a_citus_node_down_is_the_database_unavailable(message, unavailable):
+    import asyncpg
+    from app.db import is_unavailable
+    exc = asyncpg.exceptions.InternalServerError.new({"M": message, "C": "XX000", "S": "ERROR"})
+    assert is_unavailable(exc) is unavailable

@@ -28,20 +28,30 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WHERE t.level > 0
 $$;
 
+-- Does this partition hold a held row? (A Citus cluster replaces this one
+-- function: sql/citus/30_functions.sql.)
+CREATE OR REPLACE FUNCTION datastorage_guard.partition_is_held(rel regclass) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    held boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    RETURN held;
+END
+$$;
+
 -- The partitions that hold at least one held row, with their current names.
 -- VOLATILE: it must see what committed while freeze_holds() waited.
 CREATE OR REPLACE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rel regclass;
-    held boolean;
     out jsonb := '[]';
 BEGIN
     FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
                JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'
     LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
-        IF held THEN
+        IF datastorage_guard.partition_is_held(rel) THEN
             out := out || jsonb_build_object('oid', rel::oid, 'name', rel::text);
         END IF;
     END LOOP;
@@ -122,11 +132,13 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
              AND NOT a.attisdropped) <> 2
 $$;
 
--- What ddl_start() notes before a command: the held partitions and the
+-- What ddl_start() notes before a command: the held partitions (when it can
+-- remove one) and the
 -- violations already there (left by a superuser: not this command's doing).
-CREATE OR REPLACE FUNCTION datastorage_guard.before_ddl() RETURNS jsonb
+CREATE OR REPLACE FUNCTION datastorage_guard.before_ddl(p_held boolean) RETURNS jsonb
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object('held', datastorage_guard.held_partitions(),
+    SELECT jsonb_build_object('held', CASE WHEN p_held THEN datastorage_guard.held_partitions()
+                                           ELSE '[]' END,
                               'violations', to_jsonb(ARRAY(SELECT datastorage_guard.violations())))
 $$;
 
@@ -172,9 +184,15 @@ $$;
 
 CREATE OR REPLACE FUNCTION datastorage_guard.ddl_start() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- Only these commands can drop, detach, rename or move a partition; the
+    -- others skip reading every partition (on a Citus cluster that read
+    -- would fan out to the shards the command is about to change).
+    removes boolean := TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA',
+                                  'DROP OWNED');
 BEGIN
     IF NOT datastorage_guard.is_superuser() THEN
-        IF TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA', 'DROP OWNED') THEN
+        IF removes THEN
             PERFORM datastorage_guard.freeze_holds();
         END IF;
         -- DETACH ... CONCURRENTLY commits its first half before any end
@@ -184,7 +202,7 @@ BEGIN
             RAISE EXCEPTION 'DETACH PARTITION CONCURRENTLY is refused while events are under legal hold'
                 USING ERRCODE = '23503', HINT = 'Detach without CONCURRENTLY.';
         END IF;
-        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl()::text, true);
+        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl(removes)::text, true);
     END IF;
 END
 $$;

@@ -257,7 +257,25 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION datastorage.append_audit_events(jsonb) TO datastorage_app;
+-- Append events of one chain: the single-chain entry point. It names its
+-- chain, so on a Citus cluster the call is delegated to the shard holding
+-- that chain (sql/citus/40_delegate.sql); on one node it is the same append.
+CREATE OR REPLACE FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF jsonb_typeof(p_events) = 'array' AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements(p_events) x
+           WHERE x->>'correlation_id' IS DISTINCT FROM p_correlation_id) THEN
+        RAISE EXCEPTION 'every event must have correlation_id %', p_correlation_id
+            USING ERRCODE = 'DS400';
+    END IF;
+    RETURN datastorage.append_audit_events(p_events);
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION datastorage.append_audit_events(jsonb),
+                          datastorage.append_chain_events(text, jsonb) TO datastorage_app;
 GRANT EXECUTE ON FUNCTION datastorage.canonical_event(public.audit_events),
                           datastorage.canonical_members(public.audit_events),
                           datastorage.chain_hash(text, public.audit_events),

@@ -155,6 +155,28 @@ $$;
 
 ALTER FUNCTION datastorage.append_audit_events(p_events jsonb) OWNER TO datastorage_owner;
 
+--
+-- Name: append_chain_events(text, jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF jsonb_typeof(p_events) = 'array' AND EXISTS (
+           SELECT 1 FROM jsonb_array_elements(p_events) x
+           WHERE x->>'correlation_id' IS DISTINCT FROM p_correlation_id) THEN
+        RAISE EXCEPTION 'every event must have correlation_id %', p_correlation_id
+            USING ERRCODE = 'DS400';
+    END IF;
+    RETURN datastorage.append_audit_events(p_events);
+END
+$$;
+
+
+ALTER FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb) OWNER TO datastorage_owner;
+
 SET default_tablespace = '';
 
 --
@@ -3676,19 +3698,20 @@ $$;
 ALTER FUNCTION datastorage_guard.audit_partitions() OWNER TO postgres;
 
 --
--- Name: before_ddl(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+-- Name: before_ddl(boolean); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
-CREATE FUNCTION datastorage_guard.before_ddl() RETURNS jsonb
+CREATE FUNCTION datastorage_guard.before_ddl(p_held boolean) RETURNS jsonb
     LANGUAGE sql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT jsonb_build_object('held', datastorage_guard.held_partitions(),
+    SELECT jsonb_build_object('held', CASE WHEN p_held THEN datastorage_guard.held_partitions()
+                                           ELSE '[]' END,
                               'violations', to_jsonb(ARRAY(SELECT datastorage_guard.violations())))
 $$;
 
 
-ALTER FUNCTION datastorage_guard.before_ddl() OWNER TO postgres;
+ALTER FUNCTION datastorage_guard.before_ddl(p_held boolean) OWNER TO postgres;
 
 --
 -- Name: check_guards(jsonb); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -3757,9 +3780,15 @@ CREATE FUNCTION datastorage_guard.ddl_start() RETURNS event_trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    -- Only these commands can drop, detach, rename or move a partition; the
+    -- others skip reading every partition (on a Citus cluster that read
+    -- would fan out to the shards the command is about to change).
+    removes boolean := TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA',
+                                  'DROP OWNED');
 BEGIN
     IF NOT datastorage_guard.is_superuser() THEN
-        IF TG_TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'ALTER SCHEMA', 'DROP OWNED') THEN
+        IF removes THEN
             PERFORM datastorage_guard.freeze_holds();
         END IF;
         -- DETACH ... CONCURRENTLY commits its first half before any end
@@ -3769,7 +3798,7 @@ BEGIN
             RAISE EXCEPTION 'DETACH PARTITION CONCURRENTLY is refused while events are under legal hold'
                 USING ERRCODE = '23503', HINT = 'Detach without CONCURRENTLY.';
         END IF;
-        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl()::text, true);
+        PERFORM set_config('datastorage_guard.before', datastorage_guard.before_ddl(removes)::text, true);
     END IF;
 END
 $$;
@@ -3884,14 +3913,12 @@ CREATE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
     AS $$
 DECLARE
     rel regclass;
-    held boolean;
     out jsonb := '[]';
 BEGIN
     FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
                JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'
     LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
-        IF held THEN
+        IF datastorage_guard.partition_is_held(rel) THEN
             out := out || jsonb_build_object('oid', rel::oid, 'name', rel::text);
         END IF;
     END LOOP;
@@ -3953,6 +3980,25 @@ $$;
 
 
 ALTER FUNCTION datastorage_guard.may_change_hold() OWNER TO postgres;
+
+--
+-- Name: partition_is_held(regclass); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.partition_is_held(rel regclass) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    held boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    RETURN held;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.partition_is_held(rel regclass) OWNER TO postgres;
 
 --
 -- Name: refuse_audit_update(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -4901,6 +4947,14 @@ GRANT USAGE ON SCHEMA public TO datastorage_auditor;
 
 REVOKE ALL ON FUNCTION datastorage.append_audit_events(p_events jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.append_audit_events(p_events jsonb) TO datastorage_app;
+
+
+--
+-- Name: FUNCTION append_chain_events(p_correlation_id text, p_events jsonb); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.append_chain_events(p_correlation_id text, p_events jsonb) TO datastorage_app;
 
 
 --
