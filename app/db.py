@@ -153,8 +153,13 @@ class Database:
         # statement_timeout: the server enforces each call's deadline and
         # answers 57014 (Busy), so a client-side timeout only ever means a
         # database that stopped answering.
+        # max_parallel_workers_per_gather 0: one request never takes more than
+        # one core, so a flood of expensive calls (which also wait for their
+        # own slots) cannot starve the writes. A DBA's own session still
+        # verifies in parallel.
         settings = {"timezone": "UTC", "application_name": "datastorage",
-                    "statement_timeout": str(int(self.timeout * 1000))}
+                    "statement_timeout": str(int(self.timeout * 1000)),
+                    "max_parallel_workers_per_gather": "0"}
         if self.role:
             # A startup parameter (not SET ROLE) so the pool's RESET ALL on
             # release keeps the connection in the restricted role.
