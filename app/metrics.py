@@ -127,6 +127,29 @@ def observe_lag(service: str, seconds: float) -> None:
     AUDIT_LAG.labels(service=service).observe(max(seconds, 0.0))
 
 
+# Retention runs (app/retention.py).
+RETENTION_DELETED = Counter("datastorage_retention_deleted_events_total",
+                            "Audit events removed by retention runs of this service")
+RETENTION_DROPPED = Counter("datastorage_retention_dropped_partitions_total",
+                            "Monthly partitions dropped whole by retention runs of this service")
+RETENTION_FAILURES = Counter("datastorage_retention_failures_total",
+                             "Retention runs of this service that failed "
+                             "(not counting 'already running')")
+RETENTION_KEPT_HELD = Gauge("datastorage_retention_kept_held_events",
+                            "Expired events the last retention run kept because they are "
+                            "under legal hold",
+                            multiprocess_mode="mostrecent")
+RETENTION_LAST_RUN = Gauge("datastorage_retention_last_run_timestamp_seconds",
+                           "When the last retention run (any driver) finished, Unix time",
+                           multiprocess_mode="mostrecent")
+RETENTION_LAST_DURATION = Gauge("datastorage_retention_last_run_duration_seconds",
+                                "How long the last retention run (any driver) took",
+                                multiprocess_mode="mostrecent")
+RETENTION_LAST_OK = Gauge("datastorage_retention_last_run_success",
+                          "1 when the last retention run succeeded, 0 when it failed",
+                          multiprocess_mode="mostrecent")
+
+
 # Transparency log (app/tlog_service.py). Alert on any increase of the refusals:
 # the database's tree no longer extends what was signed.
 TLOG_CHECKPOINT_SIZE = Gauge("datastorage_tlog_checkpoint_size",

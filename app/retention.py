@@ -17,28 +17,10 @@ from typing import Callable
 
 import asyncpg
 import orjson
-from prometheus_client import Counter, Gauge
+
+from . import metrics
 
 log = logging.getLogger("datastorage.retention")
-
-DELETED = Counter("datastorage_retention_deleted_events_total",
-                  "Audit events removed by retention runs of this service")
-DROPPED = Counter("datastorage_retention_dropped_partitions_total",
-                  "Monthly partitions dropped whole by retention runs of this service")
-FAILURES = Counter("datastorage_retention_failures_total",
-                   "Retention runs of this service that failed (not counting 'already running')")
-KEPT_HELD = Gauge("datastorage_retention_kept_held_events",
-                  "Expired events the last retention run kept because they are under legal hold",
-                  multiprocess_mode="mostrecent")
-LAST_RUN = Gauge("datastorage_retention_last_run_timestamp_seconds",
-                 "When the last retention run (any driver) finished, Unix time",
-                 multiprocess_mode="mostrecent")
-LAST_DURATION = Gauge("datastorage_retention_last_run_duration_seconds",
-                      "How long the last retention run (any driver) took",
-                      multiprocess_mode="mostrecent")
-LAST_OK = Gauge("datastorage_retention_last_run_success",
-                "1 when the last retention run succeeded, 0 when it failed",
-                multiprocess_mode="mostrecent")
 
 FIRST_RUN_DELAY = 60.0
 # SQLSTATEs raised by datastorage.retention_begin.
@@ -128,10 +110,10 @@ async def observe_last_run(conn) -> None:
         "status = 'succeeded' AS ok, kept_held_events FROM audit_retention_runs "
         "WHERE finished_at IS NOT NULL ORDER BY run_id DESC LIMIT 1")
     if row is not None:
-        LAST_RUN.set(float(row["at"]))
-        LAST_DURATION.set(float(row["took"]))
-        LAST_OK.set(1 if row["ok"] else 0)
-        KEPT_HELD.set(row["kept_held_events"])
+        metrics.RETENTION_LAST_RUN.set(float(row["at"]))
+        metrics.RETENTION_LAST_DURATION.set(float(row["took"]))
+        metrics.RETENTION_LAST_OK.set(1 if row["ok"] else 0)
+        metrics.RETENTION_KEPT_HELD.set(row["kept_held_events"])
 
 
 async def service_run(settings) -> dict | None:
@@ -145,13 +127,13 @@ async def service_run(settings) -> dict | None:
             if exc.already_running:
                 log.info("retention: another replica is running it")
                 return None
-            FAILURES.inc()
+            metrics.RETENTION_FAILURES.inc()
             log.error("retention run failed: %s", exc)
             return None
         finally:
             await observe_last_run(conn)
-        DELETED.inc(record["events_deleted"])
-        DROPPED.inc(len(record["partitions_dropped"]))
+        metrics.RETENTION_DELETED.inc(record["events_deleted"])
+        metrics.RETENTION_DROPPED.inc(len(record["partitions_dropped"]))
         log.info("retention run %s as of %s: %s event(s) deleted (%s partition(s) dropped), "
                  "%s chain(s) pruned, %s expired event(s) kept under legal hold, %.1fs",
                  record["run_id"], record["cutoff"], record["events_deleted"],
@@ -177,7 +159,7 @@ def attach(app, settings) -> None:
                 try:
                     await service_run(settings)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    FAILURES.inc()
+                    metrics.RETENTION_FAILURES.inc()
                     log.error("retention run could not start: %s", exc)
                 await asyncio.sleep(settings.retention_interval)
 

@@ -8,24 +8,10 @@ from __future__ import annotations
 import pytest
 
 from app import note
-from tests.api.test_transparency_log import LOG_ENV, checkpoint_covering, write
+# The service under test and its client are the log tests' own fixtures.
+from tests.api.test_transparency_log import checkpoint_covering, http, svc, write  # noqa: F401
 from tests.db.test_tlog_attacks import Run, as_superuser, rebuild_tree, run_cli
-from harness import Service, poll
-
-
-@pytest.fixture(scope="module")
-def svc(module_db):
-    s = Service(module_db, env=LOG_ENV).start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
-def http(svc):
-    with svc.client() as c:
-        yield c
+from harness import poll
 
 
 @pytest.fixture
