@@ -82,12 +82,7 @@ SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
     doc jsonb;
 BEGIN
-    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
-        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
-    END IF;
-    IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
-    END IF;
+    PERFORM datastorage.check_page(p_limit, p_offset);
     WITH v AS MATERIALIZED (
         SELECT c.*, row_number() OVER w - 1 AS position,
                lag(c.event_timestamp) OVER w AS previous_timestamp
