@@ -85,20 +85,33 @@ def _shipped_body(name: str) -> str:
 
 # The event hash is recomputed by the database (its canonical form is pinned
 # above), on several connections at once: rendering is the costly part.
+# The statements below also run on a Citus coordinator (docs/scaling-out.md),
+# where the leaves are a table of the coordinator and the events are spread
+# over the shards by correlation_id: the leaves are read first (a
+# materialised CTE), and the events are looked up by that list; a row goes to
+# chain_hash as ROW(e.*), which is a row of the shard's type on a shard.
 LEAVES_SQL = """
-SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash,
-       datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a),
+WITH l AS MATERIALIZED (
+    SELECT leaf_index, event_id, leaf_hash, correlation_id, event_hash FROM public.tlog_leaves
+    WHERE leaf_index >= %s AND leaf_index < %s),
+a AS MATERIALIZED (
+    SELECT e.event_id, e.correlation_id, e.event_hash,
+           datastorage.chain_hash(coalesce(e.previous_event_hash, ''),
+                                  ROW(e.*)::public.audit_events) AS recomputed
+    FROM public.audit_events e
+    WHERE e.event_id IN (SELECT l.event_id FROM l))
+SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash, a.recomputed,
        l.correlation_id, l.event_hash
-FROM public.tlog_leaves l
-LEFT JOIN public.audit_events a ON a.event_id = l.event_id
-WHERE l.leaf_index >= %s AND l.leaf_index < %s
+FROM l LEFT JOIN a ON a.event_id = l.event_id
 ORDER BY l.leaf_index
 """
 
 OUTSIDE_SQL = """
+WITH l AS MATERIALIZED (SELECT event_id FROM public.tlog_leaves)
 SELECT a.event_id::text, a.correlation_id FROM public.audit_events a
-WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = a.event_id)
-  AND NOT EXISTS (SELECT 1 FROM public.tlog_outbox o WHERE o.event_id = a.event_id)
+LEFT JOIN l ON l.event_id = a.event_id
+LEFT JOIN public.tlog_outbox o ON o.correlation_id = a.correlation_id AND o.event_id = a.event_id
+WHERE l.event_id IS NULL AND o.event_id IS NULL
 LIMIT 20
 """
 
@@ -112,13 +125,27 @@ LIMIT 20
 # leaves up to the link. No unsigned column (such as a copy of chain_seq in
 # tlog_leaves) decides what counts as pruned.
 HORIZONS_SQL = """
+WITH z AS MATERIALIZED (
+    SELECT z.correlation_id, z.first_kept_seq, z.previous_hash, f.first_stored,
+           k.previous_event_hash AS kept_previous
+    FROM public.audit_retention_horizons z
+    LEFT JOIN (SELECT a.correlation_id, min(a.chain_seq) AS first_stored
+               FROM public.audit_events a
+               JOIN public.audit_retention_horizons h ON h.correlation_id = a.correlation_id
+               GROUP BY a.correlation_id) f ON f.correlation_id = z.correlation_id
+    LEFT JOIN public.audit_events k
+           ON k.correlation_id = z.correlation_id AND k.chain_seq = z.first_kept_seq),
+l AS MATERIALIZED (
+    SELECT l.correlation_id, l.event_hash, l.leaf_index, l.event_id
+    FROM public.tlog_leaves l
+    JOIN z ON z.correlation_id = l.correlation_id AND z.previous_hash = l.event_hash),
+s AS MATERIALIZED (
+    SELECT a.event_id FROM public.audit_events a WHERE a.event_id IN (SELECT l.event_id FROM l))
 SELECT z.correlation_id, z.first_kept_seq, z.previous_hash, l.leaf_index, l.event_id::text,
-       EXISTS (SELECT 1 FROM public.audit_events a WHERE a.event_id = l.event_id),
-       (SELECT min(a.chain_seq) FROM public.audit_events a WHERE a.correlation_id = z.correlation_id),
-       k.previous_event_hash
-FROM public.audit_retention_horizons z
-LEFT JOIN public.tlog_leaves l ON l.correlation_id = z.correlation_id AND l.event_hash = z.previous_hash
-LEFT JOIN public.audit_events k ON k.correlation_id = z.correlation_id AND k.chain_seq = z.first_kept_seq
+       s.event_id IS NOT NULL, z.first_stored, z.kept_previous
+FROM z
+LEFT JOIN l ON l.correlation_id = z.correlation_id AND l.event_hash = z.previous_hash
+LEFT JOIN s ON s.event_id = l.event_id
 """
 
 

@@ -183,6 +183,20 @@ BEGIN
 END
 $$;
 
+-- verify_chains for one chain: on a Citus cluster it is delegated by its
+-- correlation id and runs whole on the chain's worker (the service's
+-- verification of a single chain).
+CREATE OR REPLACE FUNCTION datastorage.verify_one_chain(p_correlation_id text)
+RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
+               broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
+               head_seq bigint, head_hash text, head_matches boolean, is_valid boolean,
+               broken jsonb, pruned_events bigint, expired boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM datastorage.verify_chains(ARRAY[p_correlation_id]);
+END
+$$;
+
 -- The one-chain summary (kept with its original columns for existing callers).
 CREATE OR REPLACE FUNCTION datastorage.verify_chain_summary(p_correlation_id text)
 RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
@@ -212,6 +226,7 @@ END
 $$;
 
 GRANT EXECUTE ON FUNCTION datastorage.verify_chain(text), datastorage.verify_chain_summary(text),
+                          datastorage.verify_one_chain(text),
                           datastorage.verify_chains(text[]), datastorage.chain_sizes(text[]),
                           datastorage.chain_head_matches(text, bigint, text)
     TO datastorage_app, datastorage_auditor;

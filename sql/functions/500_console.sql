@@ -81,17 +81,29 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
     doc jsonb;
+    verdicts jsonb;
+    head_ok boolean;
 BEGIN
     PERFORM datastorage.check_page(p_limit, p_offset);
+    -- The verdicts and the head check read the chain's tables themselves, so
+    -- each is a statement of its own: on a Citus cluster a query over the
+    -- chain's shards cannot call a function that queries distributed tables.
+    SELECT jsonb_agg(to_jsonb(c) ORDER BY c.chain_seq, c.event_id) INTO verdicts
+      FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c;
+    head_ok := datastorage.chain_head_matches(p_correlation_id,
+                                              (verdicts -> -1 ->> 'chain_last_seq')::bigint,
+                                              verdicts -> -1 ->> 'chain_last_hash');
     WITH v AS MATERIALIZED (
         SELECT c.*, row_number() OVER w - 1 AS position,
                lag(c.event_timestamp) OVER w AS previous_timestamp
-        FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c
+        FROM jsonb_to_recordset(coalesce(verdicts, '[]')) AS c(
+                 chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamptz,
+                 valid boolean, verdict text, expected_hash text, expected_previous_hash text,
+                 chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint)
         WINDOW w AS (ORDER BY c.chain_seq, c.event_id)),
     chain AS (
         SELECT max(v.chain_total) AS total, max(v.chain_valid) AS ok,
-               max(v.chain_first_broken_seq) AS first_bad_seq,
-               max(v.chain_last_seq) AS last_seq, max(v.chain_last_hash) AS last_hash
+               max(v.chain_first_broken_seq) AS first_bad_seq
         FROM v),
     page AS (
         SELECT v.* FROM v WHERE v.position >= p_offset AND v.position < p_offset + p_limit),
@@ -106,17 +118,15 @@ BEGIN
                       'broken_events', coalesce(c.total - c.ok, 0),
                       'first_broken_seq', c.first_bad_seq,
                       'head_seq', (SELECT h.last_seq FROM head h),
-                      'head_matches', m.ok,
-                      'is_valid', coalesce(c.total = c.ok, true) AND m.ok,
+                      'head_matches', head_ok,
+                      'is_valid', coalesce(c.total = c.ok, true) AND head_ok,
                       'broken', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                      'position', b.position, 'chain_seq', b.chain_seq,
                                      'event_id', b.event_id, 'verdict', b.verdict)
                                      ORDER BY b.position), '[]')
                                  FROM (SELECT * FROM v WHERE NOT v.valid
                                        ORDER BY v.position LIMIT 100) b))
-                  FROM chain c
-                  CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(
-                      p_correlation_id, c.last_seq, c.last_hash) AS ok) m),
+                  FROM chain c),
         'hold', (SELECT jsonb_build_object(
                      'active', h.legal_hold, 'reason', h.legal_hold_reason,
                      'placed_by', h.legal_hold_placed_by,

@@ -317,14 +317,16 @@ ALTER FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events)
 --
 
 CREATE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
-    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
+BEGIN
+    RETURN coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
                             AND h.last_hash = coalesce(p_last_hash, z.previous_hash, '')
                      FROM public.audit_chain_heads h
                      LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = h.correlation_id
                      WHERE h.correlation_id = p_correlation_id),
-                    coalesce(p_last_seq, 0) = 0)
+                    coalesce(p_last_seq, 0) = 0);
+END
 $$;
 
 
@@ -353,12 +355,14 @@ ALTER FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonic
 --
 
 CREATE FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) RETURNS bigint
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT coalesce(sum(h.last_seq), 0)::bigint
-    FROM public.audit_chain_heads h
-    WHERE h.correlation_id = ANY (p_correlation_ids)
+BEGIN
+    RETURN (SELECT coalesce(sum(h.last_seq), 0)::bigint
+            FROM public.audit_chain_heads h
+            WHERE h.correlation_id = ANY (p_correlation_ids));
+END
 $$;
 
 
@@ -369,8 +373,11 @@ ALTER FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) OWNER TO datast
 --
 
 CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
            v.event_hash, v.previous_event_hash, v.recomputed, coalesce(v.pred_hash, ''),
            v.verdict = 'ok', v.verdict, v.members, v.legal_hold,
@@ -397,9 +404,11 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
                          e.legal_hold, z.first_kept_seq AS horizon_seq, z.previous_hash AS horizon_hash,
                          CASE WHEN NOT p_with_members
-                              THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
+                              THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''),
+                                                          ROW(e.*)::public.audit_events)
                          END AS scan_hash,
-                         CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
+                         CASE WHEN p_with_members
+                              THEN datastorage.canonical_members(ROW(e.*)::public.audit_events) END AS members
                   FROM public.audit_events e
                   LEFT JOIN public.audit_retention_horizons z
                          ON z.correlation_id = e.correlation_id
@@ -410,7 +419,8 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
         ) c
     ) v
     WINDOW chain AS (PARTITION BY v.correlation_id ORDER BY v.chain_seq, v.event_id
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING);
+END
 $$;
 
 
@@ -513,17 +523,29 @@ CREATE FUNCTION datastorage.console_trail(p_correlation_id text, p_offset bigint
     AS $$
 DECLARE
     doc jsonb;
+    verdicts jsonb;
+    head_ok boolean;
 BEGIN
     PERFORM datastorage.check_page(p_limit, p_offset);
+    -- The verdicts and the head check read the chain's tables themselves, so
+    -- each is a statement of its own: on a Citus cluster a query over the
+    -- chain's shards cannot call a function that queries distributed tables.
+    SELECT jsonb_agg(to_jsonb(c) ORDER BY c.chain_seq, c.event_id) INTO verdicts
+      FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c;
+    head_ok := datastorage.chain_head_matches(p_correlation_id,
+                                              (verdicts -> -1 ->> 'chain_last_seq')::bigint,
+                                              verdicts -> -1 ->> 'chain_last_hash');
     WITH v AS MATERIALIZED (
         SELECT c.*, row_number() OVER w - 1 AS position,
                lag(c.event_timestamp) OVER w AS previous_timestamp
-        FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c
+        FROM jsonb_to_recordset(coalesce(verdicts, '[]')) AS c(
+                 chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamptz,
+                 valid boolean, verdict text, expected_hash text, expected_previous_hash text,
+                 chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint)
         WINDOW w AS (ORDER BY c.chain_seq, c.event_id)),
     chain AS (
         SELECT max(v.chain_total) AS total, max(v.chain_valid) AS ok,
-               max(v.chain_first_broken_seq) AS first_bad_seq,
-               max(v.chain_last_seq) AS last_seq, max(v.chain_last_hash) AS last_hash
+               max(v.chain_first_broken_seq) AS first_bad_seq
         FROM v),
     page AS (
         SELECT v.* FROM v WHERE v.position >= p_offset AND v.position < p_offset + p_limit),
@@ -538,17 +560,15 @@ BEGIN
                       'broken_events', coalesce(c.total - c.ok, 0),
                       'first_broken_seq', c.first_bad_seq,
                       'head_seq', (SELECT h.last_seq FROM head h),
-                      'head_matches', m.ok,
-                      'is_valid', coalesce(c.total = c.ok, true) AND m.ok,
+                      'head_matches', head_ok,
+                      'is_valid', coalesce(c.total = c.ok, true) AND head_ok,
                       'broken', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                      'position', b.position, 'chain_seq', b.chain_seq,
                                      'event_id', b.event_id, 'verdict', b.verdict)
                                      ORDER BY b.position), '[]')
                                  FROM (SELECT * FROM v WHERE NOT v.valid
                                        ORDER BY v.position LIMIT 100) b))
-                  FROM chain c
-                  CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(
-                      p_correlation_id, c.last_seq, c.last_hash) AS ok) m),
+                  FROM chain c),
         'hold', (SELECT jsonb_build_object(
                      'active', h.legal_hold, 'reason', h.legal_hold_reason,
                      'placed_by', h.legal_hold_placed_by,
@@ -3478,7 +3498,7 @@ ALTER FUNCTION datastorage.tlog_tile_check(p_level integer, p_index bigint, p_wi
 --
 
 CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(chain_seq bigint, event_id uuid, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
     SET work_mem TO '64MB'
@@ -3487,10 +3507,14 @@ CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(ch
     SET min_parallel_table_scan_size TO '64kB'
     SET min_parallel_index_scan_size TO '64kB'
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
            v.expected_hash, v.expected_previous_hash, v.valid, v.verdict
     FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) v
-    ORDER BY v.chain_seq, v.event_id
+    ORDER BY v.chain_seq, v.event_id;
+END
 $$;
 
 
@@ -3501,14 +3525,18 @@ ALTER FUNCTION datastorage.verify_chain(p_correlation_id text) OWNER TO datastor
 --
 
 CREATE FUNCTION datastorage.verify_chain_summary(p_correlation_id text) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, tampered_event_ids uuid[], head_matches boolean, is_valid boolean)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT s.correlation_id, s.total_events, s.valid_events, s.broken_events, s.first_broken_seq,
            s.first_broken_event_id,
            ARRAY(SELECT (b ->> 'event_id')::uuid FROM jsonb_array_elements(s.broken) b),
            s.head_matches, s.is_valid
-    FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s
+    FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s;
+END
 $$;
 
 
@@ -3519,7 +3547,7 @@ ALTER FUNCTION datastorage.verify_chain_summary(p_correlation_id text) OWNER TO 
 --
 
 CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb, pruned_events bigint, expired boolean)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
     SET work_mem TO '64MB'
@@ -3528,6 +3556,9 @@ CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABL
     SET min_parallel_table_scan_size TO '64kB'
     SET min_parallel_index_scan_size TO '64kB'
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH wanted AS (
         SELECT w.cid, min(w.ord) AS ord
         FROM unnest(p_correlation_ids) WITH ORDINALITY AS w(cid, ord)
@@ -3564,11 +3595,28 @@ CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABL
     LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = w.cid
     CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
                                AS head_matches) m
-    ORDER BY w.ord
+    ORDER BY w.ord;
+END
 $$;
 
 
 ALTER FUNCTION datastorage.verify_chains(p_correlation_ids text[]) OWNER TO datastorage_owner;
+
+--
+-- Name: verify_one_chain(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.verify_one_chain(p_correlation_id text) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb, pruned_events bigint, expired boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM datastorage.verify_chains(ARRAY[p_correlation_id]);
+END
+$$;
+
+
+ALTER FUNCTION datastorage.verify_one_chain(p_correlation_id text) OWNER TO datastorage_owner;
 
 --
 -- Name: remediation_workflow_catalog; Type: TABLE; Schema: public; Owner: datastorage_owner
@@ -5764,6 +5812,15 @@ GRANT ALL ON FUNCTION datastorage.verify_chain_summary(p_correlation_id text) TO
 REVOKE ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) TO datastorage_app;
 GRANT ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION verify_one_chain(p_correlation_id text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.verify_one_chain(p_correlation_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.verify_one_chain(p_correlation_id text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.verify_one_chain(p_correlation_id text) TO datastorage_auditor;
 
 
 --

@@ -92,7 +92,6 @@ def test_legal_hold_lifecycle(client, coord):
     assert verify_offline(coord, cid) == 4
 
 
-@pytest.mark.xfail(strict=True, reason="on Citus the export function returns no rows (not yet found why)")
 def test_export_of_a_chain_verifies_offline(client, coord, tmp_path):
     cid = f"export-{uuid.uuid4()}"
     ids = client.post("/api/v1/audit/events/batch",

@@ -145,7 +145,8 @@ def test_a_remediation_request_is_reconstructed_on_the_cluster(client):
 
 def test_one_chain_is_verified_on_its_worker_and_many_through_the_coordinator(coord, client):
     a, b = chain_via_api(client, 4, "verify-a"), chain_via_api(client, 2, "verify-b")
-    for call in ("SELECT * FROM datastorage.verify_chain({})",
+    for call in ("SELECT * FROM datastorage.verify_one_chain({})",
+                 "SELECT * FROM datastorage.verify_chain({})",
                  "SELECT * FROM datastorage.verify_chain_summary({})"):
         plan = "\n".join(r[0] for r in coord.execute(
             sql.SQL("EXPLAIN (COSTS OFF) " + call).format(sql.Literal(a))))
@@ -227,9 +228,15 @@ def test_inclusion_proofs_from_the_coordinator_verify(citus_db, coord, tmp_path)
         tlog.verify_inclusion(bytes(row[1]), row[0], cp.size, [bytes(p) for p in row[3]], cp.root)
 
 
-@pytest.mark.xfail(strict=True, reason="log verify joins the coordinator's leaves with events on "
-                                       "event_id and passes a row to chain_hash (docs/scaling-out.md)")
-def test_log_verify_against_the_coordinator(citus_db, coord, tmp_path):
-    log, _, _ = signed_log(citus_db, coord, tmp_path)
+def test_log_verify_against_the_coordinator_catches_a_changed_event(citus, citus_db, coord, tmp_path):
+    log, ids, _ = signed_log(citus_db, coord, tmp_path)
     run = log.verify()
     assert run.rc == 0, run.out + run.err
+    cid = coord.execute("SELECT correlation_id FROM audit_events WHERE event_id = %s", (ids[1],)).fetchone()[0]
+    with psycopg.connect(libpq_url(citus.url(worker_of(citus, coord, cid), coord.info.dbname)),
+                         autocommit=True) as w, w.transaction():
+        w.execute("SET LOCAL session_replication_role = replica")
+        w.execute("UPDATE audit_events SET actor_id = 'mallory' WHERE event_id = %s", (ids[1],))
+    run = log.verify()
+    assert run.rc != 0
+    assert f"event {ids[1]}" in run.out + run.err and "does not hash" in run.out + run.err
