@@ -199,10 +199,37 @@ def test_every_console_page_that_reads_the_database_answers(client):
         ("/console/search", {"event_category": "gateway"}, cid),
         ("/console/search", {"correlation_id": cid}, cid),
         ("/console/reconstruction", {"correlation_id": cid}, "RemediationRequest"),
+        ("/console/trail", {"correlation_id": cid}, "gateway.signal.received"),
+        ("/console/trail/events", {"correlation_id": cid, "offset": 0}, "gateway.signal.received"),
     ]:
         r = client.get(path, params=params)
         assert r.status_code == 200, (path, r.text[-2000:])
         assert text in r.text, path
+
+
+# -- retention ---------------------------------------------------------------------
+
+def test_retention_is_refused_cleanly_and_changes_nothing(coord):
+    """Not yet on a cluster (docs/scaling-out.md): Citus refuses a run's
+    first statement (0A000); nothing is deleted, no run is left running."""
+    cid = f"expired-{uuid.uuid4()}"
+    month_ago = coord.execute("SELECT to_char(now() - interval '40 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                              ).fetchone()[0]
+    as_role(coord, "datastorage_app", "SELECT datastorage.append_audit_events(%s)",
+            json.dumps([event(cid, ts=month_ago, retention_days=1) for _ in range(2)]))
+    for call in ("SELECT datastorage.enforce_retention()",
+                 "SELECT datastorage.enforce_retention(p_dry_run => true)",
+                 "SELECT datastorage.enforce_retention()"):   # again: the lock was released
+        with pytest.raises(psycopg.Error) as err:
+            as_role(coord, "datastorage_maintenance", call)
+        assert err.value.sqlstate == "0A000", str(err.value)
+    assert coord.execute("SELECT count(*) FROM audit_events WHERE correlation_id = %s",
+                         (cid,)).fetchone()[0] == 2
+    assert coord.execute("SELECT count(*) FROM audit_retention_runs WHERE status = 'running'"
+                         ).fetchone()[0] == 0
+    valid = as_role(coord, "datastorage_app", "SELECT is_valid FROM datastorage.verify_one_chain(%s)",
+                    cid).fetchone()[0]
+    assert valid is True
 
 
 # -- the transparency log ----------------------------------------------------------
@@ -231,12 +258,12 @@ def test_inclusion_proofs_from_the_coordinator_verify(citus_db, coord, tmp_path)
 def test_log_verify_against_the_coordinator_catches_a_changed_event(citus, citus_db, coord, tmp_path):
     log, ids, _ = signed_log(citus_db, coord, tmp_path)
     run = log.verify()
-    assert run.rc == 0, run.out + run.err
+    assert run.returncode == 0, run.stdout + run.stderr
     cid = coord.execute("SELECT correlation_id FROM audit_events WHERE event_id = %s", (ids[1],)).fetchone()[0]
     with psycopg.connect(libpq_url(citus.url(worker_of(citus, coord, cid), coord.info.dbname)),
                          autocommit=True) as w, w.transaction():
         w.execute("SET LOCAL session_replication_role = replica")
         w.execute("UPDATE audit_events SET actor_id = 'mallory' WHERE event_id = %s", (ids[1],))
     run = log.verify()
-    assert run.rc != 0
-    assert f"event {ids[1]}" in run.out + run.err and "does not hash" in run.out + run.err
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"event {ids[1]}" in run.stdout and "does not hash to its stored event_hash" in run.stdout
