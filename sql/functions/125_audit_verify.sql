@@ -17,29 +17,26 @@
 -- The first reason that applies, in this order, is the verdict.
 -- Every row also carries its chain's totals (chain_*), so one pass over a
 -- chain yields both the per-event and the per-chain picture.
--- Internal (no SECURITY DEFINER, not granted); the verify and export
--- functions call it with a constant p_with_members, choosing where the work
--- happens:
+-- Internal and inlinable (no SECURITY DEFINER, not granted): the verify and
+-- export functions call it with a constant p_with_members, which the planner
+-- folds, choosing where the work happens:
 --   false (verification): the scan computes the hash, in parallel workers when
 --         the planner sees fit (the subquery is kept apart from the windows by
 --         OFFSET 0); canonical_members stays NULL;
 --   true (exports): the scan renders the canonical members once, and the hash
 --         is taken from that text, which is returned for the export to show.
--- PL/pgSQL, as are the functions calling it, for Citus (docs/scaling-out.md):
--- Citus cannot plan a SQL-language function's statements that carry its
--- parameters, nor one the planner inlined. On a cluster the scan runs on the
--- shards, where `e` is a row of the shard's own type: the functions that
--- take a row get ROW(e.*) cast to audit_events (same columns, either node).
+-- On a Citus cluster the scan runs on the shards, where `e` is a row of the
+-- shard's own type: the functions that take a row get ROW(e.*) cast to
+-- audit_events (the same columns on either); and there this function and
+-- the others here that read distributed tables become PL/pgSQL
+-- (sql/citus/35_functions_plpgsql.sql, docs/scaling-out.md).
 CREATE OR REPLACE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean)
 RETURNS TABLE (correlation_id text, chain_seq bigint, event_id uuid, event_date date,
                event_timestamp timestamptz, event_hash text, previous_event_hash text,
                expected_hash text, expected_previous_hash text, valid boolean, verdict text,
                canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint,
                chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
            v.event_hash, v.previous_event_hash, v.recomputed, coalesce(v.pred_hash, ''),
            v.verdict = 'ok', v.verdict, v.members, v.legal_hold,
@@ -81,8 +78,7 @@ BEGIN
         ) c
     ) v
     WINDOW chain AS (PARTITION BY v.correlation_id ORDER BY v.chain_seq, v.event_id
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING);
-END
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 $$;
 
 -- Does the chain head (the tail recorded at append time) name the last event
@@ -91,15 +87,13 @@ $$;
 -- A chain retention removed entirely ends at its horizon instead.
 CREATE OR REPLACE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint,
                                                           p_last_hash text)
-RETURNS boolean LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-BEGIN
-    RETURN coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
+RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
                             AND h.last_hash = coalesce(p_last_hash, z.previous_hash, '')
                      FROM public.audit_chain_heads h
                      LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = h.correlation_id
                      WHERE h.correlation_id = p_correlation_id),
-                    coalesce(p_last_seq, 0) = 0);
-END
+                    coalesce(p_last_seq, 0) = 0)
 $$;
 
 -- A row per event of one chain with its verdict (see chain_verdicts), for DBAs:
@@ -111,17 +105,13 @@ CREATE OR REPLACE FUNCTION datastorage.verify_chain(p_correlation_id text)
 RETURNS TABLE (chain_seq bigint, event_id uuid, event_timestamp timestamptz,
                event_hash text, previous_event_hash text, expected_hash text,
                expected_previous_hash text, valid boolean, verdict text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
     SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
            v.expected_hash, v.expected_previous_hash, v.valid, v.verdict
     FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) v
-    ORDER BY v.chain_seq, v.event_id;
-END
+    ORDER BY v.chain_seq, v.event_id
 $$;
 
 -- One summary row per requested chain (in request order, duplicates removed):
@@ -137,12 +127,9 @@ RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
                broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
                head_seq bigint, head_hash text, head_matches boolean, is_valid boolean,
                broken jsonb, pruned_events bigint, expired boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
     WITH wanted AS (
         SELECT w.cid, min(w.ord) AS ord
         FROM unnest(p_correlation_ids) WITH ORDINALITY AS w(cid, ord)
@@ -179,8 +166,7 @@ BEGIN
     LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = w.cid
     CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
                                AS head_matches) m
-    ORDER BY w.ord;
-END
+    ORDER BY w.ord
 $$;
 
 -- verify_chains for one chain: on a Citus cluster it is delegated by its
@@ -191,10 +177,8 @@ RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
                broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
                head_seq bigint, head_hash text, head_matches boolean, is_valid boolean,
                broken jsonb, pruned_events bigint, expired boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN QUERY SELECT * FROM datastorage.verify_chains(ARRAY[p_correlation_id]);
-END
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM datastorage.verify_chains(ARRAY[p_correlation_id])
 $$;
 
 -- The one-chain summary (kept with its original columns for existing callers).
@@ -202,27 +186,21 @@ CREATE OR REPLACE FUNCTION datastorage.verify_chain_summary(p_correlation_id tex
 RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
                broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
                tampered_event_ids uuid[], head_matches boolean, is_valid boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT s.correlation_id, s.total_events, s.valid_events, s.broken_events, s.first_broken_seq,
            s.first_broken_event_id,
            ARRAY(SELECT (b ->> 'event_id')::uuid FROM jsonb_array_elements(s.broken) b),
            s.head_matches, s.is_valid
-    FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s;
-END
+    FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s
 $$;
 
 -- Events the given chains hold, from their heads (no chain is read): the
 -- service bounds a verification request with it (issue 12 §5).
 CREATE OR REPLACE FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) RETURNS bigint
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN (SELECT coalesce(sum(h.last_seq), 0)::bigint
-            FROM public.audit_chain_heads h
-            WHERE h.correlation_id = ANY (p_correlation_ids));
-END
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(sum(h.last_seq), 0)::bigint
+    FROM public.audit_chain_heads h
+    WHERE h.correlation_id = ANY (p_correlation_ids)
 $$;
 
 GRANT EXECUTE ON FUNCTION datastorage.verify_chain(text), datastorage.verify_chain_summary(text),

@@ -81,30 +81,44 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
     doc jsonb;
-    verdicts jsonb;
+    -- the chain's verdicts, one array per column, in chain order
+    seqs bigint[];
+    ids uuid[];
+    dates date[];
+    stamps timestamptz[];
+    valids boolean[];
+    verdicts text[];
+    expected text[];
+    expected_previous text[];
+    chain_total bigint;
+    chain_ok bigint;
+    chain_first_bad bigint;
     head_ok boolean;
 BEGIN
     PERFORM datastorage.check_page(p_limit, p_offset);
     -- The verdicts and the head check read the chain's tables themselves, so
     -- each is a statement of its own: on a Citus cluster a query over the
     -- chain's shards cannot call a function that queries distributed tables.
-    SELECT jsonb_agg(to_jsonb(c) ORDER BY c.chain_seq, c.event_id) INTO verdicts
+    SELECT array_agg(c.chain_seq ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_id ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_date ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_timestamp ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.valid ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.verdict ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.expected_hash ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.expected_previous_hash ORDER BY c.chain_seq, c.event_id),
+           max(c.chain_total), max(c.chain_valid), max(c.chain_first_broken_seq),
+           datastorage.chain_head_matches(p_correlation_id, max(c.chain_last_seq),
+                                          max(c.chain_last_hash))
+      INTO seqs, ids, dates, stamps, valids, verdicts, expected, expected_previous,
+           chain_total, chain_ok, chain_first_bad, head_ok
       FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c;
-    head_ok := datastorage.chain_head_matches(p_correlation_id,
-                                              (verdicts -> -1 ->> 'chain_last_seq')::bigint,
-                                              verdicts -> -1 ->> 'chain_last_hash');
     WITH v AS MATERIALIZED (
-        SELECT c.*, row_number() OVER w - 1 AS position,
-               lag(c.event_timestamp) OVER w AS previous_timestamp
-        FROM jsonb_to_recordset(coalesce(verdicts, '[]')) AS c(
-                 chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamptz,
-                 valid boolean, verdict text, expected_hash text, expected_previous_hash text,
-                 chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint)
-        WINDOW w AS (ORDER BY c.chain_seq, c.event_id)),
-    chain AS (
-        SELECT max(v.chain_total) AS total, max(v.chain_valid) AS ok,
-               max(v.chain_first_broken_seq) AS first_bad_seq
-        FROM v),
+        SELECT c.*, c.n - 1 AS position, lag(c.event_timestamp) OVER (ORDER BY c.n) AS previous_timestamp
+        FROM unnest(seqs, ids, dates, stamps, valids, verdicts, expected, expected_previous)
+             WITH ORDINALITY AS c(chain_seq, event_id, event_date, event_timestamp, valid, verdict,
+                                  expected_hash, expected_previous_hash, n)),
+    chain AS (SELECT chain_total AS total, chain_ok AS ok, chain_first_bad AS first_bad_seq),
     page AS (
         SELECT v.* FROM v WHERE v.position >= p_offset AND v.position < p_offset + p_limit),
     head AS (

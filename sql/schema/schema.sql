@@ -317,16 +317,14 @@ ALTER FUNCTION datastorage.chain_hash(previous_hash text, e public.audit_events)
 --
 
 CREATE FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq bigint, p_last_hash text) RETURNS boolean
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-BEGIN
-    RETURN coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
+    SELECT coalesce((SELECT h.last_seq = coalesce(p_last_seq, z.first_kept_seq - 1, 0)
                             AND h.last_hash = coalesce(p_last_hash, z.previous_hash, '')
                      FROM public.audit_chain_heads h
                      LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = h.correlation_id
                      WHERE h.correlation_id = p_correlation_id),
-                    coalesce(p_last_seq, 0) = 0);
-END
+                    coalesce(p_last_seq, 0) = 0)
 $$;
 
 
@@ -355,14 +353,12 @@ ALTER FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonic
 --
 
 CREATE FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) RETURNS bigint
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-BEGIN
-    RETURN (SELECT coalesce(sum(h.last_seq), 0)::bigint
-            FROM public.audit_chain_heads h
-            WHERE h.correlation_id = ANY (p_correlation_ids));
-END
+    SELECT coalesce(sum(h.last_seq), 0)::bigint
+    FROM public.audit_chain_heads h
+    WHERE h.correlation_id = ANY (p_correlation_ids)
 $$;
 
 
@@ -373,11 +369,8 @@ ALTER FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) OWNER TO datast
 --
 
 CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
     SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
            v.event_hash, v.previous_event_hash, v.recomputed, coalesce(v.pred_hash, ''),
            v.verdict = 'ok', v.verdict, v.members, v.legal_hold,
@@ -419,8 +412,7 @@ BEGIN
         ) c
     ) v
     WINDOW chain AS (PARTITION BY v.correlation_id ORDER BY v.chain_seq, v.event_id
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING);
-END
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 $$;
 
 
@@ -523,30 +515,44 @@ CREATE FUNCTION datastorage.console_trail(p_correlation_id text, p_offset bigint
     AS $$
 DECLARE
     doc jsonb;
-    verdicts jsonb;
+    -- the chain's verdicts, one array per column, in chain order
+    seqs bigint[];
+    ids uuid[];
+    dates date[];
+    stamps timestamptz[];
+    valids boolean[];
+    verdicts text[];
+    expected text[];
+    expected_previous text[];
+    chain_total bigint;
+    chain_ok bigint;
+    chain_first_bad bigint;
     head_ok boolean;
 BEGIN
     PERFORM datastorage.check_page(p_limit, p_offset);
     -- The verdicts and the head check read the chain's tables themselves, so
     -- each is a statement of its own: on a Citus cluster a query over the
     -- chain's shards cannot call a function that queries distributed tables.
-    SELECT jsonb_agg(to_jsonb(c) ORDER BY c.chain_seq, c.event_id) INTO verdicts
+    SELECT array_agg(c.chain_seq ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_id ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_date ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_timestamp ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.valid ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.verdict ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.expected_hash ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.expected_previous_hash ORDER BY c.chain_seq, c.event_id),
+           max(c.chain_total), max(c.chain_valid), max(c.chain_first_broken_seq),
+           datastorage.chain_head_matches(p_correlation_id, max(c.chain_last_seq),
+                                          max(c.chain_last_hash))
+      INTO seqs, ids, dates, stamps, valids, verdicts, expected, expected_previous,
+           chain_total, chain_ok, chain_first_bad, head_ok
       FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c;
-    head_ok := datastorage.chain_head_matches(p_correlation_id,
-                                              (verdicts -> -1 ->> 'chain_last_seq')::bigint,
-                                              verdicts -> -1 ->> 'chain_last_hash');
     WITH v AS MATERIALIZED (
-        SELECT c.*, row_number() OVER w - 1 AS position,
-               lag(c.event_timestamp) OVER w AS previous_timestamp
-        FROM jsonb_to_recordset(coalesce(verdicts, '[]')) AS c(
-                 chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamptz,
-                 valid boolean, verdict text, expected_hash text, expected_previous_hash text,
-                 chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint)
-        WINDOW w AS (ORDER BY c.chain_seq, c.event_id)),
-    chain AS (
-        SELECT max(v.chain_total) AS total, max(v.chain_valid) AS ok,
-               max(v.chain_first_broken_seq) AS first_bad_seq
-        FROM v),
+        SELECT c.*, c.n - 1 AS position, lag(c.event_timestamp) OVER (ORDER BY c.n) AS previous_timestamp
+        FROM unnest(seqs, ids, dates, stamps, valids, verdicts, expected, expected_previous)
+             WITH ORDINALITY AS c(chain_seq, event_id, event_date, event_timestamp, valid, verdict,
+                                  expected_hash, expected_previous_hash, n)),
+    chain AS (SELECT chain_total AS total, chain_ok AS ok, chain_first_bad AS first_bad_seq),
     page AS (
         SELECT v.* FROM v WHERE v.position >= p_offset AND v.position < p_offset + p_limit),
     head AS (
@@ -3498,7 +3504,7 @@ ALTER FUNCTION datastorage.tlog_tile_check(p_level integer, p_index bigint, p_wi
 --
 
 CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(chain_seq bigint, event_id uuid, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
     SET work_mem TO '64MB'
@@ -3507,14 +3513,10 @@ CREATE FUNCTION datastorage.verify_chain(p_correlation_id text) RETURNS TABLE(ch
     SET min_parallel_table_scan_size TO '64kB'
     SET min_parallel_index_scan_size TO '64kB'
     AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
     SELECT v.chain_seq, v.event_id, v.event_timestamp, v.event_hash, v.previous_event_hash,
            v.expected_hash, v.expected_previous_hash, v.valid, v.verdict
     FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) v
-    ORDER BY v.chain_seq, v.event_id;
-END
+    ORDER BY v.chain_seq, v.event_id
 $$;
 
 
@@ -3525,18 +3527,14 @@ ALTER FUNCTION datastorage.verify_chain(p_correlation_id text) OWNER TO datastor
 --
 
 CREATE FUNCTION datastorage.verify_chain_summary(p_correlation_id text) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, tampered_event_ids uuid[], head_matches boolean, is_valid boolean)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
     SELECT s.correlation_id, s.total_events, s.valid_events, s.broken_events, s.first_broken_seq,
            s.first_broken_event_id,
            ARRAY(SELECT (b ->> 'event_id')::uuid FROM jsonb_array_elements(s.broken) b),
            s.head_matches, s.is_valid
-    FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s;
-END
+    FROM datastorage.verify_chains(ARRAY[p_correlation_id]) s
 $$;
 
 
@@ -3547,7 +3545,7 @@ ALTER FUNCTION datastorage.verify_chain_summary(p_correlation_id text) OWNER TO 
 --
 
 CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb, pruned_events bigint, expired boolean)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
     SET work_mem TO '64MB'
@@ -3556,9 +3554,6 @@ CREATE FUNCTION datastorage.verify_chains(p_correlation_ids text[]) RETURNS TABL
     SET min_parallel_table_scan_size TO '64kB'
     SET min_parallel_index_scan_size TO '64kB'
     AS $$
-#variable_conflict use_column
-BEGIN
-    RETURN QUERY
     WITH wanted AS (
         SELECT w.cid, min(w.ord) AS ord
         FROM unnest(p_correlation_ids) WITH ORDINALITY AS w(cid, ord)
@@ -3595,8 +3590,7 @@ BEGIN
     LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = w.cid
     CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(w.cid, c.last_seq, c.last_hash)
                                AS head_matches) m
-    ORDER BY w.ord;
-END
+    ORDER BY w.ord
 $$;
 
 
@@ -3607,12 +3601,10 @@ ALTER FUNCTION datastorage.verify_chains(p_correlation_ids text[]) OWNER TO data
 --
 
 CREATE FUNCTION datastorage.verify_one_chain(p_correlation_id text) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb, pruned_events bigint, expired boolean)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-BEGIN
-    RETURN QUERY SELECT * FROM datastorage.verify_chains(ARRAY[p_correlation_id]);
-END
+    SELECT * FROM datastorage.verify_chains(ARRAY[p_correlation_id])
 $$;
 
 
