@@ -46,6 +46,15 @@ def chain_via_api(client, n: int, prefix: str) -> str:
     return cid
 
 
+def on_worker(citus, coord, cid: str, statement: str, *params) -> int:
+    """As the superuser of the worker holding the chain's shard, triggers
+    off (what an attacker with that access can do); the rows changed."""
+    url = libpq_url(citus.url(worker_of(citus, coord, cid), coord.info.dbname))
+    with psycopg.connect(url, autocommit=True) as w, w.transaction():
+        w.execute("SET LOCAL session_replication_role = replica")
+        return w.execute(statement, params).rowcount
+
+
 def worker_of(citus, coord, cid: str):
     port = coord.execute(
         "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid) WHERE"
@@ -171,22 +180,23 @@ def test_one_chain_is_verified_on_its_worker_and_many_through_the_coordinator(co
 
 def test_tampering_on_a_shard_is_detected_through_the_coordinator(citus, coord, client):
     cid = chain_via_api(client, 3, "tamper")
-    target = coord.execute("SELECT event_id FROM audit_events WHERE correlation_id = %s"
-                           " AND chain_seq = 2", (cid,)).fetchone()[0]
-    # The superuser of the worker holding the shard, triggers off.
-    worker = worker_of(citus, coord, cid)
-    with psycopg.connect(libpq_url(citus.url(worker, coord.info.dbname)), autocommit=True) as w:
-        with w.transaction():
-            w.execute("SET LOCAL session_replication_role = replica")
-            changed = w.execute("UPDATE audit_events SET event_data = '{\"n\": 99}'"
-                                " WHERE correlation_id = %s AND chain_seq = 2", (cid,)).rowcount
-    assert changed == 1
-    body = client.post(VERIFY, json={"correlation_id": cid}).json()
-    assert body["is_valid"] is False and body["broken_events"] == 1
-    assert body["first_broken_event_id"] == str(target)
-    assert body["message"] == "Hash chain verification FAILED: tampering detected"
-    many = client.post(VERIFY, json={"correlation_ids": [cid]}).json()
-    assert many["is_valid"] is False
+    target, original = coord.execute("SELECT event_id, event_data::text FROM audit_events"
+                                     " WHERE correlation_id = %s AND chain_seq = 2", (cid,)).fetchone()
+    update = "UPDATE audit_events SET event_data = %s::jsonb WHERE correlation_id = %s AND chain_seq = 2"
+    assert on_worker(citus, coord, cid, update, '{"n": 99}', cid) == 1
+    try:
+        body = client.post(VERIFY, json={"correlation_id": cid}).json()
+        assert body["is_valid"] is False and body["broken_events"] == 1
+        assert body["first_broken_event_id"] == str(target)
+        assert body["message"] == "Hash chain verification FAILED: tampering detected"
+        many = client.post(VERIFY, json={"correlation_ids": [cid, f"other-{uuid.uuid4()}"]})
+        assert many.status_code == 404  # the other chain was never written
+        many = client.post(VERIFY, json={"correlation_ids": [cid]}).json()
+        assert many["is_valid"] is False
+    finally:
+        # Put it back: the log tests below verify every event of this database.
+        on_worker(citus, coord, cid, update, original, cid)
+    assert client.post(VERIFY, json={"correlation_id": cid}).json()["is_valid"] is True
 
 
 # -- the console -----------------------------------------------------------------
@@ -259,11 +269,13 @@ def test_log_verify_against_the_coordinator_catches_a_changed_event(citus, citus
     log, ids, _ = signed_log(citus_db, coord, tmp_path)
     run = log.verify()
     assert run.returncode == 0, run.stdout + run.stderr
-    cid = coord.execute("SELECT correlation_id FROM audit_events WHERE event_id = %s", (ids[1],)).fetchone()[0]
-    with psycopg.connect(libpq_url(citus.url(worker_of(citus, coord, cid), coord.info.dbname)),
-                         autocommit=True) as w, w.transaction():
-        w.execute("SET LOCAL session_replication_role = replica")
-        w.execute("UPDATE audit_events SET actor_id = 'mallory' WHERE event_id = %s", (ids[1],))
-    run = log.verify()
+    cid, actor = coord.execute("SELECT correlation_id, actor_id FROM audit_events WHERE event_id = %s",
+                               (ids[1],)).fetchone()
+    update = "UPDATE audit_events SET actor_id = %s WHERE event_id = %s"
+    assert on_worker(citus, coord, cid, update, "mallory", ids[1]) == 1
+    try:
+        run = log.verify()
+    finally:
+        on_worker(citus, coord, cid, update, actor, ids[1])
     assert run.returncode == 1, run.stdout + run.stderr
     assert f"event {ids[1]}" in run.stdout and "does not hash to its stored event_hash" in run.stdout
