@@ -14,10 +14,10 @@ from psycopg import sql
 
 from app import tlog
 from app.migrate import libpq_url
+from harness import poll
 from tests.api.test_audit_events import gateway_event
 from tests.api.test_reconstruction import full_trail, ok, store
 from tests.api.test_spool_faults import start_service
-from tests.citus.test_cluster_api import chain_on
 from tests.citus.test_cluster_rules import as_role, event
 from tests.db.test_tlog_attacks import Log
 
@@ -248,10 +248,17 @@ def signed_log(citus_db, coord, tmp_path) -> tuple[Log, list[str], object]:
     log = Log(citus_db, coord, tmp_path)
     cid = f"tlog-{uuid.uuid4()}"
     log.append([event(cid), event(cid), event(f"other-{uuid.uuid4()}")])
-    cp = log.sign()
     ids = [r[0] for r in coord.execute("SELECT event_id FROM audit_events WHERE correlation_id = %s",
                                        (cid,))]
-    return log, ids, cp
+
+    def covering():
+        # The module's service integrates the log too: a checkpoint signed
+        # while it holds a batch may not cover these events yet.
+        cp = log.sign()
+        n = coord.execute("SELECT count(*) FROM tlog_leaves WHERE event_id = ANY (%s)"
+                          " AND leaf_index < %s", (ids, cp.size)).fetchone()[0]
+        return cp if n == len(ids) else None
+    return log, ids, poll(covering, timeout=60, what="a checkpoint covering the events")
 
 
 def test_inclusion_proofs_from_the_coordinator_verify(citus_db, coord, tmp_path):
