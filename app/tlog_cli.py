@@ -69,7 +69,8 @@ def load_checkpoints(path: Path, verifier: note.Verifier) -> list[note.Checkpoin
 # --- log verify -----------------------------------------------------------------
 # The database's canonical form must be the one this program ships: a DBA who
 # could redefine it could make rewritten content hash like the original.
-PINNED = ("canonical_members", "canonical_event", "link_hash", "chain_hash")
+PINNED = ("canonical_fields", "canonical_fields_v2", "canonical_members", "canonical_event",
+          "canonical_event_v2", "link_hash", "chain_hash")
 CHUNK = 50_000
 
 
