@@ -92,7 +92,7 @@ RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- Version 2: the same 30 values for a fraction of the cost (docs/hash-chain.md
--- section 3). Three lines joined by a newline: a compact JSON array of "2"
+-- section 7). Three lines joined by a newline: a compact JSON array of "2"
 -- and the 28 scalar columns as strings (or null), event_data's jsonb text,
 -- event_metadata's jsonb text (or null). array_to_json() renders the strings
 -- with one type lookup per array where to_json() pays one per value, and the

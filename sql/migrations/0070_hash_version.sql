@@ -1,6 +1,6 @@
 -- Each event records which canonical form its hash covers (issue 15):
 -- 1 is the jsonb-text object of docs/hash-chain.md section 2, 2 the cheaper
--- form of section 3. Rows stored before this migration read as 1 (the
+-- form of section 7. Rows stored before this migration read as 1 (the
 -- column's value for them is the ADD COLUMN default, no rewrite); rows
 -- inserted from now on default to 2, which the append function writes.
 -- depends: 0060_guard_before_ddl
