@@ -102,7 +102,8 @@ def measure(url: str, v1: str, v2: str, repeat: int) -> dict:
             for _ in range(repeat):                       # alternating rounds
                 for key, (sql, cid) in queries.items():
                     c, t = backend_cpu(pid), time.perf_counter()
-                    conn.execute(sql, (cid,)).fetchone()
+                    # Never prepared: a cached plan would keep the other mode's workers.
+                    conn.execute(sql, (cid,), prepare=False).fetchone()
                     wall[key].append(time.perf_counter() - t)
                     cpu[key].append(backend_cpu(pid) - c)
             for key in queries:
