@@ -367,6 +367,125 @@ def render(phases: list[dict], targets: list[dict], config: dict, checks: dict) 
     return "".join(out)
 
 
+def ratios(quick: bool = False, *, rounds: int = 3, duration: float | None = None,
+           clients: int = 64, pool: int = 16, batch_clients: int = 8,
+           batch_size: int = 500) -> dict:
+    """The issue-15 ratios, each service phase beside its ceiling measured
+    right before or after it (the order alternates by round), in several
+    rounds: on a shared machine whose load swings by 2-3x within minutes,
+    a ceiling measured minutes earlier says little. Reports every round's
+    ratio and the median. Writes write_ratios.{json,md}."""
+    duration = duration or (2.0 if quick else 5.0)
+    warmup = 0.5 if quick else 1.0
+    results: dict[str, list[dict]] = {}
+    with BenchCluster() as pg:
+        url = pg.database("bench_write_ratios")
+        pg_pid = pg.postmaster_pid()
+        svc = start_service(url)
+        try:
+            cids = correlation_ids("http", 1000)
+            singles = [http_request("POST", SINGLE, orjson.dumps(audit_event(cids[c], n=i)))
+                       for i, c in enumerate(chain_order(1000))]
+            batches = [http_request("POST", BATCH, orjson.dumps(
+                batch_events("httpb", k, batch_size, 50))) for k in range(20)]
+
+            def direct(args, n: int, items: int = 1, rate: float | None = None) -> LoadResult:
+                with CpuMeter(postgres=pg_pid) as m:
+                    res = asyncpg_load(url, APPEND_SQL, args, clients=n, duration=duration,
+                                       warmup=warmup, items_per_request=items, rate=rate)
+                return m.into(res)
+
+            def http(reqs, n: int, items: int = 1, rate: float | None = None) -> LoadResult:
+                with CpuMeter(service=svc.proc.pid, postgres=pg_pid) as m:
+                    res = http_load(svc.base_url, reqs, clients=n, duration=duration,
+                                    warmup=warmup, rate=rate, items_per_request=items)
+                return m.into(res)
+
+            pairs = [
+                (f"single events, {pool} connections (= pool)",
+                 lambda r: direct(single_payloads(f"apool{r}", 1000), pool),
+                 lambda r: http(singles, pool)),
+                (f"single events, {clients} connections",
+                 lambda r: direct(single_payloads(f"a{r}", 1000), clients),
+                 lambda r: http(singles, clients)),
+                (f"batches of {batch_size}, {batch_clients} connections",
+                 lambda r: direct(batch_payloads(f"ab{r}", batch_size, 50), batch_clients,
+                                  batch_size),
+                 lambda r: http(batches, batch_clients, batch_size)),
+            ]
+            for r in range(rounds):
+                for name, ceiling, service in pairs:
+                    log(f"round {r + 1}/{rounds}: {name}")
+                    if r % 2 == 0:
+                        a, b = ceiling(r), service(r)
+                    else:
+                        b, a = service(r), ceiling(r)
+                    da, db = a.to_dict(), b.to_dict()
+                    cpu_a = da["cpu_us_per_item"]["postgres"]
+                    cpu_b = db["cpu_us_per_item"]["service"] + db["cpu_us_per_item"]["postgres"]
+                    results.setdefault(name, []).append(
+                        {"ceiling": da, "service": db,
+                         "ratio": round(b.rate / a.rate, 3) if a.rate else None,
+                         # Where the cores are the limit (a quiet machine), the rates
+                         # go inversely with the server CPU each path needs per event.
+                         "cpu_projected_ratio": round(cpu_a / cpu_b, 3) if cpu_b else None})
+                    log(f"    asyncpg {a.rate * a.items_per_request:,.0f} events/s, HTTP "
+                        f"{b.rate * b.items_per_request:,.0f} events/s: {b.rate / a.rate:.2f}")
+            # Open loop at half the maximum single-event rate (64 connections).
+            best = sorted(x["service"]["requests_per_s"]
+                          for x in results[pairs[1][0]])[rounds // 2]
+            log(f"open loop at half the maximum: {best / 2:,.0f} requests/s")
+            ol = http(singles, clients, rate=best / 2).to_dict()
+            ol_ceiling = direct(single_payloads("aol", 1000), clients, rate=best / 2).to_dict()
+        finally:
+            stop_service(svc)
+
+    def median(values):
+        values = sorted(v for v in values if v is not None)
+        return values[len(values) // 2] if values else None
+
+    medians = {name: median(x["ratio"] for x in rows) for name, rows in results.items()}
+    projected = {name: median(x["cpu_projected_ratio"] for x in rows)
+                 for name, rows in results.items()}
+    targets = [target(f"issue 15: HTTP / asyncpg, {name} (median of {rounds} rounds)",
+                      medians[name], ">=", 0.8) for name in results]
+    targets += [target(f"the same projected from server CPU per event, {name} (median)",
+                       projected[name], ">=", 0.8) for name in results]
+    targets.append(target("issue 15: open loop at half the maximum single rate, p99 ms",
+                          ol["p99_ms"], "<", 20))
+    table = []
+    for name, rows in results.items():
+        for r, x in enumerate(rows):
+            a, b = x["ceiling"], x["service"]
+            table.append([name, r + 1, a["items_per_s"], b["items_per_s"], x["ratio"],
+                          x["cpu_projected_ratio"],
+                          a["p99_ms"], b["p99_ms"],
+                          "{service:.0f} + {postgres:.0f}".format(**b["cpu_us_per_item"]),
+                          "{postgres:.0f}".format(**a["cpu_us_per_item"])])
+    md = (f"### Issue 15: HTTP against asyncpg calling append_audit_events, interleaved "
+          f"({rounds} rounds, {duration:.0f} s per phase)\n\n"
+          + markdown_table(["phase", "round", "asyncpg events/s", "HTTP events/s", "ratio",
+                            "ratio from CPU/event", "asyncpg p99 ms", "HTTP p99 ms", "HTTP CPU µs/event: service + PG",
+                            "asyncpg PG CPU µs/event"], table)
+          + f"\nOpen loop at {ol['target_rate_per_s']:,.0f} requests/s (half the median HTTP "
+            f"maximum at {clients} connections): HTTP p50 {ol['p50_ms']} ms, p99 "
+            f"{ol['p99_ms']} ms; asyncpg at the same rate: p50 {ol_ceiling['p50_ms']} ms, "
+            f"p99 {ol_ceiling['p99_ms']} ms.\n\n"
+          + markdown_table(["target", "value", "limit", "met"],
+                           [[t["target"], t["value"], f"{t['op']} {t['limit']}", t["met"]]
+                            for t in targets]))
+    doc = {"config": {"rounds": rounds, "duration_s": duration, "clients": clients,
+                      "pool": pool, "batch_clients": batch_clients, "batch_size": batch_size,
+                      "quick": quick},
+           "results": results, "medians": medians, "cpu_projected_medians": projected,
+           "open_loop": ol,
+           "open_loop_ceiling": ol_ceiling, "targets": targets,
+           "command": "python -m bench.bench_write --ratios" + (" --quick" if quick else "")}
+    write_results("write_ratios", doc, md)
+    print(md)
+    return doc
+
+
 def profile(quick: bool = False, *, seconds: float | None = None, clients: int = 64,
             batch_clients: int = 8, batch_size: int = 500) -> dict:
     """py-spy on the service's worker during (b) and (c): where the Python
@@ -424,7 +543,14 @@ def cli(argv: list[str] | None = None) -> None:
                     help="fsync on, on disk (default: tmpfs, fsync off)")
     ap.add_argument("--profile", action="store_true",
                     help="instead: py-spy on the worker during (b) and (c)")
+    ap.add_argument("--ratios", action="store_true",
+                    help="instead: the issue-15 ratios, HTTP and asyncpg interleaved in rounds")
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args(argv)
+    if a.ratios:
+        ratios(quick=a.quick, rounds=a.rounds, duration=a.duration, clients=a.clients,
+               batch_clients=a.batch_clients, batch_size=a.batch_size)
+        return
     if a.profile:
         profile(quick=a.quick, clients=a.clients, batch_clients=a.batch_clients,
                 batch_size=a.batch_size)
