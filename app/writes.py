@@ -111,9 +111,9 @@ class GroupCommit:
         if self.running < self.calls:
             self.running += 1
             loop.create_task(self._run())
-        # Shielded: a client that goes away cancels its request, not the
-        # call that also carries other requests' events.
-        await asyncio.shield(item.done)
+        # A request cancelled (its client went away) cancels only its own
+        # future: not yet taken, its event is skipped; taken, it rides along.
+        await item.done
 
     def _expire(self, item: _Waiting) -> None:
         if not item.done.done():   # still waiting: no call has taken it
