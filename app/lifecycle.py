@@ -48,8 +48,10 @@ def attach(app, settings) -> None:
             log.critical("export signing key: %s", exc)
             raise
         await app.ctx.spool.start(app.ctx.db)
-        app.ctx.event_writes = GroupCommit(app.ctx.db, calls=settings.write_calls,
-                                           wait=settings.pool_wait)
+        # More calls than connections would only wait for the pool, unbatched.
+        app.ctx.event_writes = GroupCommit(
+            app.ctx.db, calls=min(settings.write_calls, settings.pool_max),
+            wait=settings.pool_wait)
         app.ctx.workflow_audit = AuditWriter(app)
         app.ctx.maintenance = asyncio.get_running_loop().create_task(
             _partition_upkeep(app.ctx.db))

@@ -118,7 +118,7 @@ class GroupCommit:
     def _expire(self, item: _Waiting) -> None:
         if not item.done.done():   # still waiting: no call has taken it
             item.done.set_exception(Busy(
-                f"every database connection for writes of this worker ({self.calls} calls) "
+                f"every database connection for writes of this worker ({self.calls} at once) "
                 f"stayed busy for {self.wait:g}s - please retry"))
 
     def _take(self) -> list[_Waiting]:
