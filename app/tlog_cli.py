@@ -88,22 +88,17 @@ def _shipped_body(name: str) -> str:
 # above), on several connections at once: rendering is the costly part.
 # The statements below also run on a Citus coordinator (docs/scaling-out.md),
 # where the leaves are a table of the coordinator and the events are spread
-# over the shards by correlation_id: the leaves are read first (a
-# materialised CTE), and the events are looked up by that list; a row goes to
-# chain_hash as ROW(e.*), which is a row of the shard's type on a shard.
+# over the shards: a row goes to chain_hash as ROW(a.*) (on a shard `a` is a
+# row of the shard's own type), and the horizons and stray events are found
+# through materialised CTEs, which Citus can plan where correlated
+# subqueries across the two kinds of table are refused.
 LEAVES_SQL = """
-WITH l AS MATERIALIZED (
-    SELECT leaf_index, event_id, leaf_hash, correlation_id, event_hash FROM public.tlog_leaves
-    WHERE leaf_index >= %s AND leaf_index < %s),
-a AS MATERIALIZED (
-    SELECT e.event_id, e.correlation_id, e.event_hash,
-           datastorage.chain_hash(coalesce(e.previous_event_hash, ''),
-                                  ROW(e.*)::public.audit_events) AS recomputed
-    FROM public.audit_events e
-    WHERE e.event_id IN (SELECT l.event_id FROM l))
-SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash, a.recomputed,
+SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash,
+       datastorage.chain_hash(coalesce(a.previous_event_hash, ''), ROW(a.*)::public.audit_events),
        l.correlation_id, l.event_hash
-FROM l LEFT JOIN a ON a.event_id = l.event_id
+FROM public.tlog_leaves l
+LEFT JOIN public.audit_events a ON a.event_id = l.event_id
+WHERE l.leaf_index >= %s AND l.leaf_index < %s
 ORDER BY l.leaf_index
 """
 
