@@ -40,7 +40,9 @@ __all__ = [
     "StrictInt64",
     "StrictNumber",
     "UuidStr",
+    "event_data_as_sent",
     "make_event_data_validator",
+    "make_one_pass_validator",
 ]
 
 # ---------------------------------------------------------------------------
@@ -294,8 +296,47 @@ def make_event_data_validator(
         envelope = envelopes[payload].model_validate(
             {"event_data": data}, by_alias=True, by_name=False
         )
-        out = envelope.event_data.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        out.setdefault(discriminator, tag)
-        return out
+        return event_data_as_sent(envelope.event_data, discriminator, tag)
 
     return validate_event_data
+
+
+def event_data_as_sent(payload: BaseModel, discriminator: str, tag: str) -> dict[str, Any]:
+    """A validated payload as stored: the members as sent (unknown ones
+    verbatim) plus the contract's defaults, and the discriminator."""
+    out = payload.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    out.setdefault(discriminator, tag)
+    return out
+
+
+def make_one_pass_validator(
+    envelope: type[BaseModel], schemas: Mapping[str, type[BaseModel]], discriminator: str
+) -> Callable[[Any], tuple[BaseModel, dict[str, Any]] | None]:
+    """Return ``one_pass(data)``: the envelope and its payload validated in
+    one pydantic-core call, for the hot path of valid events.
+
+    It answers ``(envelope model, event_data as validate_event_data gives
+    it)`` or None when `data` is not a valid event. It never raises and
+    never explains: the caller then validates in two passes (envelope, then
+    payload), whose order decides which error a doubly bad event reports.
+    """
+    # The envelope with event_data typed by its payload class, one per class.
+    typed: dict[type[BaseModel], type[BaseModel]] = {
+        payload: create_model(f"{payload.__name__}Event", __base__=envelope,
+                              event_data=(payload, ...))
+        for payload in dict.fromkeys(schemas.values())
+    }
+
+    def one_pass(data: Any) -> tuple[BaseModel, dict[str, Any]] | None:
+        event_data = data.get("event_data") if isinstance(data, dict) else None
+        tag = event_data.get(discriminator) if isinstance(event_data, dict) else None
+        model = typed.get(schemas.get(tag)) if isinstance(tag, str) else None
+        if model is None:
+            return None
+        try:
+            env = model.model_validate(data, by_alias=True, by_name=False)
+        except ValidationError:
+            return None
+        return env, event_data_as_sent(env.event_data, discriminator, tag)
+
+    return one_pass
