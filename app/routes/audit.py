@@ -75,18 +75,18 @@ async def create_batch(request):
                          f"{settings.max_batch_events} events per request")
     now = datetime.now(timezone.utc)
     prepared = []
+    ids = events.new_event_ids(len(body))
     for i, item in enumerate(body):
         if not isinstance(item, dict):
             raise validation(f'request body has an error: Error at "/{i}": value must be an object',
                              {str(i): "value must be an object"})
         ev = events.prepare(item, max_event_data_bytes=settings.max_event_data_bytes,
-                            prefix=f"{i}.", now=now, check_window=False)
+                            prefix=f"{i}.", now=now, check_window=False, event_id=ids[i])
         out_of_window = events.check_bounds(ev.timestamp, now)
         if out_of_window:
             metrics.VALIDATION_FAILURES.labels(field="batch_event", reason="validation_failed").inc()
             raise validation(f"event at index {i}: {out_of_window}")
         prepared.append(ev)
-    ids = [ev.row["event_id"] for ev in prepared]
     started = time.perf_counter()
     try:
         outcome, _ = await persist(app, "audit_events", events.payload([ev.row for ev in prepared]))
