@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -309,6 +309,26 @@ def event_data_as_sent(payload: BaseModel, discriminator: str, tag: str) -> dict
     return out
 
 
+def _without_defaults(model: type[BaseModel], seen: set | None = None) -> bool:
+    """True when neither `model` nor any model it nests declares a contract
+    default (nor a serializer of its own)."""
+    seen = set() if seen is None else seen
+    if model in seen:
+        return True
+    seen.add(model)
+    if getattr(model, "__contract_defaults__", ()) or model.__pydantic_decorators__.field_serializers \
+            or model.__pydantic_decorators__.model_serializers:
+        return False
+
+    def nested(tp: Any) -> list[type[BaseModel]]:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            return [tp]
+        return [m for arg in get_args(tp) for m in nested(arg)]
+
+    return all(_without_defaults(m, seen) for field in model.model_fields.values()
+               for m in nested(field.annotation))
+
+
 def make_one_pass_validator(
     envelope: type[BaseModel], schemas: Mapping[str, type[BaseModel]], discriminator: str
 ) -> Callable[[Any], tuple[BaseModel, dict[str, Any]] | None]:
@@ -327,16 +347,25 @@ def make_one_pass_validator(
         for payload in dict.fromkeys(schemas.values())
     }
 
+    # Payloads whose models declare no default at any depth: validated, they
+    # dump to exactly the members sent (strict types keep every value as
+    # sent, unknown members are kept verbatim, names are the wire names), so
+    # the dump is skipped; only the order of members may differ, which
+    # jsonb does not keep.
+    as_sent = {payload: _without_defaults(payload) for payload in typed}
+
     def one_pass(data: Any) -> tuple[BaseModel, dict[str, Any]] | None:
         event_data = data.get("event_data") if isinstance(data, dict) else None
         tag = event_data.get(discriminator) if isinstance(event_data, dict) else None
-        model = typed.get(schemas.get(tag)) if isinstance(tag, str) else None
-        if model is None:
+        payload = schemas.get(tag) if isinstance(tag, str) else None
+        if payload is None:
             return None
         try:
-            env = model.model_validate(data, by_alias=True, by_name=False)
+            env = typed[payload].model_validate(data, by_alias=True, by_name=False)
         except ValidationError:
             return None
+        if as_sent[payload]:
+            return env, dict(event_data)
         return env, event_data_as_sent(env.event_data, discriminator, tag)
 
     return one_pass
