@@ -16,7 +16,7 @@ from ..models.contract import RFC7807Problem
 from ..openapi import doc
 from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_since, rfc3339_seconds
-from ..writes import persist
+from ..writes import persist, single_chain
 
 bp = Blueprint("audit")
 
@@ -33,7 +33,8 @@ async def create_event(request):
     event_id = ev.row["event_id"]
     started = time.perf_counter()
     try:
-        outcome, _ = await persist(app, "audit_events", events.payload([ev.row]))
+        outcome, _ = await persist(app, "audit_events", events.payload([ev.row]),
+                                   ev.row["correlation_id"])
     except DatabaseUnavailable:
         raise problem("database_error", "Failed to write audit event to database and DLQ") from None
     finally:
@@ -88,7 +89,8 @@ async def create_batch(request):
     ids = [ev.row["event_id"] for ev in prepared]
     started = time.perf_counter()
     try:
-        outcome, _ = await persist(app, "audit_events", events.payload([ev.row for ev in prepared]))
+        rows = [ev.row for ev in prepared]
+        outcome, _ = await persist(app, "audit_events", events.payload(rows), single_chain(rows))
     except DatabaseUnavailable:
         raise problem("database-error", "Failed to write audit events batch to database") from None
     finally:

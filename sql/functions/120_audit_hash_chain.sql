@@ -306,8 +306,27 @@ BEGIN
 END
 $$;
 
+-- Whether the chains live on Citus shards (the audit tables distributed by
+-- sql/citus/): the spool's drainer then replays each chain's records through
+-- the single-chain entry point (app/writes.py). Citus's catalog is read only
+-- where it exists.
+CREATE OR REPLACE FUNCTION datastorage.chains_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                                  WHERE logicalrelid = 'public.audit_chain_heads'::regclass)$q$
+           INTO distributed;
+    END IF;
+    RETURN distributed;
+END
+$$;
+
 GRANT EXECUTE ON FUNCTION datastorage.append_audit_events(jsonb),
-                          datastorage.append_chain_events(text, jsonb) TO datastorage_app;
+                          datastorage.append_chain_events(text, jsonb),
+                          datastorage.chains_distributed() TO datastorage_app;
 GRANT EXECUTE ON FUNCTION datastorage.canonical_event(public.audit_events),
                           datastorage.canonical_members(public.audit_events),
                           datastorage.chain_hash(text, public.audit_events),

@@ -448,6 +448,29 @@ $$;
 ALTER FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) OWNER TO datastorage_owner;
 
 --
+-- Name: chains_distributed(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.chains_distributed() RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                                  WHERE logicalrelid = 'public.audit_chain_heads'::regclass)$q$
+           INTO distributed;
+    END IF;
+    RETURN distributed;
+END
+$_$;
+
+
+ALTER FUNCTION datastorage.chains_distributed() OWNER TO datastorage_owner;
+
+--
 -- Name: console_overview(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -5089,6 +5112,14 @@ GRANT ALL ON FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) TO datas
 --
 
 REVOKE ALL ON FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION chains_distributed(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.chains_distributed() FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.chains_distributed() TO datastorage_app;
 
 
 --
