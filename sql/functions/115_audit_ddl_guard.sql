@@ -28,14 +28,30 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WHERE t.level > 0
 $$;
 
--- Does this partition hold a held row? (A Citus cluster replaces this one
--- function: sql/citus/30_functions.sql.)
+-- Does this partition hold a held row? On a Citus cluster, while Citus
+-- processes an ALTER TABLE of a distributed table, a query of that table from
+-- the event trigger returns no rows at all (the guard would see nothing held
+-- and let a held partition go), so each shard placement is asked instead.
+-- One function for both, so no migrate ever leaves a cluster with the
+-- single-node answer (docs/scaling-out.md, "Event triggers").
 CREATE OR REPLACE FUNCTION datastorage_guard.partition_is_held(rel regclass) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     held boolean;
+    distributed boolean := false;
 BEGIN
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+           INTO distributed USING rel;
+    END IF;
+    IF distributed THEN
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM run_command_on_placements(
+                       $1, 'SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)') r
+                   WHERE NOT r.success OR r.result = 't')$q$
+           INTO held USING rel;
+    ELSE
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    END IF;
     RETURN held;
 END
 $$;

@@ -4054,14 +4054,26 @@ ALTER FUNCTION datastorage_guard.may_change_hold() OWNER TO postgres;
 CREATE FUNCTION datastorage_guard.partition_is_held(rel regclass) RETURNS boolean
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
+    AS $_$
 DECLARE
     held boolean;
+    distributed boolean := false;
 BEGIN
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+           INTO distributed USING rel;
+    END IF;
+    IF distributed THEN
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM run_command_on_placements(
+                       $1, 'SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)') r
+                   WHERE NOT r.success OR r.result = 't')$q$
+           INTO held USING rel;
+    ELSE
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    END IF;
     RETURN held;
 END
-$$;
+$_$;
 
 
 ALTER FUNCTION datastorage_guard.partition_is_held(rel regclass) OWNER TO postgres;

@@ -361,6 +361,55 @@ def test_migrate_again_changes_nothing(coord, citus_db):
     assert coord.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0] == before
 
 
+def definitions(coord) -> dict:
+    """What a migrate leaves: every function of ours (body and settings),
+    which are delegated and by what, and where every table is."""
+    return {
+        "functions": dict(coord.execute(
+            "SELECT p.oid::regprocedure::text, md5(p.prosrc || coalesce(p.proconfig::text, ''))"
+            " FROM pg_proc p WHERE p.pronamespace IN ('datastorage'::regnamespace,"
+            " 'datastorage_guard'::regnamespace)").fetchall()),
+        "delegated": dict(coord.execute(
+            "SELECT objid::regprocedure::text, distribution_argument_index || ':' || colocationid"
+            " FROM pg_dist_object WHERE classid = 'pg_proc'::regclass"
+            " AND distribution_argument_index IS NOT NULL").fetchall()),
+        "tables": dict(coord.execute(
+            "SELECT logicalrelid::text, partmethod::text || ':' || colocationid FROM pg_dist_partition"
+            ).fetchall()),
+    }
+
+
+def test_an_interrupted_migrate_is_healed_by_the_next_and_never_unguards(coord, citus_db,
+                                                                        monkeypatch):
+    """On a cluster each function file commits on its own: a migrate that
+    dies between two of them leaves some files applied. The DDL guard holds
+    in that state, and the next migrate restores everything."""
+    from app import migrate as m
+    cid = f"interrupted-{uuid.uuid4()}"
+    append(coord, cid, [event(cid, ts="2027-01-20T08:00:00Z")])
+    as_role(coord, "datastorage_app", "SELECT datastorage.place_legal_hold(%s, 'case 3', 'legal')", cid)
+    before = definitions(coord)
+    run_file = m._run_file
+
+    def dies_before_export(conn, path, one_by_one):
+        if path.name.startswith("160_"):
+            raise m.MigrationError("killed")
+        run_file(conn, path, one_by_one)
+
+    monkeypatch.setattr(m, "_run_file", dies_before_export)
+    with pytest.raises(m.MigrationError, match="killed"):
+        m.migrate(citus_db)
+    monkeypatch.setattr(m, "_run_file", run_file)
+    # Files up to 150 were applied again; the upkeep's cluster setting went
+    # with its file, the guard's cluster branch did not.
+    assert definitions(coord)["functions"] != before["functions"]
+    refused(coord, "datastorage_owner", "ALTER TABLE audit_events DETACH PARTITION audit_events_2027_01",
+            "23503")
+    assert m.migrate(citus_db) == 0
+    assert definitions(coord) == before
+    assert verify_offline(coord, cid) == 1
+
+
 def test_appended_events_reach_the_transparency_log(coord):
     """The capture fills the chain's outbox shard (a row trigger on a
     cluster); the integrator on the coordinator turns it into leaves."""
