@@ -207,7 +207,7 @@ BEGIN
             SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
             FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
                  WITH ORDINALITY AS e
-            WHERE e.event_id = ANY (fresh)
+            WHERE e.event_id IN (SELECT unnest(fresh))     -- hashed, not a scan per row
             ORDER BY e.event_id, e.ordinality
         ), heads AS (
             SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
