@@ -49,11 +49,10 @@ from pathlib import Path
 
 import orjson
 
-from . import metrics
+from . import metrics, writes
 from .db import DatabaseError, DatabaseUnavailable, DeadlineExceeded
 from .retry import until_success
 from .timeutil import utc_micro
-from . import writes
 
 log = logging.getLogger("datastorage.spool")
 
