@@ -183,6 +183,10 @@ def test_an_id_replayed_under_another_chain_is_an_event_of_that_chain(coord):
     leaves = coord.execute("SELECT correlation_id FROM tlog_leaves WHERE event_id = %s",
                            (first["event_id"],)).fetchall()
     assert len(leaves) == 1 and leaves[0][0] in (a, b)
+    # An auditor's query across the shards finds the repeat.
+    repeats = [r[0] for r in coord.execute(
+        "SELECT event_id::text FROM audit_event_ids GROUP BY event_id HAVING count(*) > 1")]
+    assert first["event_id"] in repeats
     assert coord.execute("SELECT count(*) FROM tlog_outbox WHERE event_id = %s",
                          (first["event_id"],)).fetchone()[0] == 0
 
