@@ -906,7 +906,7 @@ class Drainer:
         """Whether the chains live on Citus shards (asked once per pass)."""
         if self._distributed is None:
             try:
-                self._distributed = bool(await self.db.call("datastorage.chains_distributed"))
+                self._distributed = await writes.chains_distributed(self.db)
             except _REFUSED as exc:     # not a refusal of the records: retry the pass
                 raise ReplayDeferred(f"cannot tell how the chains are placed: {_reason(exc)}") from exc
         return self._distributed
