@@ -1,18 +1,22 @@
 """The HTTP API with the coordinator of a Citus cluster as its database: the
 real service (harness.Service, migrating with the superuser URL, serving
 through the runtime login), the helpers of the single-node API tests, and
-a worker's PostgreSQL killed in the middle of a stream of writes."""
+a worker's PostgreSQL killed in the middle of a stream of writes; the write
+path's routing (one delegated call per chain) from the service, the group
+commit and the spool's drain."""
 from __future__ import annotations
 
 import asyncio
 import uuid
 from pathlib import Path
 
+import orjson
 import psycopg
 import pytest
 
 from app import events
 from app.spool import Spool
+from app.writes import GroupCommit
 from harness import poll
 from tests.api.test_audit_events import USER, gateway_event
 from tests.api.test_spool_faults import start_service, wait_drained
@@ -130,6 +134,37 @@ def test_the_spool_drains_chain_by_chain(coord, citus, citus_db, tmp_path):
     # Before the two-chain record, each chain's bucket; after it, each again.
     poll(lambda: [calls(w) for w in citus.workers] == [n + 2 for n in before], timeout=30,
          what="two calls of append_chain_events on each worker")
+
+
+def test_the_group_commit_makes_one_call_per_chain(coord, citus, citus_db):
+    """Single events of several chains waiting together are sent as one
+    delegated call per chain, each on its chain's worker, never as one
+    transaction across workers."""
+    chains = [chain_on(coord, w.port, f"group-{i}") for w in citus.workers for i in range(2)]
+    rows = [events.prepare(gateway_event(cid), max_event_data_bytes=1 << 20).row
+            for cid in chains for _ in range(2)]
+
+    def calls(node):
+        return calls_on(citus, node, citus_db, "append_chain_events")
+
+    async def go():
+        db = await open_db(citus_db)
+        try:
+            group = GroupCommit(db, calls=1, wait=30)
+            await asyncio.gather(*(group.append(orjson.dumps(r), r["correlation_id"]) for r in rows))
+            return group
+        finally:
+            await db.close()
+
+    before = [calls(w) for w in citus.workers]
+    group = asyncio.run(go())
+    assert group.flushed_events == len(rows)
+    assert group.flushes == len(chains)           # one call per chain, all waiting together
+    assert stored(coord, [r["event_id"] for r in rows]) == len(rows)
+    poll(lambda: [calls(w) for w in citus.workers] == [n + 2 for n in before], timeout=30,
+         what="two calls of append_chain_events on each worker")
+    for cid in chains:
+        assert verify_offline(coord, cid) == 2
 
 
 def test_writes_batches_and_query_by_chain(client, coord):
