@@ -108,8 +108,10 @@ BEGIN
                             WHERE (c->>'prunable_events')::bigint > 0),
         'kept_held_events', (SELECT coalesce(sum((c->>'expired_events')::bigint), 0)
                              FROM jsonb_array_elements(chains) c WHERE (c->>'held')::boolean),
-        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p->'partition'), '[]')
-                               FROM jsonb_array_elements(parts) p WHERE (p->>'droppable')::boolean),
+        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p ORDER BY p), '[]')
+                               FROM (SELECT x->>'partition' FROM jsonb_array_elements(parts) x
+                                     WHERE (x->>'droppable')::boolean
+                                     UNION SELECT datastorage.retention_detached()) d(p)),
         'partitions', parts, 'chains', chains);
 END
 $$;
@@ -165,7 +167,8 @@ BEGIN
                                  WHERE q.run_id = run),
                partitions_planned = ARRAY(SELECT p.partition
                                           FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
-                                          WHERE p.droppable ORDER BY p.partition),
+                                          WHERE p.droppable
+                                          UNION SELECT datastorage.retention_detached() ORDER BY 1),
                kept_held_events = (SELECT coalesce(sum(c.expired_events), 0)
                                    FROM datastorage.retention_chain_plan(v_cutoff) c WHERE c.held)
          WHERE r.run_id = run;
@@ -278,8 +281,69 @@ BEGIN
 END
 $$;
 
+-- Tables retention detached but has not dropped yet (a run that died between
+-- the two steps): still there, no longer a partition, recorded by a run as
+-- detached and not as dropped. The next run drops them first.
+CREATE OR REPLACE FUNCTION datastorage.retention_detached() RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT DISTINCT d.name
+    FROM public.audit_retention_runs r
+    CROSS JOIN LATERAL unnest(r.partitions_detached) d(name)
+    JOIN pg_catalog.pg_class c ON c.oid = to_regclass(format('public.%I', d.name))
+    WHERE NOT d.name = ANY (r.partitions_dropped) AND c.relkind = 'r' AND NOT c.relispartition
+$$;
+
+-- Detach a month whose rows are all pruned prefix rows (rel, holding the
+-- chains cids with event dates lo..hi), in the caller's transaction. The
+-- slow part (horizons, prefix rows elsewhere, the check of every row) runs
+-- before the parent's exclusive lock, under a lock that only stops writes
+-- into this partition; the locks that stop every writer are taken last, each
+-- waited for at most 100 ms (retried a few times), so writers queue behind
+-- them for the DETACH and the commit only. The DROP is the next step.
+-- Returns (events removed from audit_events, chains pruned).
+CREATE OR REPLACE FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[],
+                                                        lo date, hi date,
+                                                        OUT events bigint, OUT chains bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    res record;
+    stray bigint;
+BEGIN
+    SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
+    EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE z.first_kept_seq IS NULL '
+                   'OR e.chain_seq >= z.first_kept_seq) FROM %s e '
+                   'LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = e.correlation_id',
+                   rel)
+        INTO events, stray;
+    IF stray > 0 THEN
+        RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', rel, stray
+            USING ERRCODE = '55000';
+    END IF;
+    PERFORM set_config('lock_timeout', '100ms', true);
+    FOR attempt IN 1 .. 5 LOOP
+        BEGIN
+            -- Appends lock the chain heads before audit_events: same order.
+            LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE;
+            LOCK TABLE ONLY public.audit_events IN ACCESS EXCLUSIVE MODE;
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt = 5 THEN
+                RAISE;
+            END IF;
+            PERFORM pg_sleep(0.05 * attempt);  -- (the failed try released both locks)
+        END;
+    END LOOP;
+    EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
+    events := events + res.deleted;
+    chains := res.chains;
+END
+$$;
+
 -- One unit of work of a run, in the caller's transaction. Returns
--- {"action": "drop"|"delete"|"done", ...}. p_batch bounds a delete step.
+-- {"action": "detach"|"drop"|"skip"|"delete"|"done", ...}. A fully expired
+-- month takes two steps: detach (its events leave audit_events, horizons
+-- recorded) and drop (the detached table goes). p_batch bounds a delete step.
 CREATE OR REPLACE FUNCTION datastorage.retention_step(p_run bigint, p_batch integer DEFAULT 10000)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -289,10 +353,8 @@ DECLARE
     rel regclass;
     cids text[];
     res record;
-    in_part bigint;
     lo date;
     hi date;
-    stray bigint;
 BEGIN
     SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
     IF NOT FOUND OR r.status <> 'running' OR NOT EXISTS (
@@ -310,45 +372,40 @@ BEGIN
              WHERE NOT p = ANY (r.partitions_dropped || r.partitions_skipped) ORDER BY p LIMIT 1);
     IF part IS NOT NULL THEN
         rel := to_regclass(format('public.%I', part));
-        IF rel IS NOT NULL THEN
-            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), count(*), '
+        IF part IN (SELECT datastorage.retention_detached()) THEN
+            -- Detached by this run's previous step or by a run that died:
+            -- checked then, out of every verification since. Only the chain
+            -- heads' lock (the DDL guard's) stops writers, briefly.
+            PERFORM set_config('lock_timeout', '100ms', true);
+            EXECUTE format('DROP TABLE %s', rel);
+            UPDATE public.audit_retention_runs SET partitions_dropped = partitions_dropped || part
+             WHERE run_id = p_run;
+            RETURN jsonb_build_object('action', 'drop', 'partition', part, 'events', 0);
+        END IF;
+        IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = rel
+                                       AND i.inhparent = 'public.audit_events'::regclass) THEN
+            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), '
                            'min(event_date), max(event_date) FROM %s', rel)
-                INTO cids, in_part, lo, hi;
+                INTO cids, lo, hi;
             -- Same lock order as appends and holds: sorted correlation ids.
             PERFORM 1 FROM public.audit_chain_heads h
              WHERE h.correlation_id = ANY (cids) ORDER BY h.correlation_id FOR UPDATE;
         END IF;
-        IF rel IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
-                                  WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
-            -- Gone, or a chain in it was held since the plan: its rows stay.
+        IF cids IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
+                                   WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
+            -- Gone, not ours, or a chain in it was held since the plan: its rows stay.
             UPDATE public.audit_retention_runs SET partitions_skipped = partitions_skipped || part
              WHERE run_id = p_run;
             RETURN jsonb_build_object('action', 'skip', 'partition', part);
         END IF;
-        SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
-        -- A short wait for each lock, never a long queue of writers behind it.
-        PERFORM set_config('lock_timeout', '1s', true);
-        -- Nothing more can be written into the partition (writers to other
-        -- partitions go on): every row in it must be a pruned prefix row.
-        -- Checked before the parent's exclusive lock, to keep that lock short.
-        EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
-        EXECUTE format('SELECT count(*) FROM %s e LEFT JOIN public.audit_retention_horizons z '
-                       'ON z.correlation_id = e.correlation_id '
-                       'WHERE z.first_kept_seq IS NULL OR e.chain_seq >= z.first_kept_seq', rel)
-            INTO stray;
-        IF stray > 0 THEN
-            RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', part, stray
-                USING ERRCODE = '55000';
-        END IF;
-        EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
-        EXECUTE format('DROP TABLE %s', rel);
+        SELECT * INTO res FROM datastorage.retention_detach(p_run, rel, cids, lo, hi);
         UPDATE public.audit_retention_runs
-           SET partitions_dropped = partitions_dropped || part,
-               events_deleted = events_deleted + res.deleted + in_part,
+           SET partitions_detached = partitions_detached || part,
+               events_deleted = events_deleted + res.events,
                chains_affected = chains_affected + res.chains
          WHERE run_id = p_run;
-        RETURN jsonb_build_object('action', 'drop', 'partition', part,
-                                  'events', res.deleted + in_part, 'chains', res.chains);
+        RETURN jsonb_build_object('action', 'detach', 'partition', part,
+                                  'events', res.events, 'chains', res.chains);
     END IF;
 
     -- Chains in order until the batch is full (at least one chain).

@@ -2185,7 +2185,8 @@ BEGIN
                                  WHERE q.run_id = run),
                partitions_planned = ARRAY(SELECT p.partition
                                           FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
-                                          WHERE p.droppable ORDER BY p.partition),
+                                          WHERE p.droppable
+                                          UNION SELECT datastorage.retention_detached() ORDER BY 1),
                kept_held_events = (SELECT coalesce(sum(c.expired_events), 0)
                                    FROM datastorage.retention_chain_plan(v_cutoff) c WHERE c.held)
          WHERE r.run_id = run;
@@ -2237,6 +2238,70 @@ $$;
 
 
 ALTER FUNCTION datastorage.retention_chain_plan(p_cutoff date) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_detach(bigint, regclass, text[], date, date); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint) RETURNS record
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    res record;
+    stray bigint;
+BEGIN
+    SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
+    EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE z.first_kept_seq IS NULL '
+                   'OR e.chain_seq >= z.first_kept_seq) FROM %s e '
+                   'LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = e.correlation_id',
+                   rel)
+        INTO events, stray;
+    IF stray > 0 THEN
+        RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', rel, stray
+            USING ERRCODE = '55000';
+    END IF;
+    PERFORM set_config('lock_timeout', '100ms', true);
+    FOR attempt IN 1 .. 5 LOOP
+        BEGIN
+            -- Appends lock the chain heads before audit_events: same order.
+            LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE;
+            LOCK TABLE ONLY public.audit_events IN ACCESS EXCLUSIVE MODE;
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt = 5 THEN
+                RAISE;
+            END IF;
+            PERFORM pg_sleep(0.05 * attempt);  -- (the failed try released both locks)
+        END;
+    END LOOP;
+    EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
+    events := events + res.deleted;
+    chains := res.chains;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_detached(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_detached() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT DISTINCT d.name
+    FROM public.audit_retention_runs r
+    CROSS JOIN LATERAL unnest(r.partitions_detached) d(name)
+    JOIN pg_catalog.pg_class c ON c.oid = to_regclass(format('public.%I', d.name))
+    WHERE NOT d.name = ANY (r.partitions_dropped) AND c.relkind = 'r' AND NOT c.relispartition
+$$;
+
+
+ALTER FUNCTION datastorage.retention_detached() OWNER TO datastorage_owner;
 
 --
 -- Name: retention_finish(bigint, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -2330,8 +2395,10 @@ BEGIN
                             WHERE (c->>'prunable_events')::bigint > 0),
         'kept_held_events', (SELECT coalesce(sum((c->>'expired_events')::bigint), 0)
                              FROM jsonb_array_elements(chains) c WHERE (c->>'held')::boolean),
-        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p->'partition'), '[]')
-                               FROM jsonb_array_elements(parts) p WHERE (p->>'droppable')::boolean),
+        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p ORDER BY p), '[]')
+                               FROM (SELECT x->>'partition' FROM jsonb_array_elements(parts) x
+                                     WHERE (x->>'droppable')::boolean
+                                     UNION SELECT datastorage.retention_detached()) d(p)),
         'partitions', parts, 'chains', chains);
 END
 $$;
@@ -2463,6 +2530,7 @@ CREATE TABLE public.audit_retention_runs (
     chains_affected bigint DEFAULT 0 NOT NULL,
     kept_held_events bigint DEFAULT 0 NOT NULL,
     error text,
+    partitions_detached text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT audit_retention_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 );
 
@@ -2500,10 +2568,8 @@ DECLARE
     rel regclass;
     cids text[];
     res record;
-    in_part bigint;
     lo date;
     hi date;
-    stray bigint;
 BEGIN
     SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
     IF NOT FOUND OR r.status <> 'running' OR NOT EXISTS (
@@ -2521,45 +2587,40 @@ BEGIN
              WHERE NOT p = ANY (r.partitions_dropped || r.partitions_skipped) ORDER BY p LIMIT 1);
     IF part IS NOT NULL THEN
         rel := to_regclass(format('public.%I', part));
-        IF rel IS NOT NULL THEN
-            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), count(*), '
+        IF part IN (SELECT datastorage.retention_detached()) THEN
+            -- Detached by this run's previous step or by a run that died:
+            -- checked then, out of every verification since. Only the chain
+            -- heads' lock (the DDL guard's) stops writers, briefly.
+            PERFORM set_config('lock_timeout', '100ms', true);
+            EXECUTE format('DROP TABLE %s', rel);
+            UPDATE public.audit_retention_runs SET partitions_dropped = partitions_dropped || part
+             WHERE run_id = p_run;
+            RETURN jsonb_build_object('action', 'drop', 'partition', part, 'events', 0);
+        END IF;
+        IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = rel
+                                       AND i.inhparent = 'public.audit_events'::regclass) THEN
+            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), '
                            'min(event_date), max(event_date) FROM %s', rel)
-                INTO cids, in_part, lo, hi;
+                INTO cids, lo, hi;
             -- Same lock order as appends and holds: sorted correlation ids.
             PERFORM 1 FROM public.audit_chain_heads h
              WHERE h.correlation_id = ANY (cids) ORDER BY h.correlation_id FOR UPDATE;
         END IF;
-        IF rel IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
-                                  WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
-            -- Gone, or a chain in it was held since the plan: its rows stay.
+        IF cids IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
+                                   WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
+            -- Gone, not ours, or a chain in it was held since the plan: its rows stay.
             UPDATE public.audit_retention_runs SET partitions_skipped = partitions_skipped || part
              WHERE run_id = p_run;
             RETURN jsonb_build_object('action', 'skip', 'partition', part);
         END IF;
-        SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
-        -- A short wait for each lock, never a long queue of writers behind it.
-        PERFORM set_config('lock_timeout', '1s', true);
-        -- Nothing more can be written into the partition (writers to other
-        -- partitions go on): every row in it must be a pruned prefix row.
-        -- Checked before the parent's exclusive lock, to keep that lock short.
-        EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
-        EXECUTE format('SELECT count(*) FROM %s e LEFT JOIN public.audit_retention_horizons z '
-                       'ON z.correlation_id = e.correlation_id '
-                       'WHERE z.first_kept_seq IS NULL OR e.chain_seq >= z.first_kept_seq', rel)
-            INTO stray;
-        IF stray > 0 THEN
-            RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', part, stray
-                USING ERRCODE = '55000';
-        END IF;
-        EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
-        EXECUTE format('DROP TABLE %s', rel);
+        SELECT * INTO res FROM datastorage.retention_detach(p_run, rel, cids, lo, hi);
         UPDATE public.audit_retention_runs
-           SET partitions_dropped = partitions_dropped || part,
-               events_deleted = events_deleted + res.deleted + in_part,
+           SET partitions_detached = partitions_detached || part,
+               events_deleted = events_deleted + res.events,
                chains_affected = chains_affected + res.chains
          WHERE run_id = p_run;
-        RETURN jsonb_build_object('action', 'drop', 'partition', part,
-                                  'events', res.deleted + in_part, 'chains', res.chains);
+        RETURN jsonb_build_object('action', 'detach', 'partition', part,
+                                  'events', res.events, 'chains', res.chains);
     END IF;
 
     -- Chains in order until the batch is full (at least one chain).
@@ -3807,6 +3868,23 @@ $$;
 ALTER FUNCTION datastorage_guard.ddl_start() OWNER TO postgres;
 
 --
+-- Name: delete_refused_when(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.delete_refused_when() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT '(old.legal_hold OR (NOT COALESCE(((old.retention_days < ((NULLIF(current_setting('
+           '''datastorage.retention_cutoff''::text, true), ''''::text))::date - old.event_date)) '
+           'AND (old.retention_days < (((now() AT TIME ZONE ''UTC''::text))::date - '
+           'old.event_date))), false)))'
+$$;
+
+
+ALTER FUNCTION datastorage_guard.delete_refused_when() OWNER TO postgres;
+
+--
 -- Name: expected_triggers(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
@@ -4044,8 +4122,6 @@ CREATE FUNCTION datastorage_guard.refuse_held_delete() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-DECLARE
-    cutoff date;
 BEGIN
     IF OLD.legal_hold THEN
         RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
@@ -4053,16 +4129,10 @@ BEGIN
             USING ERRCODE = '23503',
                   HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
     END IF;
-    -- least() skips NULL: without the setting there is no cutoff at all.
-    cutoff := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
-    cutoff := CASE WHEN cutoff IS NOT NULL THEN least(cutoff, (now() AT TIME ZONE 'UTC')::date) END;
-    IF cutoff IS NULL OR NOT coalesce(OLD.retention_days < cutoff - OLD.event_date, false) THEN
-        RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
-                        'and only retention removes events', OLD.event_id, OLD.correlation_id
-            USING ERRCODE = '55000',
-                  HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
-    END IF;
-    RETURN OLD;
+    RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
+                    'and only retention removes events', OLD.event_id, OLD.correlation_id
+        USING ERRCODE = '55000',
+              HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
 END
 $$;
 
@@ -4094,28 +4164,35 @@ CREATE FUNCTION datastorage_guard.violations() RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.expected_triggers() WHERE rel IS NOT NULL)
     SELECT format('public.%s is protected: it cannot be dropped, renamed or moved', t)
     FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
     WHERE to_regclass('public.' || t) IS NULL
     UNION ALL
+    -- In place, enabled, running its guard function, and with no WHEN
+    -- condition but the delete rule's (110_audit_immutability.sql).
     SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
-    FROM datastorage_guard.expected_triggers() e
+    FROM e
     LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
-    WHERE e.rel IS NOT NULL AND (g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A'))
+    WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
+       OR CASE WHEN g.tgqual IS NULL AND e.tgname <> 'enforce_legal_hold' THEN false
+               ELSE substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
+                    IS DISTINCT FROM CASE WHEN e.tgname = 'enforce_legal_hold'
+                                          THEN datastorage_guard.delete_refused_when() END
+          END
     UNION ALL
     -- A BEFORE UPDATE (or INSTEAD OF) trigger of someone else's could
     -- rewrite a row after the guard saw it; other triggers cannot.
     SELECT format('Trigger %s on %s is not allowed: only the guard triggers may run before an '
                   'update of the audit tables', g.tgname, g.tgrelid::regclass)
     FROM pg_catalog.pg_trigger g
-    WHERE g.tgrelid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+    WHERE g.tgrelid IN (SELECT e.rel FROM e)
       AND NOT g.tgisinternal AND (g.tgtype & (2 | 64)) <> 0 AND (g.tgtype & 16) <> 0
-      AND NOT EXISTS (SELECT 1 FROM datastorage_guard.expected_triggers() e
-                      WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
+      AND NOT EXISTS (SELECT 1 FROM e WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
     UNION ALL
     SELECT format('Rules and row-level security are not allowed on %s', x.oid::regclass)
     FROM pg_catalog.pg_class x
-    WHERE x.oid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+    WHERE x.oid IN (SELECT e.rel FROM e)
       AND (x.relrowsecurity OR x.relforcerowsecurity
            OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = x.oid))
     UNION ALL
@@ -4847,7 +4924,7 @@ CREATE TRIGGER audit_legal_holds_no_truncate BEFORE TRUNCATE ON public.audit_leg
 -- Name: audit_events enforce_legal_hold; Type: TRIGGER; Schema: public; Owner: datastorage_owner
 --
 
-CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_held_delete();
+CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH ROW WHEN ((old.legal_hold OR (NOT COALESCE(((old.retention_days < ((NULLIF(current_setting('datastorage.retention_cutoff'::text, true), ''::text))::date - old.event_date)) AND (old.retention_days < (((now() AT TIME ZONE 'UTC'::text))::date - old.event_date))), false)))) EXECUTE FUNCTION datastorage_guard.refuse_held_delete();
 
 
 --
@@ -5381,6 +5458,20 @@ GRANT ALL ON FUNCTION datastorage.retention_begin(p_now timestamp with time zone
 REVOKE ALL ON FUNCTION datastorage.retention_chain_plan(p_cutoff date) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.retention_chain_plan(p_cutoff date) TO datastorage_maintenance;
 GRANT ALL ON FUNCTION datastorage.retention_chain_plan(p_cutoff date) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION retention_detached(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_detached() FROM PUBLIC;
 
 
 --
