@@ -5,9 +5,8 @@ function: January (as many events as a month of the 1M-event dataset:
 83,000, 10 per chain; BENCH_RETENTION_MONTH changes it) expires whole; in February every other chain expires (row-wise
 deletion) and one chain is under legal hold. Then, while single-event writes
 arrive at a fixed rate (open loop: latency counted from the moment each write
-was due), a retention run goes step by step (datastorage.retention_begin /
-retention_step / retention_finish, each step its own transaction, as
-CALL datastorage.run_retention does), every step timed:
+was due), a retention run goes step by step (CALL datastorage.run_retention,
+each step its own transaction), every step timed from its NOTICE:
 
   drop     the January steps: its chains' horizons and DETACH (one step),
            then DROP of the detached table (the next)
@@ -121,20 +120,27 @@ class Writes:
 
 
 def run_retention(url: str) -> tuple[list[dict], dict]:
-    """One run, step by step, each step timed; returns (steps, run record)."""
-    steps = []
+    """One run as production runs it (CALL datastorage.run_retention: a
+    transaction per step, its batch sizing and lock retries); each step is
+    timed from the previous step's NOTICE to its own (both sent after a
+    commit). Returns (steps, run record)."""
+    steps: list[dict] = []
+    last = [0.0]
+
+    def notice(diag) -> None:
+        now = time.monotonic()
+        step = json.loads(diag.message_primary)
+        if step["action"] != "plan":
+            step["window"] = (last[0], now)
+            step["seconds"] = now - last[0]
+            steps.append(step)
+        last[0] = now
+
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("SET ROLE datastorage_maintenance")
-        run = conn.execute("SELECT datastorage.retention_begin('2020-04-01', 'bench')").fetchone()[0]
-        while True:
-            t = time.monotonic()
-            step = conn.execute("SELECT datastorage.retention_step(%s)", (run,)).fetchone()[0]
-            step["window"] = (t, time.monotonic())
-            step["seconds"] = step["window"][1] - t
-            if step["action"] == "done":
-                break
-            steps.append(step)
-        record = conn.execute("SELECT datastorage.retention_finish(%s)", (run,)).fetchone()[0]
+        conn.add_notice_handler(notice)
+        record = conn.execute("CALL datastorage.run_retention('2020-04-01', 'bench', 10000, NULL)"
+                              ).fetchone()[0]
     return steps, record
 
 

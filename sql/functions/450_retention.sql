@@ -11,9 +11,12 @@
 --              the chain there (120_audit_hash_chain.sql).
 --
 -- A run is begin -> step* -> finish, each step one short transaction:
---   * drop:   a partition whose every row is prunable is detached and dropped
---             (its chains' prefix rows in other partitions are deleted in
---             the same transaction, so no chain is ever half pruned);
+--   * detach: a partition whose every row is prunable is detached (its
+--             chains' horizons written and their prefix rows in other
+--             partitions deleted in the same transaction, so no chain is ever
+--             half pruned); the next step drops the detached table. A table
+--             detached by a run that died before dropping it is dropped by
+--             the next run (retention_detached);
 --   * delete: a batch of chains loses its prefix row by row.
 -- Each step locks the heads of its chains (as appends and holds do), skips a
 -- chain held since the plan, writes the horizons, and deletes - all or
@@ -159,6 +162,8 @@ BEGIN
         SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
           FROM datastorage.retention_chain_plan(v_cutoff) c
          WHERE c.upto_seq IS NOT NULL;
+        -- The steps join with it: the planner must know its size.
+        ANALYZE public.audit_retention_queue;
         SELECT array_agg(q.correlation_id::text), array_agg(q.upto_seq) INTO cids, uptos
           FROM public.audit_retention_queue q WHERE q.run_id = run;
         UPDATE public.audit_retention_runs r
@@ -203,8 +208,7 @@ $$;
 
 -- Remove the prefixes of the given chains (heads locked, held ones skipped):
 -- horizons (from the hashes still stored) and the rows, together. Every
--- lookup carries the chain's prefix dates, so only the partitions holding
--- them are probed. With p_except (a partition about to be dropped, whose
+-- lookup carries the chain's prefix dates. With p_except (a partition about to be dropped, whose
 -- event dates span p_lo..p_hi), rows in it are left for the DROP and only
 -- chains reaching outside it are looked up elsewhere.
 -- Returns (events deleted, chains pruned, expired events kept because now held).
@@ -216,6 +220,11 @@ CREATE OR REPLACE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_ci
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     work text[];
+    uptos bigint[];
+    firsts date[];
+    lasts date[];
+    lo date;
+    hi date;
     n bigint;
 BEGIN
     -- Same lock order as appends and holds: sorted correlation ids.
@@ -223,20 +232,28 @@ BEGIN
      WHERE h.correlation_id = ANY (p_cids) ORDER BY h.correlation_id FOR UPDATE;
     -- (Joins with unnest(), not = ANY (array): a batch is thousands of chains.)
     SELECT coalesce(sum(q.events) FILTER (WHERE h.legal_hold), 0),
-           coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}')
-      INTO kept_held, work
+           coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}'),
+           array_agg(q.upto_seq) FILTER (WHERE NOT h.legal_hold),
+           array_agg(q.first_date) FILTER (WHERE NOT h.legal_hold),
+           array_agg(q.last_date) FILTER (WHERE NOT h.legal_hold),
+           min(q.first_date) FILTER (WHERE NOT h.legal_hold),
+           max(q.last_date) FILTER (WHERE NOT h.legal_hold)
+      INTO kept_held, work, uptos, firsts, lasts, lo, hi
       FROM unnest(p_cids) c(cid)
       JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
       JOIN public.audit_chain_heads h ON h.correlation_id = q.correlation_id;
     IF p_except IS NULL THEN
-        -- One pass: the horizon is taken from the last deleted row of each chain.
+        -- One pass: the horizon is taken from the last deleted row of each
+        -- chain. The batch's chains come as arrays (not a join with the
+        -- whole queue), and the batch's date span (lo..hi, parameters)
+        -- leaves out the partitions none of its rows can be in.
         WITH gone AS (
             DELETE FROM public.audit_events e
-             USING unnest(work) c(cid)
-              JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
-             WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
-               AND e.event_date BETWEEN q.first_date AND q.last_date
-            RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, q.upto_seq)
+             USING unnest(work, uptos, firsts, lasts) b(cid, upto_seq, first_date, last_date)
+             WHERE e.correlation_id = b.cid AND e.chain_seq <= b.upto_seq
+               AND e.event_date BETWEEN b.first_date AND b.last_date
+               AND e.event_date BETWEEN lo AND hi
+            RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, b.upto_seq)
         SELECT count(*), datastorage.retention_record_horizons(p_run,
                    array_agg(g.cid) FILTER (WHERE g.chain_seq = g.upto_seq),
                    array_agg(g.upto_seq + 1) FILTER (WHERE g.chain_seq = g.upto_seq),
@@ -250,9 +267,9 @@ BEGIN
             SELECT datastorage.retention_record_horizons($1, array_agg(q.correlation_id::text),
                                                          array_agg(q.upto_seq + 1), array_agg(e.event_hash))
               FROM %s e
+              JOIN unnest($2) c(cid) ON c.cid = e.correlation_id
               JOIN public.audit_retention_queue q
-                ON q.run_id = $1 AND q.correlation_id = e.correlation_id AND q.upto_seq = e.chain_seq
-             WHERE e.correlation_id = ANY ($2) $q$, p_except)
+                ON q.run_id = $1 AND q.correlation_id = c.cid AND q.upto_seq = e.chain_seq $q$, p_except)
             INTO chains USING p_run, work;
         -- Chains reaching outside it (across a month's edge): the rest, row by row.
         SELECT coalesce(array_agg(q.correlation_id::text), '{}') INTO work
@@ -293,13 +310,42 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WHERE NOT d.name = ANY (r.partitions_dropped) AND c.relkind = 'r' AND NOT c.relispartition
 $$;
 
+-- Take the locks a DETACH or DROP needs, all at once or none: the chain
+-- heads' (the DDL guard's; appends take it first, so it comes first), then
+-- each of rels (ACCESS EXCLUSIVE, without their partitions). Each try is
+-- NOWAIT: a lock that is not free at once is not queued for, so writers never
+-- wait behind a request of ours; the try gives back what it got and the
+-- next comes a moment later. After about a second: lock_not_available
+-- (the step changes nothing; run_retention tries it again later).
+CREATE OR REPLACE FUNCTION datastorage.retention_lock(rels regclass[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR attempt IN 1 .. 100 LOOP
+        BEGIN
+            LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+            FOREACH rel IN ARRAY rels LOOP
+                EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE NOWAIT', rel);
+            END LOOP;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt = 100 THEN
+                RAISE;
+            END IF;
+        END;
+        PERFORM pg_sleep(0.005 + random() * 0.01);
+    END LOOP;
+END
+$$;
+
 -- Detach a month whose rows are all pruned prefix rows (rel, holding the
 -- chains cids with event dates lo..hi), in the caller's transaction. The
 -- slow part (horizons, prefix rows elsewhere, the check of every row) runs
 -- before the parent's exclusive lock, under a lock that only stops writes
--- into this partition; the locks that stop every writer are taken last, each
--- waited for at most 100 ms (retried a few times), so writers queue behind
--- them for the DETACH and the commit only. The DROP is the next step.
+-- into this partition; the locks that stop every writer are taken last
+-- (retention_lock), so writers queue behind them for the DETACH and the
+-- commit only. The DROP is the next step.
 -- Returns (events removed from audit_events, chains pruned).
 CREATE OR REPLACE FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[],
                                                         lo date, hi date,
@@ -320,20 +366,12 @@ BEGIN
         RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', rel, stray
             USING ERRCODE = '55000';
     END IF;
-    PERFORM set_config('lock_timeout', '100ms', true);
-    FOR attempt IN 1 .. 5 LOOP
-        BEGIN
-            -- Appends lock the chain heads before audit_events: same order.
-            LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE;
-            LOCK TABLE ONLY public.audit_events IN ACCESS EXCLUSIVE MODE;
-            EXIT;
-        EXCEPTION WHEN lock_not_available THEN
-            IF attempt = 5 THEN
-                RAISE;
-            END IF;
-            PERFORM pg_sleep(0.05 * attempt);  -- (the failed try released both locks)
-        END;
-    END LOOP;
+    -- What DETACH locks: the parent, the partition, the default partition.
+    PERFORM datastorage.retention_lock(ARRAY['public.audit_events'::regclass, rel]
+                                       || ARRAY(SELECT p.partdefid::regclass
+                                                FROM pg_partitioned_table p
+                                                WHERE p.partrelid = 'public.audit_events'::regclass
+                                                  AND p.partdefid <> 0));
     EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
     events := events + res.deleted;
     chains := res.chains;
@@ -376,7 +414,7 @@ BEGIN
             -- Detached by this run's previous step or by a run that died:
             -- checked then, out of every verification since. Only the chain
             -- heads' lock (the DDL guard's) stops writers, briefly.
-            PERFORM set_config('lock_timeout', '100ms', true);
+            PERFORM datastorage.retention_lock(ARRAY[rel]);
             EXECUTE format('DROP TABLE %s', rel);
             UPDATE public.audit_retention_runs SET partitions_dropped = partitions_dropped || part
              WHERE run_id = p_run;
@@ -481,8 +519,10 @@ BEGIN
 END
 $$;
 
--- A whole run, committing after every step (so no lock outlives a step),
--- retrying a step that could not get the parent's lock in time. For pg_cron,
+-- A whole run, committing after every step (so no lock outlives a step;
+-- delete steps sized to about 0.1 s each, at most p_batch events),
+-- retrying a step that could not get its locks in time (a long reader of
+-- audit_events, say): up to 10 times, each later. For pg_cron,
 -- psql (outside an explicit transaction) and the service, which follows the
 -- progress NOTICEs (JSON: the plan, then one per step):
 --   CALL datastorage.run_retention();
@@ -499,6 +539,9 @@ DECLARE
     step jsonb;
     err text;
     busy integer := 0;
+    batch integer := greatest(p_batch, 1);
+    began timestamptz;
+    took double precision;
 BEGIN
     run := datastorage.retention_begin(p_now, p_started_by);
     COMMIT;
@@ -509,8 +552,9 @@ BEGIN
                        FROM public.audit_retention_runs r WHERE r.run_id = run);
     LOOP
         err := NULL;
+        began := pg_catalog.clock_timestamp();
         BEGIN
-            step := datastorage.retention_step(run, p_batch);
+            step := datastorage.retention_step(run, batch);
         EXCEPTION
             WHEN lock_not_available THEN
                 busy := busy + 1;
@@ -525,8 +569,15 @@ BEGIN
             RAISE EXCEPTION 'retention run % failed: %', run, err USING ERRCODE = '55000';
         END IF;
         COMMIT;
+        took := extract(epoch FROM pg_catalog.clock_timestamp() - began);
         EXIT WHEN step ->> 'action' = 'done';
-        RAISE NOTICE '%', step;
+        RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds', round(took::numeric, 4));
+        IF step ->> 'action' = 'delete' THEN
+            -- The next delete step aims at about 0.1 s of work: that bounds
+            -- its row locks and its slice of the CPU, whatever the machine.
+            batch := least(greatest(p_batch, 1),
+                           greatest(100, (batch * 0.1 / greatest(took, 0.001))::integer));
+        END IF;
         IF step ->> 'action' = 'retry' THEN
             PERFORM pg_catalog.pg_sleep(0.2 * busy);
         END IF;
