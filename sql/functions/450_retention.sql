@@ -130,6 +130,7 @@ DECLARE
     run bigint;
     cids text[];
     uptos bigint[];
+    kept bigint;
 BEGIN
     IF p_now IS NULL OR p_now > now() THEN
         RAISE EXCEPTION 'retention cannot run as of %: it is ahead of the database clock (%)',
@@ -157,11 +158,15 @@ BEGIN
         INSERT INTO public.audit_retention_runs (as_of, cutoff, started_by)
         VALUES (p_now, v_cutoff, coalesce(nullif(p_started_by, ''), 'sql'))
         RETURNING run_id INTO run;
-        INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
-                                                  first_date, last_date)
-        SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
-          FROM datastorage.retention_chain_plan(v_cutoff) c
-         WHERE c.upto_seq IS NOT NULL;
+        -- The chain plan reads every event: once, for the queue and the held count.
+        WITH plan AS MATERIALIZED (SELECT * FROM datastorage.retention_chain_plan(v_cutoff)),
+             queued AS (
+            INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
+                                                      first_date, last_date)
+            SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
+              FROM plan c
+             WHERE c.upto_seq IS NOT NULL)
+        SELECT coalesce(sum(c.expired_events) FILTER (WHERE c.held), 0) INTO kept FROM plan c;
         -- The steps join with it: the planner must know its size.
         ANALYZE public.audit_retention_queue;
         SELECT array_agg(q.correlation_id::text), array_agg(q.upto_seq) INTO cids, uptos
@@ -174,8 +179,7 @@ BEGIN
                                           FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
                                           WHERE p.droppable
                                           UNION SELECT datastorage.retention_detached() ORDER BY 1),
-               kept_held_events = (SELECT coalesce(sum(c.expired_events), 0)
-                                   FROM datastorage.retention_chain_plan(v_cutoff) c WHERE c.held)
+               kept_held_events = kept
          WHERE r.run_id = run;
     EXCEPTION WHEN OTHERS THEN
         PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
@@ -312,25 +316,31 @@ $$;
 
 -- Take the locks a DETACH or DROP needs, all at once or none: the chain
 -- heads' (the DDL guard's; appends take it first, so it comes first), then
--- each of rels (ACCESS EXCLUSIVE, without their partitions). Each try is
--- NOWAIT: a lock that is not free at once is not queued for, so writers never
--- wait behind a request of ours; the try gives back what it got and the
--- next comes a moment later. After about a second: lock_not_available
--- (the step changes nothing; run_retention tries it again later).
+-- each of rels (ACCESS EXCLUSIVE, without their partitions). The tries are
+-- NOWAIT: a lock that is not free at once is not queued for, so writers do
+-- not wait behind a request of ours; a failed try gives back what it got
+-- and the next comes a moment later. Only the last try (after about half
+-- a second: writes never pause) queues, for at most 100 ms. Then
+-- lock_not_available: the step changes nothing, and run_retention tries it
+-- again later.
 CREATE OR REPLACE FUNCTION datastorage.retention_lock(rels regclass[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    tries constant integer := 50;
     rel regclass;
+    how text;
 BEGIN
-    FOR attempt IN 1 .. 100 LOOP
+    FOR attempt IN 1 .. tries LOOP
+        how := CASE WHEN attempt < tries THEN ' NOWAIT' ELSE '' END;
         BEGIN
-            LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+            PERFORM set_config('lock_timeout', '100ms', true);
+            EXECUTE 'LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE' || how;
             FOREACH rel IN ARRAY rels LOOP
-                EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE NOWAIT', rel);
+                EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', rel) || how;
             END LOOP;
             RETURN;
         EXCEPTION WHEN lock_not_available THEN
-            IF attempt = 100 THEN
+            IF attempt = tries THEN
                 RAISE;
             END IF;
         END;
