@@ -184,6 +184,7 @@ def main(quick: bool = False) -> dict:
     phases = {"month": latency_summary(due_in(jan)), "rows": latency_summary(due_in(rows))}
     for s in steps:
         del s["window"]
+    locked = ", ".join(f"{s['action']} {s['locked_ms']} ms" for s in jan if "locked_ms" in s) or "–"
     targets = [target("drop a fully expired month (s)", drop_s, "<", 1.0),
                target("row-wise expiry (events/s)", row_rate, ">=", 50_000),
                target("write p99 during / without retention", ratio, "<", 2.0)]
@@ -206,6 +207,7 @@ def main(quick: bool = False) -> dict:
             f"chains failing verification afterwards: {bad}. Write p99 / max while the month "
             f"went: {phases['month']['p99_ms']} / {phases['month']['max_ms']} ms; while rows "
             f"went: {phases['rows']['p99_ms']} / {phases['rows']['max_ms']} ms; "
+            f"writers locked out by the month's steps (to their commit): {locked}; "
             f"load average {os.getloadavg()[0]:.2f}.\n")
     write_results(NAME, result, md)
     print(md)

@@ -356,10 +356,12 @@ $$;
 -- into this partition; the locks that stop every writer are taken last
 -- (retention_lock), so writers queue behind them for the DETACH and the
 -- commit only. The DROP is the next step.
--- Returns (events removed from audit_events, chains pruned).
+-- Returns (events removed from audit_events, chains pruned, how long it
+-- held the locks that stop writers, up to its commit).
 CREATE OR REPLACE FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[],
                                                         lo date, hi date,
-                                                        OUT events bigint, OUT chains bigint)
+                                                        OUT events bigint, OUT chains bigint,
+                                                        OUT locked_ms numeric)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     res record;
@@ -382,7 +384,9 @@ BEGIN
                                                 FROM pg_partitioned_table p
                                                 WHERE p.partrelid = 'public.audit_events'::regclass
                                                   AND p.partdefid <> 0));
+    locked_ms := extract(epoch FROM clock_timestamp());
     EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
+    locked_ms := round((extract(epoch FROM clock_timestamp()) - locked_ms) * 1000, 1);
     events := events + res.deleted;
     chains := res.chains;
 END
@@ -403,6 +407,7 @@ DECLARE
     res record;
     lo date;
     hi date;
+    began timestamptz;
 BEGIN
     SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
     IF NOT FOUND OR r.status <> 'running' OR NOT EXISTS (
@@ -425,10 +430,12 @@ BEGIN
             -- checked then, out of every verification since. Only the chain
             -- heads' lock (the DDL guard's) stops writers, briefly.
             PERFORM datastorage.retention_lock(ARRAY[rel]);
+            began := clock_timestamp();
             EXECUTE format('DROP TABLE %s', rel);
             UPDATE public.audit_retention_runs SET partitions_dropped = partitions_dropped || part
              WHERE run_id = p_run;
-            RETURN jsonb_build_object('action', 'drop', 'partition', part, 'events', 0);
+            RETURN jsonb_build_object('action', 'drop', 'partition', part, 'events', 0, 'locked_ms',
+                                      round(extract(epoch FROM clock_timestamp() - began) * 1000, 1));
         END IF;
         IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = rel
                                        AND i.inhparent = 'public.audit_events'::regclass) THEN
@@ -453,7 +460,7 @@ BEGIN
                chains_affected = chains_affected + res.chains
          WHERE run_id = p_run;
         RETURN jsonb_build_object('action', 'detach', 'partition', part,
-                                  'events', res.events, 'chains', res.chains);
+                                  'events', res.events, 'chains', res.chains, 'locked_ms', res.locked_ms);
     END IF;
 
     -- Chains in order until the batch is full (at least one chain).

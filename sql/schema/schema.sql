@@ -2249,7 +2249,7 @@ ALTER FUNCTION datastorage.retention_chain_plan(p_cutoff date) OWNER TO datastor
 -- Name: retention_detach(bigint, regclass, text[], date, date); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
-CREATE FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint) RETURNS record
+CREATE FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint, OUT locked_ms numeric) RETURNS record
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2274,14 +2274,16 @@ BEGIN
                                                 FROM pg_partitioned_table p
                                                 WHERE p.partrelid = 'public.audit_events'::regclass
                                                   AND p.partdefid <> 0));
+    locked_ms := extract(epoch FROM clock_timestamp());
     EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
+    locked_ms := round((extract(epoch FROM clock_timestamp()) - locked_ms) * 1000, 1);
     events := events + res.deleted;
     chains := res.chains;
 END
 $$;
 
 
-ALTER FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint) OWNER TO datastorage_owner;
+ALTER FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint, OUT locked_ms numeric) OWNER TO datastorage_owner;
 
 --
 -- Name: retention_detached(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -2616,6 +2618,7 @@ DECLARE
     res record;
     lo date;
     hi date;
+    began timestamptz;
 BEGIN
     SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
     IF NOT FOUND OR r.status <> 'running' OR NOT EXISTS (
@@ -2638,10 +2641,12 @@ BEGIN
             -- checked then, out of every verification since. Only the chain
             -- heads' lock (the DDL guard's) stops writers, briefly.
             PERFORM datastorage.retention_lock(ARRAY[rel]);
+            began := clock_timestamp();
             EXECUTE format('DROP TABLE %s', rel);
             UPDATE public.audit_retention_runs SET partitions_dropped = partitions_dropped || part
              WHERE run_id = p_run;
-            RETURN jsonb_build_object('action', 'drop', 'partition', part, 'events', 0);
+            RETURN jsonb_build_object('action', 'drop', 'partition', part, 'events', 0, 'locked_ms',
+                                      round(extract(epoch FROM clock_timestamp() - began) * 1000, 1));
         END IF;
         IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = rel
                                        AND i.inhparent = 'public.audit_events'::regclass) THEN
@@ -2666,7 +2671,7 @@ BEGIN
                chains_affected = chains_affected + res.chains
          WHERE run_id = p_run;
         RETURN jsonb_build_object('action', 'detach', 'partition', part,
-                                  'events', res.events, 'chains', res.chains);
+                                  'events', res.events, 'chains', res.chains, 'locked_ms', res.locked_ms);
     END IF;
 
     -- Chains in order until the batch is full (at least one chain).
@@ -5518,10 +5523,10 @@ GRANT ALL ON FUNCTION datastorage.retention_chain_plan(p_cutoff date) TO datasto
 
 
 --
--- Name: FUNCTION retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+-- Name: FUNCTION retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint, OUT locked_ms numeric); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
-REVOKE ALL ON FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint, OUT locked_ms numeric) FROM PUBLIC;
 
 
 --
