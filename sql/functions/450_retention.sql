@@ -556,7 +556,7 @@ DECLARE
     step jsonb;
     err text;
     busy integer := 0;
-    batch integer := greatest(p_batch, 1);
+    batch integer := least(greatest(p_batch, 1), 1000);  -- grows to fit 0.1 s
     began timestamptz;
     took double precision;
 BEGIN
@@ -592,7 +592,7 @@ BEGIN
         IF step ->> 'action' = 'delete' THEN
             -- The next delete step aims at about 0.1 s of work: that bounds
             -- its row locks and its slice of the CPU, whatever the machine.
-            batch := least(greatest(p_batch, 1),
+            batch := least(greatest(p_batch, 1), batch * 4,
                            greatest(100, (batch * 0.1 / greatest(took, 0.001))::integer));
         END IF;
         IF step ->> 'action' = 'retry' THEN

@@ -2,9 +2,11 @@
 "Runs"): a short DETACH, committed, then the DROP. A run killed between the
 two leaves a detached month that no verification sees and that the next run
 drops; a step that cannot get the parent's lock soon gives up instead of
-queueing every writer behind it. Every date is explicit (2020)."""
+queueing every writer behind it; row-wise steps stay within their batch.
+Every date is explicit (2020)."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import psycopg
@@ -133,3 +135,19 @@ def test_only_a_table_retention_detached_is_dropped_as_leftover(su, db_url):
     assert record["status"] == "succeeded", record
     assert record["partitions_dropped"] == [] and record["partitions_detached"] == [], record
     assert _detached(su) == (False,)
+
+
+def test_run_retention_keeps_every_delete_step_within_its_batch(su, db_url):
+    """Row-wise steps stay small: never above p_batch events (plus at most
+    the rest of the last chain taken), however fast the machine."""
+    feb = [ev for k in range(60) for ev in _chain(f"feb-{k}", 10, 5, 1, "02")]  # the default partition
+    _append(su, *feb)
+    steps: list[dict] = []
+    with _maintenance(db_url) as m:
+        m.add_notice_handler(lambda d: steps.append(json.loads(d.message_primary)))
+        record = m.execute("CALL datastorage.run_retention(%s, 'test', 50, NULL)", (AS_OF,)).fetchone()[0]
+    deletes = [s for s in steps if s["action"] == "delete"]
+    assert record["status"] == "succeeded" and record["events_deleted"] == 7 + 300, record
+    assert [s["action"] for s in steps[:3]] == ["plan", "detach", "drop"]
+    assert sum(s["events"] for s in deletes) == 300 and len(deletes) >= 6, deletes
+    assert all(s["events"] <= 50 + 4 for s in deletes), deletes
