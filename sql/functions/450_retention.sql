@@ -212,9 +212,9 @@ $$;
 
 -- Remove the prefixes of the given chains (heads locked, held ones skipped):
 -- horizons (from the hashes still stored) and the rows, together. Every
--- lookup carries the chain's prefix dates. With p_except (a partition about to be dropped, whose
--- event dates span p_lo..p_hi), rows in it are left for the DROP and only
--- chains reaching outside it are looked up elsewhere.
+-- lookup carries the chain's prefix dates. With p_except (a partition about
+-- to be detached, whose event dates span p_lo..p_hi), rows in it leave with
+-- it and only chains reaching outside it are looked up elsewhere.
 -- Returns (events deleted, chains pruned, expired events kept because now held).
 CREATE OR REPLACE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[],
                                                               p_except regclass, p_lo date,
@@ -588,7 +588,8 @@ BEGIN
         COMMIT;
         took := extract(epoch FROM pg_catalog.clock_timestamp() - began);
         EXIT WHEN step ->> 'action' = 'done';
-        RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds', round(took::numeric, 4));
+        RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds',
+                                                                pg_catalog.round(took::numeric, 4));
         IF step ->> 'action' = 'delete' THEN
             -- The next delete step aims at about 0.1 s of work: that bounds
             -- its row locks and its slice of the CPU, whatever the machine.

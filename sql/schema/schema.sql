@@ -2768,7 +2768,8 @@ BEGIN
         COMMIT;
         took := extract(epoch FROM pg_catalog.clock_timestamp() - began);
         EXIT WHEN step ->> 'action' = 'done';
-        RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds', round(took::numeric, 4));
+        RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds',
+                                                                pg_catalog.round(took::numeric, 4));
         IF step ->> 'action' = 'delete' THEN
             -- The next delete step aims at about 0.1 s of work: that bounds
             -- its row locks and its slice of the CPU, whatever the machine.
