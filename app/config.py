@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     db_timeout: float = Field(10.0, gt=0)
     pool_wait: float = Field(5.0, gt=0)
     expensive_concurrency: int = Field(2, ge=1)
+    # Single-event appends in flight at once per worker (app/writes.py,
+    # GroupCommit); events arriving meanwhile share the next call.
+    write_calls: int = Field(4, ge=1)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_event_data_bytes: int = Field(1024 * 1024, ge=1024)
     max_batch_events: int = Field(5000, ge=1)

@@ -11,7 +11,7 @@ import orjson
 from sanic.response import HTTPResponse
 
 from .problems import CONTENT_TYPE, Problem, validation
-from .validation import check_json, count, int_param, may_need_check
+from .validation import check_json, count, int_param, needed_checks
 
 JSON = "application/json"
 
@@ -51,8 +51,9 @@ def read_json(request, *, required: bool = True) -> Any:
     except orjson.JSONDecodeError as exc:
         count("body", "invalid_json")
         raise validation(f"request body has an error: malformed JSON: {exc}") from None
-    if may_need_check(body):
-        check_json(value)
+    nul, deep = needed_checks(body)
+    if nul or deep:
+        check_json(value, strings=nul)
     return value
 
 

@@ -1,8 +1,8 @@
 """What runs beside the requests, started and stopped in one place.
 
 Start (before the listener opens), in this order: the connection pool, the
-export signing key, the dead-letter spool's drainer, the workflow audit
-writer, the daily partition upkeep, the daily retention run, the
+export signing key, the dead-letter spool's drainer, the single-event
+group commit, the workflow audit writer, the daily partition upkeep, the daily retention run, the
 transparency log's integrator and checkpoint signer. Stop (SIGTERM, after
 the shutdown delay) in reverse: the log's loops stop, the audit writer
 flushes its backlog, upkeep is
@@ -17,6 +17,7 @@ from .signing import Signer, SigningError
 from .spool import Spool
 from .tlog_service import LogWorker, load_signer
 from .workflows import AuditWriter
+from .writes import GroupCommit
 
 log = logging.getLogger("datastorage")
 MAINTENANCE_INTERVAL = 24 * 3600
@@ -47,6 +48,10 @@ def attach(app, settings) -> None:
             log.critical("export signing key: %s", exc)
             raise
         await app.ctx.spool.start(app.ctx.db)
+        # More calls than connections would only wait for the pool, unbatched.
+        app.ctx.event_writes = GroupCommit(
+            app.ctx.db, calls=min(settings.write_calls, settings.pool_max),
+            wait=settings.pool_wait)
         app.ctx.workflow_audit = AuditWriter(app)
         app.ctx.maintenance = asyncio.get_running_loop().create_task(
             _partition_upkeep(app.ctx.db))

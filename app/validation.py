@@ -74,9 +74,11 @@ def parse_model(model: type[M] | TypeAdapter, data: Any, *, what: str = "request
         raise validation(detail, errors) from None
 
 
-def check_json(value: Any, *, what: str = "request body") -> None:
+def check_json(value: Any, *, what: str = "request body", strings: bool = True) -> None:
     """Refuse JSON nested deeper than MAX_JSON_DEPTH or holding a NUL in
-    any key or string. Iterative, so the check itself cannot recurse too deep."""
+    any key or string. Iterative, so the check itself cannot recurse too deep.
+    strings=False checks the nesting alone (the caller knows that no string
+    can hold a NUL): the walk then visits containers only."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -92,17 +94,20 @@ def check_json(value: Any, *, what: str = "request body") -> None:
             count("body", "too_deep")
             raise validation(f"{what} has an error: JSON nested deeper than "
                              f"{MAX_JSON_DEPTH} levels", {"body": "nested too deep"})
-        if isinstance(item, dict):
-            stack.extend((k, depth) for k in item)
-            stack.extend((v, depth + 1) for v in item.values())
+        children = item.values() if isinstance(item, dict) else item
+        if strings:
+            if isinstance(item, dict):
+                stack.extend((k, depth) for k in item)
+            stack.extend((v, depth + 1) for v in children)
         else:
-            stack.extend((v, depth + 1) for v in item)
+            stack.extend((v, depth + 1) for v in children if isinstance(v, (dict, list)))
 
 
-def may_need_check(raw: bytes) -> bool:
-    """Cheap pre-test on the raw body: only bodies that contain an escaped
-    NUL or enough brackets to nest too deep need the walk of check_json."""
-    return b"\\u0000" in raw or raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
+def needed_checks(raw: bytes) -> tuple[bool, bool]:
+    """Cheap pre-test on the raw body: (may hold a NUL, may nest too deep).
+    JSON text cannot carry a raw NUL, only the escape `\\u0000`; nesting
+    deeper than MAX_JSON_DEPTH needs at least that many brackets."""
+    return b"\\u0000" in raw, raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
 
 
 def int_param(raw: str, lo: int, hi: int | None) -> tuple[int | None, str | None]:

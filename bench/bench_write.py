@@ -150,42 +150,46 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
                                    warmup=warmup, items_per_request=items)
             return m.into(res)
 
-        # (a) ceilings on the same cluster, before the service exists.
-        log("(a) pgbench, 1,000 chains")
-        pgb = pgbench("pg", n_ids)
-        phases.append(row_of("(a) pgbench append, 1,000 chains", pgb))
-        log(f"    {pgb.rate:,.0f} events/s")
-        # The service reaches PostgreSQL through a pool (DS_POOL_MAX per worker):
-        # pgbench with that many clients is the ceiling for the same concurrency.
-        pool = 16 * workers
-        pgb_pool = pgbench("pgpool", n_ids, n=pool)
-        phases.append(row_of(f"(a) pgbench append, 1,000 chains, {pool} clients (= pool)",
-                             pgb_pool))
-        log(f"    {pgb_pool.rate:,.0f} events/s with {pool} clients")
-        log("(a) pgbench, one hot chain (64 clients, then 1)")
-        pgb_hot = pgbench("pghot", 1)
-        phases.append(row_of("(a) pgbench append, 1 hot chain", pgb_hot))
-        # Appends to one chain serialise on its head row; 64 waiters on one row
-        # lock can do worse than one client in a loop, the other candidate ceiling.
-        pgb_hot1 = pgbench("pghot1", 1, n=1)
-        phases.append(row_of("(a) pgbench append, 1 hot chain, 1 client", pgb_hot1))
-        hot_ceiling = max(pgb_hot.rate, pgb_hot1.rate)
-        log("(a) asyncpg direct, 1,000 chains")
-        apg = direct(single_payloads("apg", n_ids), clients)
-        phases.append(row_of("(a) asyncpg append, 1,000 chains", apg,
-                             ceiling=pgb.rate, note="vs pgbench"))
-        log(f"    {apg.rate:,.0f} events/s")
-        apg_pool = direct(single_payloads("apgpool", n_ids), pool)
-        phases.append(row_of(f"(a) asyncpg append, 1,000 chains, {pool} connections (= pool)",
-                             apg_pool))
-        log(f"    {apg_pool.rate:,.0f} events/s with {pool} connections")
-        log(f"(a) asyncpg direct, batches of {batch_size}")
-        apg_batch = direct(batch_payloads("apgb", batch_size, 50), batch_clients, batch_size)
-        phases.append(row_of(f"(a) asyncpg append, batches of {batch_size}", apg_batch))
-        log(f"    {apg_batch.rate * batch_size:,.0f} events/s")
-
+        # The service runs during the ceilings too: its background work (the
+        # transparency log's integrator turns every stored event into a leaf,
+        # whoever stored it) then weighs on both sides alike, instead of the
+        # ceilings' events being integrated during the HTTP phases.
         svc = start_service(url, workers=workers)
         try:
+            # (a) ceilings on the same cluster.
+            log("(a) pgbench, 1,000 chains")
+            pgb = pgbench("pg", n_ids)
+            phases.append(row_of("(a) pgbench append, 1,000 chains", pgb))
+            log(f"    {pgb.rate:,.0f} events/s")
+            # The service reaches PostgreSQL through a pool (DS_POOL_MAX per worker):
+            # pgbench with that many clients is the ceiling for the same concurrency.
+            pool = 16 * workers
+            pgb_pool = pgbench("pgpool", n_ids, n=pool)
+            phases.append(row_of(f"(a) pgbench append, 1,000 chains, {pool} clients (= pool)",
+                                 pgb_pool))
+            log(f"    {pgb_pool.rate:,.0f} events/s with {pool} clients")
+            log("(a) pgbench, one hot chain (64 clients, then 1)")
+            pgb_hot = pgbench("pghot", 1)
+            phases.append(row_of("(a) pgbench append, 1 hot chain", pgb_hot))
+            # Appends to one chain serialise on its head row; 64 waiters on one row
+            # lock can do worse than one client in a loop, the other candidate ceiling.
+            pgb_hot1 = pgbench("pghot1", 1, n=1)
+            phases.append(row_of("(a) pgbench append, 1 hot chain, 1 client", pgb_hot1))
+            hot_ceiling = max(pgb_hot.rate, pgb_hot1.rate)
+            log("(a) asyncpg direct, 1,000 chains")
+            apg = direct(single_payloads("apg", n_ids), clients)
+            phases.append(row_of("(a) asyncpg append, 1,000 chains", apg,
+                                 ceiling=pgb.rate, note="vs pgbench"))
+            log(f"    {apg.rate:,.0f} events/s")
+            apg_pool = direct(single_payloads("apgpool", n_ids), pool)
+            phases.append(row_of(f"(a) asyncpg append, 1,000 chains, {pool} connections (= pool)",
+                                 apg_pool))
+            log(f"    {apg_pool.rate:,.0f} events/s with {pool} connections")
+            log(f"(a) asyncpg direct, batches of {batch_size}")
+            apg_batch = direct(batch_payloads("apgb", batch_size, 50), batch_clients, batch_size)
+            phases.append(row_of(f"(a) asyncpg append, batches of {batch_size}", apg_batch))
+            log(f"    {apg_batch.rate * batch_size:,.0f} events/s")
+
             def http(reqs, n: int, items: int = 1, rate: float | None = None,
                      seconds: float = duration) -> tuple[LoadResult, dict]:
                 with RssSampler(svc.proc.pid) as rss, \
@@ -257,6 +261,11 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
             stored = conn.execute("SELECT count(*) FROM audit_events").fetchone()[0]
             hot_ok = conn.execute("SELECT is_valid, total_events FROM "
                                   "datastorage.verify_chain_summary('http-hot')").fetchone()
+            # Group commit at work: the events one append call stored share
+            # its transaction id. Single-event phases only (chains http-*).
+            grouped = conn.execute(
+                "SELECT count(*), count(DISTINCT xmin::text) FROM audit_events "
+                "WHERE correlation_id LIKE 'http-%'").fetchone()
         pg_settings = pg.settings
 
     worker_peak = max(r["worker_peak_mb"] for r in rss_all)
@@ -310,7 +319,9 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
               "duration_s": duration, "warmup_s": warmup, "quick": quick, "cpus": cores,
               "postgres": pg_settings, "service_pool_max": "default (DS_POOL_MAX=16 per worker)"}
     checks = {"events_stored": stored, "hot_chain_valid": hot_ok[0],
-              "hot_chain_events": hot_ok[1]}
+              "hot_chain_events": hot_ok[1],
+              "http_single_events_per_append_call": round(grouped[0] / grouped[1], 2)
+              if grouped[1] else None}
     md = render(phases, targets, config, checks)
     doc = {"config": config, "phases": phases, "targets": targets, "checks": checks,
            "ratio_b_over_a": round(ratio, 3) if ratio else None,
@@ -354,8 +365,129 @@ def render(phases: list[dict], targets: list[dict], config: dict, checks: dict) 
                                  for t in targets]),
            f"\nStored {checks['events_stored']:,} events; hot chain "
            f"{checks['hot_chain_events']:,} events, verify_chain_summary valid: "
-           f"{checks['hot_chain_valid']}.\n"]
+           f"{checks['hot_chain_valid']}. HTTP single events per append call (group "
+           f"commit, from the events' transaction ids): "
+           f"{checks['http_single_events_per_append_call']}.\n"]
     return "".join(out)
+
+
+def ratios(quick: bool = False, *, rounds: int = 3, duration: float | None = None,
+           clients: int = 64, pool: int = 16, batch_clients: int = 8,
+           batch_size: int = 500) -> dict:
+    """The issue-15 ratios, each service phase beside its ceiling measured
+    right before or after it (the order alternates by round), in several
+    rounds: on a shared machine whose load swings by 2-3x within minutes,
+    a ceiling measured minutes earlier says little. Reports every round's
+    ratio and the median. Writes write_ratios.{json,md}."""
+    duration = duration or (2.0 if quick else 5.0)
+    warmup = 0.5 if quick else 1.0
+    results: dict[str, list[dict]] = {}
+    with BenchCluster() as pg:
+        url = pg.database("bench_write_ratios")
+        pg_pid = pg.postmaster_pid()
+        svc = start_service(url)
+        try:
+            cids = correlation_ids("http", 1000)
+            singles = [http_request("POST", SINGLE, orjson.dumps(audit_event(cids[c], n=i)))
+                       for i, c in enumerate(chain_order(1000))]
+            batches = [http_request("POST", BATCH, orjson.dumps(
+                batch_events("httpb", k, batch_size, 50))) for k in range(20)]
+
+            def direct(args, n: int, items: int = 1, rate: float | None = None) -> LoadResult:
+                with CpuMeter(postgres=pg_pid) as m:
+                    res = asyncpg_load(url, APPEND_SQL, args, clients=n, duration=duration,
+                                       warmup=warmup, items_per_request=items, rate=rate)
+                return m.into(res)
+
+            def http(reqs, n: int, items: int = 1, rate: float | None = None) -> LoadResult:
+                with CpuMeter(service=svc.proc.pid, postgres=pg_pid) as m:
+                    res = http_load(svc.base_url, reqs, clients=n, duration=duration,
+                                    warmup=warmup, rate=rate, items_per_request=items)
+                return m.into(res)
+
+            pairs = [
+                (f"single events, {pool} connections (= pool)",
+                 lambda r: direct(single_payloads(f"apool{r}", 1000), pool),
+                 lambda r: http(singles, pool)),
+                (f"single events, {clients} connections",
+                 lambda r: direct(single_payloads(f"a{r}", 1000), clients),
+                 lambda r: http(singles, clients)),
+                (f"batches of {batch_size}, {batch_clients} connections",
+                 lambda r: direct(batch_payloads(f"ab{r}", batch_size, 50), batch_clients,
+                                  batch_size),
+                 lambda r: http(batches, batch_clients, batch_size)),
+            ]
+            for r in range(rounds):
+                for name, ceiling, service in pairs:
+                    log(f"round {r + 1}/{rounds}: {name}")
+                    if r % 2 == 0:
+                        a, b = ceiling(r), service(r)
+                    else:
+                        b, a = service(r), ceiling(r)
+                    da, db = a.to_dict(), b.to_dict()
+                    cpu_a = da["cpu_us_per_item"]["postgres"]
+                    cpu_b = db["cpu_us_per_item"]["service"] + db["cpu_us_per_item"]["postgres"]
+                    results.setdefault(name, []).append(
+                        {"ceiling": da, "service": db,
+                         "ratio": round(b.rate / a.rate, 3) if a.rate else None,
+                         # Where the cores are the limit (a quiet machine), the rates
+                         # go inversely with the server CPU each path needs per event.
+                         "cpu_projected_ratio": round(cpu_a / cpu_b, 3) if cpu_b else None})
+                    log(f"    asyncpg {a.rate * a.items_per_request:,.0f} events/s, HTTP "
+                        f"{b.rate * b.items_per_request:,.0f} events/s: {b.rate / a.rate:.2f}")
+            # Open loop at half the maximum single-event rate (64 connections).
+            best = sorted(x["service"]["requests_per_s"]
+                          for x in results[pairs[1][0]])[rounds // 2]
+            log(f"open loop at half the maximum: {best / 2:,.0f} requests/s")
+            ol = http(singles, clients, rate=best / 2).to_dict()
+            ol_ceiling = direct(single_payloads("aol", 1000), clients, rate=best / 2).to_dict()
+        finally:
+            stop_service(svc)
+
+    def median(values):
+        values = sorted(v for v in values if v is not None)
+        return values[len(values) // 2] if values else None
+
+    medians = {name: median(x["ratio"] for x in rows) for name, rows in results.items()}
+    projected = {name: median(x["cpu_projected_ratio"] for x in rows)
+                 for name, rows in results.items()}
+    targets = [target(f"issue 15: HTTP / asyncpg, {name} (median of {rounds} rounds)",
+                      medians[name], ">=", 0.8) for name in results]
+    targets += [target(f"the same projected from server CPU per event, {name} (median)",
+                       projected[name], ">=", 0.8) for name in results]
+    targets.append(target("issue 15: open loop at half the maximum single rate, p99 ms",
+                          ol["p99_ms"], "<", 20))
+    table = []
+    for name, rows in results.items():
+        for r, x in enumerate(rows):
+            a, b = x["ceiling"], x["service"]
+            table.append([name, r + 1, a["items_per_s"], b["items_per_s"], x["ratio"],
+                          x["cpu_projected_ratio"],
+                          a["p99_ms"], b["p99_ms"],
+                          "{service:.0f} + {postgres:.0f}".format(**b["cpu_us_per_item"]),
+                          "{postgres:.0f}".format(**a["cpu_us_per_item"])])
+    md = (f"### Issue 15: HTTP against asyncpg calling append_audit_events, interleaved "
+          f"({rounds} rounds, {duration:.0f} s per phase)\n\n"
+          + markdown_table(["phase", "round", "asyncpg events/s", "HTTP events/s", "ratio",
+                            "ratio from CPU/event", "asyncpg p99 ms", "HTTP p99 ms", "HTTP CPU µs/event: service + PG",
+                            "asyncpg PG CPU µs/event"], table)
+          + f"\nOpen loop at {ol['target_rate_per_s']:,.0f} requests/s (half the median HTTP "
+            f"maximum at {clients} connections): HTTP p50 {ol['p50_ms']} ms, p99 "
+            f"{ol['p99_ms']} ms; asyncpg at the same rate: p50 {ol_ceiling['p50_ms']} ms, "
+            f"p99 {ol_ceiling['p99_ms']} ms.\n\n"
+          + markdown_table(["target", "value", "limit", "met"],
+                           [[t["target"], t["value"], f"{t['op']} {t['limit']}", t["met"]]
+                            for t in targets]))
+    doc = {"config": {"rounds": rounds, "duration_s": duration, "clients": clients,
+                      "pool": pool, "batch_clients": batch_clients, "batch_size": batch_size,
+                      "quick": quick},
+           "results": results, "medians": medians, "cpu_projected_medians": projected,
+           "open_loop": ol,
+           "open_loop_ceiling": ol_ceiling, "targets": targets,
+           "command": "python -m bench.bench_write --ratios" + (" --quick" if quick else "")}
+    write_results("write_ratios", doc, md)
+    print(md)
+    return doc
 
 
 def profile(quick: bool = False, *, seconds: float | None = None, clients: int = 64,
@@ -415,7 +547,14 @@ def cli(argv: list[str] | None = None) -> None:
                     help="fsync on, on disk (default: tmpfs, fsync off)")
     ap.add_argument("--profile", action="store_true",
                     help="instead: py-spy on the worker during (b) and (c)")
+    ap.add_argument("--ratios", action="store_true",
+                    help="instead: the issue-15 ratios, HTTP and asyncpg interleaved in rounds")
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args(argv)
+    if a.ratios:
+        ratios(quick=a.quick, rounds=a.rounds, duration=a.duration, clients=a.clients,
+               batch_clients=a.batch_clients, batch_size=a.batch_size)
+        return
     if a.profile:
         profile(quick=a.quick, clients=a.clients, batch_clients=a.batch_clients,
                 batch_size=a.batch_size)

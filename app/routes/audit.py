@@ -5,6 +5,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 
+import orjson
 from sanic import Blueprint
 
 from .. import events, metrics
@@ -16,7 +17,7 @@ from ..models.contract import RFC7807Problem
 from ..openapi import doc
 from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_since, rfc3339_seconds
-from ..writes import persist
+from ..writes import persist, persist_event
 
 bp = Blueprint("audit")
 
@@ -33,7 +34,7 @@ async def create_event(request):
     event_id = ev.row["event_id"]
     started = time.perf_counter()
     try:
-        outcome, _ = await persist(app, "audit_events", events.payload([ev.row]))
+        outcome = await persist_event(app, orjson.dumps(ev.row))
     except DatabaseUnavailable:
         raise problem("database_error", "Failed to write audit event to database and DLQ") from None
     finally:

@@ -437,8 +437,11 @@ def test_unwritable_spool_answers_500_and_loses_nothing_acknowledged(pg_back, db
             spool_dir.unlink()
             (tmp_path / "spool.saved").rename(spool_dir)
         pg_back.start_server()
-        drained = wait_drained(svc, spool_dir)
-        assert drained["spool"]["writable"] is True
+        wait_drained(svc, spool_dir)
+        # The housekeeping loop notices a writable directory again on its
+        # next probe (every 0.5 s), which may come after the drain ended.
+        assert wait_until(lambda: health(svc)["spool"]["writable"] is True,
+                          "the spool directory reported writable again", timeout=30)
         counts = stored(db_url)
         assert [counts.get(i, 0) for i in acked] == [1] * len(acked)
         with connect(db_url) as c:
