@@ -94,7 +94,7 @@ BEGIN
         FROM fresh f JOIN heads h ON h.correlation_id = f.correlation_id
         WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
     ), hashed AS (
-        SELECT x.*, datastorage.chain_links(x.start_hash, '{' || datastorage.canonical_fields(
+        SELECT x.*, datastorage.chain_links(x.start_hash, datastorage.canonical_fields_v2(
                    x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
                    x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
                    x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
@@ -102,7 +102,7 @@ BEGIN
                    x.error_message, x.event_outcome, x.resource_name, x.resource_type,
                    x.correlation_id, x.event_category, x.event_metadata,
                    coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
-                   x.parent_event_date) || '}') OVER chain AS hash
+                   x.parent_event_date)) OVER chain AS hash
         FROM numbered x
         WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
     ), ins AS (
@@ -116,7 +116,7 @@ BEGIN
                coalesce(k.is_sensitive, false), k.seq, k.hash,
                coalesce(lag(k.hash) OVER chain, k.start_hash), k.held,
                CASE WHEN k.held THEN k.reason END, CASE WHEN k.held THEN k.placed_by END,
-               CASE WHEN k.held THEN k.placed_at END
+               CASE WHEN k.held THEN k.placed_at END, 2
         FROM hashed k
         WINDOW chain AS (PARTITION BY k.correlation_id ORDER BY k.ordinality)
         RETURNING correlation_id, chain_seq, event_hash, event_id, parent_event_id
@@ -220,6 +220,7 @@ CREATE TABLE public.audit_events (
     legal_hold_reason text,
     legal_hold_placed_by text,
     legal_hold_placed_at timestamp with time zone,
+    hash_version smallint DEFAULT 2 NOT NULL,
     CONSTRAINT audit_events_chain_seq_positive CHECK ((chain_seq > 0)),
     CONSTRAINT audit_events_event_date_utc CHECK ((event_date = ((event_timestamp AT TIME ZONE 'UTC'::text))::date))
 )
@@ -235,11 +236,25 @@ ALTER TABLE public.audit_events OWNER TO datastorage_owner;
 CREATE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT '{' || datastorage.canonical_members(e) || '}'
+    SELECT CASE e.hash_version WHEN 2 THEN datastorage.canonical_event_v2(e)
+                               WHEN 1 THEN '{' || datastorage.canonical_members(e) || '}' END
 $$;
 
 
 ALTER FUNCTION datastorage.canonical_event(e public.audit_events) OWNER TO datastorage_owner;
+
+--
+-- Name: canonical_event_v2(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.canonical_event_v2(e public.audit_events) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT datastorage.canonical_fields_v2(e.span_id, e.event_version, e.actor_id, e.actor_ip, e.event_id, e.severity, e.trace_id, e.chain_seq, e.namespace, e.actor_type, e.error_code, e.event_data, e.event_date, e.event_type, e.duration_ms, e.resource_id, e.cluster_name, e.event_action, e.is_sensitive, e.error_message, e.event_outcome, e.resource_name, e.resource_type, e.correlation_id, e.event_category, e.event_metadata, e.retention_days, e.event_timestamp, e.parent_event_id, e.parent_event_date)
+$$;
+
+
+ALTER FUNCTION datastorage.canonical_event_v2(e public.audit_events) OWNER TO datastorage_owner;
 
 --
 -- Name: canonical_fields(text, text, text, inet, uuid, text, text, bigint, text, text, text, jsonb, date, text, integer, text, text, text, boolean, text, text, text, text, text, text, jsonb, integer, timestamp with time zone, uuid, date); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -285,6 +300,29 @@ $$;
 
 
 ALTER FUNCTION datastorage.canonical_fields(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date) OWNER TO datastorage_owner;
+
+--
+-- Name: canonical_fields_v2(text, text, text, inet, uuid, text, text, bigint, text, text, text, jsonb, date, text, integer, text, text, text, boolean, text, text, text, text, text, text, jsonb, integer, timestamp with time zone, uuid, date); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.canonical_fields_v2(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT pg_catalog.array_to_json(ARRAY['2', p_span_id, p_event_version, p_actor_id,
+               pg_catalog.host(p_actor_ip), p_event_id::text, p_severity, p_trace_id,
+               p_chain_seq::text, p_namespace, p_actor_type, p_error_code,
+               pg_catalog.to_char(p_event_date, 'YYYY-MM-DD'), p_event_type, p_duration_ms::text,
+               p_resource_id, p_cluster_name, p_event_action, p_is_sensitive::text,
+               p_error_message, p_event_outcome, p_resource_name, p_resource_type,
+               p_correlation_id, p_event_category, p_retention_days::text,
+               pg_catalog.to_char(p_event_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               p_parent_event_id::text, pg_catalog.to_char(p_parent_event_date, 'YYYY-MM-DD')])::text
+        || E'\n' || coalesce(p_event_data::text, 'null')
+        || E'\n' || coalesce(p_event_metadata::text, 'null')
+$$;
+
+
+ALTER FUNCTION datastorage.canonical_fields_v2(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date) OWNER TO datastorage_owner;
 
 --
 -- Name: canonical_members(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -368,7 +406,7 @@ ALTER FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) OWNER TO datast
 -- Name: chain_verdicts(text[], boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
-CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
+CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) RETURNS TABLE(correlation_id text, chain_seq bigint, event_id uuid, event_date date, event_timestamp timestamp with time zone, event_hash text, previous_event_hash text, expected_hash text, expected_previous_hash text, valid boolean, verdict text, canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint, chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text, hash_version smallint)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
@@ -378,7 +416,8 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
            count(*) FILTER (WHERE v.verdict = 'ok') OVER chain,
            min(v.chain_seq) FILTER (WHERE v.verdict <> 'ok') OVER chain,
            last_value(v.chain_seq) OVER chain,
-           last_value(v.event_hash) OVER chain
+           last_value(v.event_hash) OVER chain,
+           v.hash_version
     FROM (
         SELECT c.*, CASE
                    WHEN c.event_hash IS NULL OR c.previous_event_hash IS NULL THEN 'unhashed'
@@ -395,8 +434,9 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
                    coalesce(lag(h.chain_seq) OVER w, h.horizon_seq - 1, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold, z.first_kept_seq AS horizon_seq, z.previous_hash AS horizon_hash,
-                         CASE WHEN NOT p_with_members
+                         e.legal_hold, e.hash_version, z.first_kept_seq AS horizon_seq,
+                         z.previous_hash AS horizon_hash,
+                         CASE WHEN NOT p_with_members OR e.hash_version <> 1
                               THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
                          END AS scan_hash,
                          CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
@@ -777,7 +817,7 @@ ALTER FUNCTION datastorage.event_json(e public.audit_events) OWNER TO datastorag
 -- Name: export_audit_events(text, timestamp with time zone, timestamp with time zone, text, text, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
-CREATE FUNCTION datastorage.export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint) RETURNS TABLE(kind text, correlation_id text, event_id uuid, hash_chain_valid boolean, body text, event_data text)
+CREATE FUNCTION datastorage.export_audit_events(p_format text, p_start_time timestamp with time zone, p_end_time timestamp with time zone, p_correlation_id text, p_event_category text, p_limit integer, p_offset bigint) RETURNS TABLE(kind text, correlation_id text, event_id uuid, hash_chain_valid boolean, body text, event_data text, hash_version smallint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET jit TO 'off'
@@ -836,14 +876,14 @@ BEGIN
         events_sql := $q$
             SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
                    datastorage.export_event_json(v.members, v.event_hash, v.previous_event_hash,
-                                                 v.verdict, v.legal_hold),
-                   NULL::text
+                                                 v.verdict, v.legal_hold, v.hash_version),
+                   NULL::text, v.hash_version
             FROM v WHERE v.ord IS NOT NULL
             ORDER BY v.ord $q$;
     ELSE
         events_sql := $q$
             SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
-                   datastorage.export_event_csv(e, v.verdict), e.event_data::text
+                   datastorage.export_event_csv(e, v.verdict), e.event_data::text, v.hash_version
             FROM v
             JOIN public.audit_events e ON e.event_id = v.event_id AND e.event_date = v.event_date
                                AND e.chain_seq = v.chain_seq
@@ -863,7 +903,7 @@ BEGIN
                    CASE WHEN p.ord IS NOT NULL THEN %s END AS members,
                    c.event_hash, c.previous_event_hash, c.legal_hold, c.chain_total,
                    c.chain_valid, c.chain_first_broken_seq, c.chain_last_seq, c.chain_last_hash,
-                   p.ord
+                   c.hash_version, p.ord
             FROM datastorage.chain_verdicts($4, %L::boolean) c
             LEFT JOIN page p ON p.correlation_id = c.correlation_id AND p.event_id = c.event_id
                             AND p.chain_seq = c.chain_seq)
@@ -885,7 +925,7 @@ BEGIN
                                  'first_kept_seq', z.first_kept_seq, 'previous_hash', z.previous_hash,
                                  'run_id', z.run_id, 'pruned_at', datastorage.rfc3339(z.pruned_at)))
                    END)::text,
-                NULL::text
+                NULL::text, NULL::smallint
          -- The first row of a chain in this order is its first broken event, if any.
          FROM (SELECT DISTINCT ON (v.correlation_id) v.correlation_id, v.valid, v.event_id,
                       v.chain_total, v.chain_valid, v.chain_first_broken_seq, v.chain_last_seq,
@@ -957,10 +997,10 @@ $$;
 ALTER FUNCTION datastorage.export_event_csv(e public.audit_events, verdict text) OWNER TO datastorage_owner;
 
 --
--- Name: export_event_json(text, text, text, text, boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+-- Name: export_event_json(text, text, text, text, boolean, smallint); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
-CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) RETURNS text
+CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean, hash_version smallint) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT concat('{"event_hash": ', coalesce(to_json(event_hash)::text, 'null'),
@@ -968,11 +1008,12 @@ CREATE FUNCTION datastorage.export_event_json(canonical_members text, event_hash
                   ', "hash_chain_valid": ', (verdict = 'ok')::text,
                   ', "chain_verdict": ', to_json(verdict)::text,
                   ', "legal_hold": ', coalesce(legal_hold, false)::text,
+                  CASE WHEN hash_version <> 1 THEN ', "hash_version": ' || hash_version END,
                   ', ', canonical_members, '}')
 $$;
 
 
-ALTER FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) OWNER TO datastorage_owner;
+ALTER FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean, hash_version smallint) OWNER TO datastorage_owner;
 
 --
 -- Name: get_workflow(uuid); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -4353,6 +4394,7 @@ CREATE TABLE public.audit_events_default (
     legal_hold_reason text,
     legal_hold_placed_by text,
     legal_hold_placed_at timestamp with time zone,
+    hash_version smallint DEFAULT 2 NOT NULL,
     CONSTRAINT audit_events_chain_seq_positive CHECK ((chain_seq > 0)),
     CONSTRAINT audit_events_event_date_utc CHECK ((event_date = ((event_timestamp AT TIME ZONE 'UTC'::text))::date))
 );
@@ -4601,6 +4643,14 @@ ALTER TABLE ONLY public.audit_events
 
 ALTER TABLE ONLY public.audit_events_default
     ADD CONSTRAINT audit_events_default_pkey PRIMARY KEY (event_id, event_date);
+
+
+--
+-- Name: audit_events audit_events_hash_version_known; Type: CHECK CONSTRAINT; Schema: public; Owner: datastorage_owner
+--
+
+ALTER TABLE public.audit_events
+    ADD CONSTRAINT audit_events_hash_version_known CHECK ((hash_version = ANY (ARRAY[1, 2]))) NOT VALID;
 
 
 --
@@ -5143,10 +5193,26 @@ GRANT ALL ON FUNCTION datastorage.canonical_event(e public.audit_events) TO data
 
 
 --
+-- Name: FUNCTION canonical_event_v2(e public.audit_events); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.canonical_event_v2(e public.audit_events) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.canonical_event_v2(e public.audit_events) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.canonical_event_v2(e public.audit_events) TO datastorage_auditor;
+
+
+--
 -- Name: FUNCTION canonical_fields(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
 REVOKE ALL ON FUNCTION datastorage.canonical_fields(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION canonical_fields_v2(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.canonical_fields_v2(p_span_id text, p_event_version text, p_actor_id text, p_actor_ip inet, p_event_id uuid, p_severity text, p_trace_id text, p_chain_seq bigint, p_namespace text, p_actor_type text, p_error_code text, p_event_data jsonb, p_event_date date, p_event_type text, p_duration_ms integer, p_resource_id text, p_cluster_name text, p_event_action text, p_is_sensitive boolean, p_error_message text, p_event_outcome text, p_resource_name text, p_resource_type text, p_correlation_id text, p_event_category text, p_event_metadata jsonb, p_retention_days integer, p_event_timestamp timestamp with time zone, p_parent_event_id uuid, p_parent_event_date date) FROM PUBLIC;
 
 
 --
@@ -5287,12 +5353,12 @@ GRANT ALL ON FUNCTION datastorage.export_event_csv(e public.audit_events, verdic
 
 
 --
--- Name: FUNCTION export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+-- Name: FUNCTION export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean, hash_version smallint); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
-REVOKE ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) TO datastorage_app;
-GRANT ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean) TO datastorage_auditor;
+REVOKE ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean, hash_version smallint) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean, hash_version smallint) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.export_event_json(canonical_members text, event_hash text, previous_event_hash text, verdict text, legal_hold boolean, hash_version smallint) TO datastorage_auditor;
 
 
 --
