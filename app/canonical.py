@@ -1,10 +1,15 @@
-"""Our canonical event form and hash chain digest, in Python.
+"""Our canonical event forms and hash chain digest, in Python.
 
 Byte for byte what `datastorage.canonical_event()` / `datastorage.link_hash()`
 compute in SQL (docs/hash-chain.md is the specification; the property tests
 in tests/db/test_canonical_property.py hold the two to the same bytes):
 
     event_hash = hex(sha256(previous_event_hash || canonical_event(row)))
+
+Two versions of the canonical text exist; each stored event names its own
+(`hash_version`, 1 when an export does not say): version 1 is the jsonb text
+of an object of the 30 members, version 2 three lines (the scalar members as
+a JSON array of strings, event_data, event_metadata).
 
 `render()` writes a JSON value the way PostgreSQL prints jsonb: object members
 sorted by key (UTF-8 byte length first, then bytes), ", " and ": " as
@@ -235,10 +240,48 @@ _MEMBER_PREFIXES = [(k, ("{" if i == 0 else ", ") + _encode_basestring(k) + ": "
 assert [k for k, _ in _MEMBER_PREFIXES] == sorted(CANONICAL_FIELDS, key=_key)
 
 
-def canonical_event(event: Mapping[str, Any]) -> str:
-    """The canonical text of an event (what the SQL function returns)."""
-    members = canonical_members(event)
+# Version 2's first line: these members as strings, after the version "2".
+V2_SCALARS = tuple(k for k in CANONICAL_FIELDS if k not in _JSON_FIELDS)
+HASH_VERSIONS = (1, 2)
+
+
+def _scalar_text(v: Any) -> str | None:
+    """A normalised scalar member as version 2 writes it (PostgreSQL's text
+    of the column: integers in decimal, booleans true/false)."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return number(v)
+
+
+def _canonical_v1(members: dict[str, Any]) -> str:
     return "".join([prefix + render(members[k]) for k, prefix in _MEMBER_PREFIXES]) + "}"
+
+
+def _canonical_v2(members: dict[str, Any]) -> str:
+    line = ",".join(["\"2\""] + ["null" if t is None else _encode_basestring(t)
+                                   for t in map(_scalar_text, (members[k] for k in V2_SCALARS))])
+    return "[" + line + "]\n" + render(members["event_data"]) + "\n" + render(members["event_metadata"])
+
+
+def hash_version(event: Mapping[str, Any]) -> int:
+    """The version an exported event's hash covers (1 when it does not say)."""
+    v = event.get("hash_version", 1)
+    if type(v) is not int or v not in HASH_VERSIONS:
+        raise CanonicalError(f"unknown hash_version {v!r} (this verifier knows {HASH_VERSIONS})")
+    return v
+
+
+def canonical_event(event: Mapping[str, Any], version: int = 1) -> str:
+    """The canonical text of an event in the given version (what the SQL
+    function returns for a row of that hash_version)."""
+    members = canonical_members(event)
+    if version == 2:
+        return _canonical_v2(members)
+    if version == 1:
+        return _canonical_v1(members)
+    raise CanonicalError(f"unknown hash_version {version!r}")
 
 
 def link_hash(previous_hash: str, canonical: str) -> str:
@@ -249,5 +292,8 @@ def link_hash(previous_hash: str, canonical: str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def event_hash(previous_hash: str, event: Mapping[str, Any]) -> str:
-    return link_hash(previous_hash, canonical_event(event))
+def event_hash(previous_hash: str, event: Mapping[str, Any], version: int | None = None) -> str:
+    """The hash of an event; its version is the event's own `hash_version`
+    unless given."""
+    return link_hash(previous_hash, canonical_event(
+        event, hash_version(event) if version is None else version))

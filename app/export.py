@@ -38,7 +38,7 @@ SPOOL_IN_MEMORY = 4 * 1024 * 1024
 FETCH_ROWS = 500
 
 _JSON_COLUMNS = ("event_data", "event_metadata")
-_SQL = ("SELECT kind, correlation_id, event_id, hash_chain_valid, body, event_data "
+_SQL = ("SELECT kind, correlation_id, event_id, hash_chain_valid, body, event_data, hash_version "
         "FROM datastorage.export_audit_events($1, $2, $3, $4, $5, $6, $7)")
 
 
@@ -203,6 +203,7 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
     tampered: list[str] = []
     chains: list[dict] = []
     event_ids: list = []
+    versions: list[list[int]] = []   # CSV: runs of [hash_version, rows], in row order
     log_proofs = None
     # One snapshot for selection, verification and the log's proofs.
     async with db.snapshot(timeout) as snap:
@@ -228,6 +229,10 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
                                                           row["event_data"])
                     else:
                         cells, redacted = row["body"] + csv_cell(row["event_data"]), False
+                    if versions and versions[-1][0] == row["hash_version"]:
+                        versions[-1][1] += 1
+                    else:
+                        versions.append([row["hash_version"], 1])
                     line = cells + "," + csv_cell("true" if redacted else "false") + "\r\n"
                     if req.escape_formulas:
                         line = escape_formula_row(line)
@@ -263,7 +268,10 @@ async def _produce(db, signer: Signer, req: ExportRequest, out: _Writer,
                                            ("chains_verified", len(chains)),
                                            ("chains_valid", sum(c["is_valid"] for c in chains))]
                                    # pruned chains only, so other exports keep their bytes
-                                   + ([("retention_horizons", horizons)] if horizons else [])),
+                                   + ([("retention_horizons", horizons)] if horizons else [])
+                                   # the CSV has no column for it: only when not all version 1
+                                   + ([("hash_versions", versions)]
+                                      if any(v != 1 for v, _ in versions) else [])),
                               ensure_ascii=True, separators=(", ", ": "))
         out.digest.update(b"\n" + metadata.encode("ascii"))
         signature = signer.sign_digest(out.digest.digest())

@@ -69,7 +69,8 @@ def load_checkpoints(path: Path, verifier: note.Verifier) -> list[note.Checkpoin
 # --- log verify -----------------------------------------------------------------
 # The database's canonical form must be the one this program ships: a DBA who
 # could redefine it could make rewritten content hash like the original.
-PINNED = ("canonical_members", "canonical_event", "link_hash", "chain_hash")
+PINNED = ("canonical_fields", "canonical_fields_v2", "canonical_members", "canonical_event",
+          "canonical_event_v2", "link_hash", "chain_hash")
 CHUNK = 50_000
 
 
@@ -156,6 +157,12 @@ def leaf_rows(url: str, size: int, jobs: int = 2):
 
     def chunk(lo: int) -> list:
         with psycopg.connect(libpq_url(url)) as c:
+            # A chunk's leaves are hashed and joined, and its rows sorted, in
+            # memory: with the default work_mem the planner turns to a merge
+            # join over the whole table's event_id index and sorts on disk
+            # (twice the CPU per leaf). No JIT: compiling costs more than it saves.
+            c.execute("SET work_mem = '64MB'")
+            c.execute("SET jit = off")
             return c.execute(LEAVES_SQL, (lo, min(lo + CHUNK, size))).fetchall()
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

@@ -383,6 +383,24 @@ def _csv_event(columns: list[str], cells: list[str | None]) -> dict:
     return ev
 
 
+def _apply_hash_versions(events: list[dict], runs: Any, report: Report) -> None:
+    """A CSV export names the hash version of its rows in the metadata, as
+    runs [[version, rows], ...] in row order; without it every row is version 1."""
+    if runs is None:
+        return
+    if not (isinstance(runs, list)
+            and all(isinstance(r, list) and len(r) == 2 and type(r[1]) is int and r[1] > 0
+                    for r in runs)
+            and sum(r[1] for r in runs) == len(events)):
+        report.problems.append(f"metadata hash_versions does not describe the {len(events)} rows: "
+                               f"{runs!r}")
+        return
+    rows = iter(events)
+    for version, count in runs:
+        for _ in range(count):
+            next(rows)["hash_version"] = version
+
+
 def verify_csv(data: bytes, report: Report, args, progress_on: bool) -> None:
     report.kind = "csv"
     if not args.headers:
@@ -441,6 +459,7 @@ def verify_csv(data: bytes, report: Report, args, progress_on: bool) -> None:
     if meta.get("total_events") != len(rows) - 1:
         report.problems.append(f"metadata total_events is {meta.get('total_events')!r}, the file "
                                f"holds {len(rows) - 1} rows")
+    _apply_hash_versions(events, meta.get("hash_versions"), report)
     check_events(events, report, Progress(progress_on, len(events)),
                  _whole_chains(meta.get("query_filters") or {}, len(events)),
                  meta.get("retention_horizons") or {})

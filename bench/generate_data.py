@@ -502,7 +502,8 @@ PLAIN = "INSERT INTO audit_events SELECT * FROM jsonb_populate_recordset(NULL::a
 
 def _unchained(chain: list[dict]) -> list[dict]:
     return [{**r, "chain_seq": i + 1, "event_date": r["event_timestamp"][:10], "event_hash": "",
-             "previous_event_hash": "", "legal_hold": False} for i, r in enumerate(chain)]
+             "previous_event_hash": "", "legal_hold": False, "hash_version": 2}
+            for i, r in enumerate(chain)]
 
 
 def _load_worker(url: str, todo: list[tuple[int, int]], tl: Timeline, seed: int, batch: int,

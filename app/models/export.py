@@ -40,6 +40,8 @@ class ExportEvent(AuditExportResponseEventsItem):
     chain_seq: int
     chain_verdict: Literal["ok", "content_mismatch", "link_mismatch", "sequence_gap", "unhashed"]
     pii_redacted: bool | None = None
+    hash_version: Literal[2] | None = Field(None, description="the canonical form the hash covers "
+                                            "(docs/hash-chain.md); absent: version 1")
 
 
 class RetentionHorizon(BaseModel):

@@ -17,7 +17,7 @@ from ..models.contract import RFC7807Problem
 from ..openapi import doc
 from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_since, rfc3339_seconds
-from ..writes import persist, persist_event
+from ..writes import persist, persist_event, single_chain
 
 bp = Blueprint("audit")
 
@@ -34,7 +34,7 @@ async def create_event(request):
     event_id = ev.row["event_id"]
     started = time.perf_counter()
     try:
-        outcome = await persist_event(app, orjson.dumps(ev.row))
+        outcome = await persist_event(app, orjson.dumps(ev.row), ev.row["correlation_id"])
     except DatabaseUnavailable:
         raise problem("database_error", "Failed to write audit event to database and DLQ") from None
     finally:
@@ -89,7 +89,8 @@ async def create_batch(request):
         prepared.append(ev)
     started = time.perf_counter()
     try:
-        outcome, _ = await persist(app, "audit_events", events.payload([ev.row for ev in prepared]))
+        rows = [ev.row for ev in prepared]
+        outcome, _ = await persist(app, "audit_events", events.payload(rows), single_chain(rows))
     except DatabaseUnavailable:
         raise problem("database-error", "Failed to write audit events batch to database") from None
     finally:

@@ -5,10 +5,14 @@
 -- Chains are ordered by chain_seq, assigned under the chain-head row lock
 -- (never by timestamp: clients send old, equal and out-of-order timestamps).
 -- The first event's previous_event_hash is ''. canonical_event() covers every
--- stored field except the hash columns themselves and the mutable legal-hold
--- columns; docs/hash-chain.md specifies its bytes for independent verifiers.
+-- stored field except the hash columns, hash_version and the mutable
+-- legal-hold columns; docs/hash-chain.md specifies its bytes for independent
+-- verifiers. The row's hash_version says which canonical form its hash
+-- covers: 1 (canonical_fields, the jsonb-text object) for events stored
+-- before migration 0070, 2 (canonical_fields_v2) for every event appended
+-- since. Every verifier dispatches on it per event.
 
--- The canonical text is exactly what jsonb_build_object(<the 30 members>)::text
+-- Version 1: the canonical text is exactly what jsonb_build_object(<the 30 members>)::text
 -- renders: members sorted by key (byte length, then bytes), ", " and ": "
 -- separators, strings escaped as PostgreSQL's escape_json does, numbers and
 -- nested jsonb as jsonb prints them, NULL as null. It is assembled by
@@ -87,14 +91,76 @@ RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
         || ', "parent_event_date": ' || coalesce('"' || pg_catalog.to_char(p_parent_event_date, 'YYYY-MM-DD') || '"', 'null')
 $$;
 
+-- Version 2: the same 30 values for a fraction of the cost (docs/hash-chain.md
+-- section 7). Three lines joined by a newline: a compact JSON array of "2"
+-- and the 28 scalar columns as strings (or null), event_data's jsonb text,
+-- event_metadata's jsonb text (or null). array_to_json() renders the strings
+-- with one type lookup per array where to_json() pays one per value, and the
+-- array carries no member names. Every rendering is fixed: to_char with a
+-- literal pattern for instants (in UTC) and dates, host() for inet, the
+-- output functions of uuid, integers and booleans (none reads a session
+-- setting).
+CREATE OR REPLACE FUNCTION datastorage.canonical_fields_v2(
+    p_span_id text,
+    p_event_version text,
+    p_actor_id text,
+    p_actor_ip inet,
+    p_event_id uuid,
+    p_severity text,
+    p_trace_id text,
+    p_chain_seq bigint,
+    p_namespace text,
+    p_actor_type text,
+    p_error_code text,
+    p_event_data jsonb,
+    p_event_date date,
+    p_event_type text,
+    p_duration_ms integer,
+    p_resource_id text,
+    p_cluster_name text,
+    p_event_action text,
+    p_is_sensitive boolean,
+    p_error_message text,
+    p_event_outcome text,
+    p_resource_name text,
+    p_resource_type text,
+    p_correlation_id text,
+    p_event_category text,
+    p_event_metadata jsonb,
+    p_retention_days integer,
+    p_event_timestamp timestamptz,
+    p_parent_event_id uuid,
+    p_parent_event_date date)
+RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT pg_catalog.array_to_json(ARRAY['2', p_span_id, p_event_version, p_actor_id,
+               pg_catalog.host(p_actor_ip), p_event_id::text, p_severity, p_trace_id,
+               p_chain_seq::text, p_namespace, p_actor_type, p_error_code,
+               pg_catalog.to_char(p_event_date, 'YYYY-MM-DD'), p_event_type, p_duration_ms::text,
+               p_resource_id, p_cluster_name, p_event_action, p_is_sensitive::text,
+               p_error_message, p_event_outcome, p_resource_name, p_resource_type,
+               p_correlation_id, p_event_category, p_retention_days::text,
+               pg_catalog.to_char(p_event_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               p_parent_event_id::text, pg_catalog.to_char(p_parent_event_date, 'YYYY-MM-DD')])::text
+        || E'\n' || coalesce(p_event_data::text, 'null')
+        || E'\n' || coalesce(p_event_metadata::text, 'null')
+$$;
+
 CREATE OR REPLACE FUNCTION datastorage.canonical_members(e public.audit_events) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT datastorage.canonical_fields(e.span_id, e.event_version, e.actor_id, e.actor_ip, e.event_id, e.severity, e.trace_id, e.chain_seq, e.namespace, e.actor_type, e.error_code, e.event_data, e.event_date, e.event_type, e.duration_ms, e.resource_id, e.cluster_name, e.event_action, e.is_sensitive, e.error_message, e.event_outcome, e.resource_name, e.resource_type, e.correlation_id, e.event_category, e.event_metadata, e.retention_days, e.event_timestamp, e.parent_event_id, e.parent_event_date)
 $$;
 
+CREATE OR REPLACE FUNCTION datastorage.canonical_event_v2(e public.audit_events) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT datastorage.canonical_fields_v2(e.span_id, e.event_version, e.actor_id, e.actor_ip, e.event_id, e.severity, e.trace_id, e.chain_seq, e.namespace, e.actor_type, e.error_code, e.event_data, e.event_date, e.event_type, e.duration_ms, e.resource_id, e.cluster_name, e.event_action, e.is_sensitive, e.error_message, e.event_outcome, e.resource_name, e.resource_type, e.correlation_id, e.event_category, e.event_metadata, e.retention_days, e.event_timestamp, e.parent_event_id, e.parent_event_date)
+$$;
+
+-- The canonical text of a stored event in the form its hash_version names
+-- (NULL for a version this code does not know: its hash then never matches).
 CREATE OR REPLACE FUNCTION datastorage.canonical_event(e public.audit_events) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT '{' || datastorage.canonical_members(e) || '}'
+    SELECT CASE e.hash_version WHEN 2 THEN datastorage.canonical_event_v2(e)
+                               WHEN 1 THEN '{' || datastorage.canonical_members(e) || '}' END
 $$;
 
 -- One link of the chain: hex(sha256(previous hash || canonical text)).
@@ -135,15 +201,16 @@ CREATE OR REPLACE AGGREGATE datastorage.chain_links(text, text) (
 --   * within a chain, events link in array order;
 --   * an event_id already stored is skipped, whatever its timestamp
 --     (replays are idempotent); a repeated id within the array counts once;
+--     on a Citus cluster "already stored" means in the same chain;
 --   * events of a chain under legal hold are held on arrival;
 --   * parent_event_id must name a stored event (or one earlier in the array).
 -- Returns the number of events inserted (the rest were already stored).
 --
 -- Set-based: after the head locks, one statement claims the new ids in
--- audit_event_ids (one B-tree, not one probe per partition), numbers and
--- hashes every chain's new events (a window over each chain), inserts them
--- and moves the heads. Ids are claimed in sorted order, so two replays of
--- overlapping batches wait for each other without deadlocking.
+-- audit_event_ids (one B-tree, not one probe per partition), one numbers and
+-- hashes every chain's new events (a window over each chain) and inserts
+-- them, one moves the heads. Ids are claimed in sorted order, so two replays
+-- of overlapping batches wait for each other without deadlocking.
 CREATE OR REPLACE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -157,6 +224,7 @@ DECLARE
     placed     timestamptz[];
     tails      uuid[];
     parents    uuid[];
+    fresh      uuid[];
     missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
@@ -176,42 +244,58 @@ BEGIN
       INTO chains, seqs, hashes, held, reasons, placers, placed
       FROM locked l;
 
-    WITH firsts AS MATERIALIZED (
-        -- A repeated id within the array: its first occurrence. Sorted by id:
-        -- concurrent replays of overlapping batches claim ids in one order.
-        SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
+    -- Claim the ids: a repeated id within the array counts once (its first
+    -- occurrence), sorted by id so concurrent replays of overlapping batches
+    -- claim in one order. No conflict target: the registry's key decides
+    -- what a replay is, event_id alone on one node, (event_id,
+    -- correlation_id) on a Citus cluster (migration 0100, docs/scaling-out.md).
+    WITH claimed AS (
+        INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
+        SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
+               e.correlation_id
         FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
              WITH ORDINALITY AS e
         ORDER BY e.event_id, e.ordinality
-    ), claimed AS (
-        INSERT INTO public.audit_event_ids (event_id, event_date)
-        SELECT f.event_id, f.utc_date FROM firsts f
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    ), heads AS (
-        SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
-                 AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
-    ), fresh AS (
-        SELECT f.* FROM firsts f WHERE f.event_id IN (SELECT c.event_id FROM claimed c)
-    ), numbered AS (
-        SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
-               h.held, h.reason, h.placed_by, h.placed_at
-        FROM fresh f JOIN heads h ON h.correlation_id = f.correlation_id
-        WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
-    ), hashed AS (
-        SELECT x.*, datastorage.chain_links(x.start_hash, '{' || datastorage.canonical_fields(
-                   x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
-                   x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
-                   x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
-                   x.resource_id, x.cluster_name, x.event_action, coalesce(x.is_sensitive, false),
-                   x.error_message, x.event_outcome, x.resource_name, x.resource_type,
-                   x.correlation_id, x.event_category, x.event_metadata,
-                   coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
-                   x.parent_event_date) || '}') OVER chain AS hash
-        FROM numbered x
-        WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
-    ), ins AS (
+        ON CONFLICT DO NOTHING
+        RETURNING event_id)
+    SELECT array_agg(c.event_id) INTO fresh FROM claimed c;
+    IF fresh IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    -- Number, hash and insert the claimed events. Each statement reads only
+    -- this function's arguments and variables, never another statement's
+    -- result: on a cluster Citus would copy such a result to every node,
+    -- and an append of one chain would then touch them all.
+    WITH ins AS (
         INSERT INTO public.audit_events
+        WITH firsts AS MATERIALIZED (
+            SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
+            FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
+                 WITH ORDINALITY AS e
+            WHERE e.event_id IN (SELECT unnest(fresh))     -- hashed, not a scan per row
+            ORDER BY e.event_id, e.ordinality
+        ), heads AS (
+            SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
+                     AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
+        ), numbered AS (
+            SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
+                   h.held, h.reason, h.placed_by, h.placed_at
+            FROM firsts f JOIN heads h ON h.correlation_id = f.correlation_id
+            WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
+        ), hashed AS (
+            SELECT x.*, datastorage.chain_links(x.start_hash, datastorage.canonical_fields_v2(
+                       x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
+                       x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
+                       x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
+                       x.resource_id, x.cluster_name, x.event_action, coalesce(x.is_sensitive, false),
+                       x.error_message, x.event_outcome, x.resource_name, x.resource_type,
+                       x.correlation_id, x.event_category, x.event_metadata,
+                       coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
+                       x.parent_event_date)) OVER chain AS hash
+            FROM numbered x
+            WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
+        )
         SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
                k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,
                k.actor_id, k.actor_ip, k.resource_type, k.resource_id, k.resource_name,
@@ -221,7 +305,7 @@ BEGIN
                coalesce(k.is_sensitive, false), k.seq, k.hash,
                coalesce(lag(k.hash) OVER chain, k.start_hash), k.held,
                CASE WHEN k.held THEN k.reason END, CASE WHEN k.held THEN k.placed_by END,
-               CASE WHEN k.held THEN k.placed_at END
+               CASE WHEN k.held THEN k.placed_at END, 2
         FROM hashed k
         WINDOW chain AS (PARTITION BY k.correlation_id ORDER BY k.ordinality)
         RETURNING correlation_id, chain_seq, event_hash, event_id, parent_event_id
@@ -240,13 +324,27 @@ BEGIN
     UPDATE public.audit_chain_heads h
        SET last_seq = t.seq, last_hash = t.hash, last_event_id = t.id, updated_at = now()
       FROM unnest(chains, seqs, hashes, tails) AS t(correlation_id, seq, hash, id)
-     WHERE h.correlation_id = t.correlation_id;
+     WHERE h.correlation_id = t.correlation_id
+       -- Redundant on one node; on a cluster it confines the update to the
+       -- appended chains' shards.
+       AND h.correlation_id = ANY (chains);
 
-    -- After the insert, so a parent earlier in the same batch counts.
+    -- After the insert, so a parent earlier in the same batch counts. The
+    -- appended chains first: on a cluster that lookup stays on their shards;
+    -- only a parent in another chain asks every shard.
+    -- Set differences: Citus cannot plan a correlated subquery over an array.
     IF parents IS NOT NULL THEN
-        SELECT p INTO missing
-          FROM unnest(parents) p
-         WHERE NOT EXISTS (SELECT 1 FROM public.audit_event_ids i WHERE i.event_id = p)
+        SELECT array_agg(d.p) INTO parents
+          FROM (SELECT unnest(parents)
+                EXCEPT
+                SELECT i.event_id FROM public.audit_event_ids i
+                 WHERE i.correlation_id = ANY (chains) AND i.event_id = ANY (parents)) d(p);
+    END IF;
+    IF parents IS NOT NULL THEN
+        SELECT d.p INTO missing
+          FROM (SELECT unnest(parents)
+                EXCEPT
+                SELECT i.event_id FROM public.audit_event_ids i WHERE i.event_id = ANY (parents)) d(p)
          LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing
@@ -274,9 +372,29 @@ BEGIN
 END
 $$;
 
+-- Whether the chains live on Citus shards (the audit tables distributed by
+-- sql/citus/): the spool's drainer then replays each chain's records through
+-- the single-chain entry point (app/writes.py). Citus's catalog is read only
+-- where it exists.
+CREATE OR REPLACE FUNCTION datastorage.chains_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                                  WHERE logicalrelid = 'public.audit_chain_heads'::regclass)$q$
+           INTO distributed;
+    END IF;
+    RETURN distributed;
+END
+$$;
+
 GRANT EXECUTE ON FUNCTION datastorage.append_audit_events(jsonb),
-                          datastorage.append_chain_events(text, jsonb) TO datastorage_app;
+                          datastorage.append_chain_events(text, jsonb),
+                          datastorage.chains_distributed() TO datastorage_app;
 GRANT EXECUTE ON FUNCTION datastorage.canonical_event(public.audit_events),
+                          datastorage.canonical_event_v2(public.audit_events),
                           datastorage.canonical_members(public.audit_events),
                           datastorage.chain_hash(text, public.audit_events),
                           datastorage.link_hash(text, text)

@@ -23,14 +23,17 @@
 --   false (verification): the scan computes the hash, in parallel workers when
 --         the planner sees fit (the subquery is kept apart from the windows by
 --         OFFSET 0); canonical_members stays NULL;
---   true (exports): the scan renders the canonical members once, and the hash
---         is taken from that text, which is returned for the export to show.
+--   true (exports): the scan renders the canonical members once (the export
+--         shows them), and the hash of a version-1 event is taken from that
+--         text; other versions hash their own form (chain_hash dispatches on
+--         hash_version, 120_audit_hash_chain.sql).
 CREATE OR REPLACE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean)
 RETURNS TABLE (correlation_id text, chain_seq bigint, event_id uuid, event_date date,
                event_timestamp timestamptz, event_hash text, previous_event_hash text,
                expected_hash text, expected_previous_hash text, valid boolean, verdict text,
                canonical_members text, legal_hold boolean, chain_total bigint, chain_valid bigint,
-               chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text)
+               chain_first_broken_seq bigint, chain_last_seq bigint, chain_last_hash text,
+               hash_version smallint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT v.correlation_id, v.chain_seq, v.event_id, v.event_date, v.event_timestamp,
            v.event_hash, v.previous_event_hash, v.recomputed, coalesce(v.pred_hash, ''),
@@ -39,7 +42,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            count(*) FILTER (WHERE v.verdict = 'ok') OVER chain,
            min(v.chain_seq) FILTER (WHERE v.verdict <> 'ok') OVER chain,
            last_value(v.chain_seq) OVER chain,
-           last_value(v.event_hash) OVER chain
+           last_value(v.event_hash) OVER chain,
+           v.hash_version
     FROM (
         SELECT c.*, CASE
                    WHEN c.event_hash IS NULL OR c.previous_event_hash IS NULL THEN 'unhashed'
@@ -56,8 +60,9 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                    coalesce(lag(h.chain_seq) OVER w, h.horizon_seq - 1, 0) AS pred_seq
             FROM (SELECT e.correlation_id::text AS correlation_id, e.chain_seq, e.event_id,
                          e.event_date, e.event_timestamp, e.event_hash, e.previous_event_hash,
-                         e.legal_hold, z.first_kept_seq AS horizon_seq, z.previous_hash AS horizon_hash,
-                         CASE WHEN NOT p_with_members
+                         e.legal_hold, e.hash_version, z.first_kept_seq AS horizon_seq,
+                         z.previous_hash AS horizon_hash,
+                         CASE WHEN NOT p_with_members OR e.hash_version <> 1
                               THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
                          END AS scan_hash,
                          CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members

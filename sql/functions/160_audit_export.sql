@@ -10,18 +10,21 @@
 -- (app/export.py, docs/export.md).
 
 -- One exported event as JSON: the chain columns and the verdict, then the
--- members of its canonical text (datastorage.canonical_members: the bytes the
--- hash covers, between the braces), so a verifier finds every hashed member
--- under its canonical name.
+-- members of its version-1 canonical text (datastorage.canonical_members:
+-- between the braces), so a verifier finds every hashed member under its
+-- canonical name. An event hashed in another form says which
+-- ("hash_version": 2); version 1 events carry no such member, so their
+-- exports keep the bytes they always had.
 CREATE OR REPLACE FUNCTION datastorage.export_event_json(canonical_members text, event_hash text,
                                                          previous_event_hash text, verdict text,
-                                                         legal_hold boolean)
+                                                         legal_hold boolean, hash_version smallint)
 RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT concat('{"event_hash": ', coalesce(to_json(event_hash)::text, 'null'),
                   ', "previous_event_hash": ', coalesce(to_json(previous_event_hash)::text, 'null'),
                   ', "hash_chain_valid": ', (verdict = 'ok')::text,
                   ', "chain_verdict": ', to_json(verdict)::text,
                   ', "legal_hold": ', coalesce(legal_hold, false)::text,
+                  CASE WHEN hash_version <> 1 THEN ', "hash_version": ' || hash_version END,
                   ', ', canonical_members, '}')
 $$;
 
@@ -80,6 +83,7 @@ $$;
 --                 event's JSON object (p_format 'json') or its CSV cells up to
 --                 event_data (p_format 'csv', event_data then holds the
 --                 event_data jsonb text); hash_chain_valid = its verdict;
+--                 hash_version = the canonical form its hash covers;
 --   kind 'chain': one per chain the selected events belong to; body = that
 --                 chain's whole-chain summary as JSON.
 -- Two steps: select the page (its keys, and its chains), then one pass of
@@ -93,7 +97,7 @@ CREATE OR REPLACE FUNCTION datastorage.export_audit_events(
     p_format text, p_start_time timestamptz, p_end_time timestamptz, p_correlation_id text,
     p_event_category text, p_limit integer, p_offset bigint)
 RETURNS TABLE (kind text, correlation_id text, event_id uuid, hash_chain_valid boolean,
-               body text, event_data text)
+               body text, event_data text, hash_version smallint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off
 SET work_mem = '64MB' SET parallel_setup_cost = 100 SET parallel_tuple_cost = 0.01
 SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64kB' AS $$
@@ -146,14 +150,14 @@ BEGIN
         events_sql := $q$
             SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
                    datastorage.export_event_json(v.members, v.event_hash, v.previous_event_hash,
-                                                 v.verdict, v.legal_hold),
-                   NULL::text
+                                                 v.verdict, v.legal_hold, v.hash_version),
+                   NULL::text, v.hash_version
             FROM v WHERE v.ord IS NOT NULL
             ORDER BY v.ord $q$;
     ELSE
         events_sql := $q$
             SELECT 'event'::text, v.correlation_id, v.event_id, v.valid,
-                   datastorage.export_event_csv(e, v.verdict), e.event_data::text
+                   datastorage.export_event_csv(e, v.verdict), e.event_data::text, v.hash_version
             FROM v
             JOIN public.audit_events e ON e.event_id = v.event_id AND e.event_date = v.event_date
                                AND e.chain_seq = v.chain_seq
@@ -173,7 +177,7 @@ BEGIN
                    CASE WHEN p.ord IS NOT NULL THEN %s END AS members,
                    c.event_hash, c.previous_event_hash, c.legal_hold, c.chain_total,
                    c.chain_valid, c.chain_first_broken_seq, c.chain_last_seq, c.chain_last_hash,
-                   p.ord
+                   c.hash_version, p.ord
             FROM datastorage.chain_verdicts($4, %L::boolean) c
             LEFT JOIN page p ON p.correlation_id = c.correlation_id AND p.event_id = c.event_id
                             AND p.chain_seq = c.chain_seq)
@@ -195,7 +199,7 @@ BEGIN
                                  'first_kept_seq', z.first_kept_seq, 'previous_hash', z.previous_hash,
                                  'run_id', z.run_id, 'pruned_at', datastorage.rfc3339(z.pruned_at)))
                    END)::text,
-                NULL::text
+                NULL::text, NULL::smallint
          -- The first row of a chain in this order is its first broken event, if any.
          FROM (SELECT DISTINCT ON (v.correlation_id) v.correlation_id, v.valid, v.event_id,
                       v.chain_total, v.chain_valid, v.chain_first_broken_seq, v.chain_last_seq,
@@ -210,7 +214,7 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION datastorage.export_event_json(text, text, text, text, boolean),
+GRANT EXECUTE ON FUNCTION datastorage.export_event_json(text, text, text, text, boolean, smallint),
                           datastorage.export_event_csv(public.audit_events, text),
                           datastorage.csv_cell(text), datastorage.export_csv_columns(),
                           datastorage.export_audit_events(text, timestamptz, timestamptz, text, text,

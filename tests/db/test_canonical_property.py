@@ -1,13 +1,16 @@
-"""Rule: app/canonical.py (the offline verifier's canonical form and hash)
+"""Rule: app/canonical.py (the offline verifier's canonical forms and hash)
 computes, byte for byte, what the database computes: for random events
 (unicode everywhere, numbers of every shape written as raw JSON text, nested
 objects and arrays, timestamps with offsets, NULLs), stored through
-datastorage.append_audit_events,
-  * Python's canonical text from the values we sent == datastorage.canonical_event(row),
+datastorage.append_audit_events (which writes hash version 2),
+  * Python's version-2 text from the values we sent == datastorage.canonical_event(row),
+  * Python's version-1 text == the version-1 SQL text ('{' || canonical_members || '}'),
+    which equals the jsonb_build_object() reference it replaced,
   * Python's hash == the stored event_hash (chained over several events),
   * the same from the exported event (datastorage.export_event_json, parsed
-    with exact decimals), which is the verifier's path,
-  * datastorage.canonical_event == the jsonb_build_object() reference it replaced.
+    with exact decimals, carrying its hash_version), which is the verifier's path.
+The session runs with odd TimeZone, DateStyle, IntervalStyle and
+extra_float_digits: the SQL texts must not depend on them (Python's don't).
 """
 from __future__ import annotations
 
@@ -44,11 +47,18 @@ LANGUAGE sql AS $$
 $$"""
 
 READ_BACK = """
-SELECT e.chain_seq, e.event_id::text, e.previous_event_hash, e.event_hash,
-       datastorage.canonical_event(e), pg_temp.reference_canonical(e),
+SELECT e.chain_seq, e.event_id::text, e.previous_event_hash, e.event_hash, e.hash_version,
+       datastorage.canonical_event(e), '{' || datastorage.canonical_members(e) || '}',
+       pg_temp.reference_canonical(e),
        datastorage.export_event_json(datastorage.canonical_members(e), e.event_hash,
-                                     e.previous_event_hash, 'ok', e.legal_hold)
+                                     e.previous_event_hash, 'ok', e.legal_hold, e.hash_version)
 FROM audit_events e WHERE e.correlation_id = %s ORDER BY e.chain_seq"""
+
+# Settings a session may have that change how PostgreSQL prints dates,
+# times and floats; the canonical forms must not see them.
+ODD_SETTINGS = ("SET TimeZone = 'Pacific/Chatham'", "SET DateStyle = 'SQL, DMY'",
+                "SET IntervalStyle = 'sql_standard'", "SET extra_float_digits = -15",
+                "SET lc_numeric = 'C.utf8'", "SET lc_time = 'C.utf8'")
 
 
 class Num(str):
@@ -174,6 +184,8 @@ def python_members(cid: str, seq: int, ev: dict, event_id: str, parent: str | No
 @pytest.fixture
 def pg(conn):
     conn.execute(REFERENCE)
+    for setting in ODD_SETTINGS:
+        conn.execute(setting)
     return conn
 
 
@@ -190,16 +202,20 @@ def test_python_and_sql_compute_the_same_canonical_text_and_hashes(pg, chain):
     rows = pg.execute(READ_BACK, (cid,)).fetchall()
     assert [r[0] for r in rows] == list(range(1, len(chain) + 1))
     previous = ""
-    for (seq, event_id, prev_hash, stored_hash, sql_text, reference, exported), ev, parent in zip(
-            rows, chain, parents):
+    for (seq, event_id, prev_hash, stored_hash, version, sql_text, sql_v1, reference,
+         exported), ev, parent in zip(rows, chain, parents):
         members = python_members(cid, seq, ev, event_id, parent)
-        assert sql_text == reference, "canonical_event() drifted from the jsonb_build_object form"
-        assert canonical.canonical_event(members) == sql_text
+        assert version == 2
+        assert sql_v1 == reference, "version 1 drifted from the jsonb_build_object form"
+        assert canonical.canonical_event(members, 1) == sql_v1
+        assert canonical.canonical_event(members, 2) == sql_text
         assert prev_hash == previous
-        assert canonical.event_hash(previous, members) == stored_hash
+        assert canonical.event_hash(previous, members, 2) == stored_hash
+        assert canonical.event_hash(previous, members, 1) != stored_hash
         # The verifier's path: the exported event, parsed with exact numbers.
         parsed = canonical.loads_exact(exported)
-        assert canonical.canonical_event(parsed) == sql_text
+        assert parsed["hash_version"] == 2
+        assert canonical.canonical_event(parsed, 2) == sql_text
         assert canonical.event_hash(parsed["previous_event_hash"], parsed) == stored_hash
         previous = stored_hash
 

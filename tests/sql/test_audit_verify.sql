@@ -2,8 +2,9 @@
 -- the events that break it: altered content or hash (content_mismatch), a
 -- hole or renumbering (sequence_gap), a wrong link (link_mismatch), a removed
 -- tail (head mismatch). The export judges every selected event that way, so a
--- page boundary is never tampering. canonical_event() renders exactly what
--- jsonb_build_object() would. Tampering needs a superuser who switches the
+-- page boundary is never tampering. The version-1 text renders exactly what
+-- jsonb_build_object() would (the appended events are version 2, which is
+-- what the tampering below attacks). Tampering needs a superuser who switches the
 -- triggers off (session_replication_role = replica), as an attacker would.
 BEGIN;
 SELECT plan(36);
@@ -59,8 +60,8 @@ SELECT is((SELECT array_agg(verdict ORDER BY chain_seq) FROM datastorage.verify_
 SELECT ok((SELECT bool_and(expected_hash = event_hash) FROM datastorage.verify_chain('vc-clean')),
           'recomputed hashes equal the stored ones');
 SELECT is((SELECT count(*) FROM audit_events e
-           WHERE datastorage.canonical_event(e) IS DISTINCT FROM pg_temp.reference_canonical(e)),
-          0::bigint, 'canonical_event() renders exactly what jsonb_build_object() renders');
+           WHERE '{' || datastorage.canonical_members(e) || '}' IS DISTINCT FROM pg_temp.reference_canonical(e)),
+          0::bigint, 'the version-1 text renders exactly what jsonb_build_object() renders');
 SELECT results_eq($$ SELECT correlation_id, total_events, valid_events, head_seq, is_valid
                      FROM datastorage.verify_chains(ARRAY['vc-clean', 'vc-none', 'vc-clean']) $$,
                   $$ VALUES ('vc-clean'::text, 5::bigint, 5::bigint, 5::bigint, true),
@@ -155,9 +156,9 @@ SELECT is((SELECT (body::jsonb ->> 'total_events')::int
            FROM datastorage.export_audit_events('json', NULL, NULL, 'vc-clean', NULL, 1, 4) WHERE kind = 'chain'),
           5, 'the chain summary covers the whole chain, not the page');
 SELECT is((SELECT body::jsonb - ARRAY['event_hash', 'previous_event_hash', 'hash_chain_valid',
-                                     'chain_verdict', 'legal_hold']
+                                     'chain_verdict', 'legal_hold', 'hash_version']
            FROM datastorage.export_audit_events('json', NULL, NULL, 'vc-clean', NULL, 1, 0) WHERE kind = 'event'),
-          (SELECT datastorage.canonical_event(e)::jsonb FROM audit_events e
+          (SELECT ('{' || datastorage.canonical_members(e) || '}')::jsonb FROM audit_events e
             WHERE correlation_id = 'vc-clean' AND chain_seq = 1),
           'an exported event carries exactly the canonical members, plus chain columns');
 SELECT is((SELECT count(*) FROM datastorage.export_audit_events('csv', NULL, NULL, 'vc-clean', NULL, 100, 0)
