@@ -209,6 +209,12 @@ class ContractModel(BaseModel):
         cls.__contract_aliases__ = tuple(
             (name, info.alias) for name, info in fields.items() if info.alias not in (None, name)
         )
+        if not cls.__contract_defaults__ and not cls.__contract_aliases__:
+            # Nothing for _track_sent_members to correct here: leave the Python
+            # call out of this model's validation (most contract models; it is
+            # run once per nested object of every event otherwise).
+            cls.__pydantic_decorators__.model_validators.pop("_track_sent_members", None)
+            cls.model_rebuild(force=True)
 
     @model_validator(mode="wrap")
     @classmethod
