@@ -11,4 +11,20 @@ SET LOCAL citus.enable_ddl_propagation = off;
 ALTER FUNCTION datastorage.ensure_audit_partitions(integer, integer, timestamptz)
     SET citus.multi_shard_modify_mode = 'sequential';
 
+-- A retention step lets its DELETEs past the row trigger with SET LOCAL
+-- datastorage.retention_cutoff (450_retention.sql); the trigger fires on the
+-- workers, so the setting must travel with the step's remote transactions.
+ALTER FUNCTION datastorage.retention_step(bigint, integer)
+    SET citus.propagate_set_commands = 'local';
+-- A run's first transaction writes its record (a reference table, with a
+-- copy on the coordinator, which Citus writes locally) and then analyzes
+-- its queue on every shard over several connections: Citus allows that
+-- only when nothing before it in the transaction executed locally.
+ALTER FUNCTION datastorage.retention_begin(timestamptz, text) SET citus.enable_local_execution = off;
+ALTER FUNCTION datastorage.enforce_retention(timestamptz, boolean) SET citus.enable_local_execution = off;
+-- Its queue references the record by foreign key: a transaction that
+-- touches both does so over one connection per node.
+ALTER FUNCTION datastorage.retention_step(bigint, integer) SET citus.multi_shard_modify_mode = 'sequential';
+ALTER FUNCTION datastorage.retention_finish(bigint, text) SET citus.multi_shard_modify_mode = 'sequential';
+
 RESET citus.enable_ddl_propagation;

@@ -9,10 +9,10 @@
 --   BEGIN <body> INTO result; RETURN result; END   (one value)
 -- where, as in a SQL function, a column name wins over a parameter's.
 -- Which: functions of datastorage in SQL whose body names a table Citus
--- distributed by hash (docs/scaling-out.md, "The read side on a cluster"),
--- except retention's: retention does not run on a cluster yet, and its plan
--- would come out incomplete (it groups rows by tableoid, a shard's oid on a
--- worker), so it stays refused as a whole.
+-- distributed by hash (docs/scaling-out.md, "The read side on a cluster").
+-- Retention's functions that name its reference tables (runs, queue,
+-- horizons) too; its partition plan is replaced after this
+-- (37_functions_retention.sql).
 DO $$
 DECLARE
     f record;
@@ -25,10 +25,11 @@ BEGIN
         WHERE p.pronamespace = 'datastorage'::regnamespace
           AND p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'sql')
           AND p.prokind = 'f'
-          AND p.proname NOT LIKE 'retention\_%'
           AND EXISTS (SELECT 1 FROM pg_dist_partition d
                       JOIN pg_class c ON c.oid = d.logicalrelid
-                      WHERE d.partmethod = 'h'
+                      WHERE (d.partmethod = 'h'
+                             -- retention's run tables are reference tables
+                             OR d.partmethod = 'n' AND p.proname LIKE 'retention\_%')
                         AND p.prosrc ~ ('public\.' || c.relname || '\M'))
     LOOP
         body := regexp_replace(f.prosrc, '[\s;]+$', '');

@@ -131,6 +131,12 @@ DECLARE
     cids text[];
     uptos bigint[];
     kept bigint;
+    n_chains bigint;
+    n_events bigint;
+    parts text[];
+    -- The clock read into a value first: Citus refuses a volatile function
+    -- in an UPDATE of a distributed or reference table.
+    stamp timestamptz := clock_timestamp();
 BEGIN
     IF p_now IS NULL OR p_now > now() THEN
         RAISE EXCEPTION 'retention cannot run as of %: it is ahead of the database clock (%)',
@@ -151,7 +157,7 @@ BEGIN
     BEGIN
         -- We hold the only lock: a run still marked running lost its session.
         UPDATE public.audit_retention_runs
-           SET status = 'failed', finished_at = clock_timestamp(),
+           SET status = 'failed', finished_at = stamp,
                error = coalesce(error, 'abandoned: its session ended before it finished')
          WHERE status = 'running';
         DELETE FROM public.audit_retention_queue;
@@ -171,15 +177,18 @@ BEGIN
         ANALYZE public.audit_retention_queue;
         SELECT array_agg(q.correlation_id::text), array_agg(q.upto_seq) INTO cids, uptos
           FROM public.audit_retention_queue q WHERE q.run_id = run;
+        -- Values first, then the UPDATE: on Citus an UPDATE of the run's
+        -- record (a reference table) runs on every node, where its
+        -- subqueries could not read the shards.
+        SELECT count(*), coalesce(sum(q.events), 0) INTO n_chains, n_events
+          FROM public.audit_retention_queue q WHERE q.run_id = run;
+        parts := ARRAY(SELECT p.partition
+                       FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
+                       WHERE p.droppable
+                       UNION SELECT datastorage.retention_detached() ORDER BY 1);
         UPDATE public.audit_retention_runs r
-           SET chains_planned = (SELECT count(*) FROM public.audit_retention_queue q WHERE q.run_id = run),
-               events_planned = (SELECT coalesce(sum(q.events), 0) FROM public.audit_retention_queue q
-                                 WHERE q.run_id = run),
-               partitions_planned = ARRAY(SELECT p.partition
-                                          FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
-                                          WHERE p.droppable
-                                          UNION SELECT datastorage.retention_detached() ORDER BY 1),
-               kept_held_events = kept
+           SET chains_planned = n_chains, events_planned = n_events,
+               partitions_planned = parts, kept_held_events = kept
          WHERE r.run_id = run;
     EXCEPTION WHEN OTHERS THEN
         PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
@@ -210,6 +219,18 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT count(*) FROM moved
 $$;
 
+-- Lock the heads of the given chains for the caller's transaction, in the
+-- order appends and holds take them (sorted correlation ids), so a hold
+-- cannot slip in between a step's check and its delete. (Citus: one query
+-- per chain, sql/citus/37_functions_retention.sql.)
+CREATE OR REPLACE FUNCTION datastorage.retention_lock_heads(p_cids text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM 1 FROM public.audit_chain_heads h
+     WHERE h.correlation_id = ANY (p_cids) ORDER BY h.correlation_id FOR UPDATE;
+END
+$$;
+
 -- Remove the prefixes of the given chains (heads locked, held ones skipped):
 -- horizons (from the hashes still stored) and the rows, together. Every
 -- lookup carries the chain's prefix dates. With p_except (a partition about
@@ -230,10 +251,11 @@ DECLARE
     lo date;
     hi date;
     n bigint;
+    h_cids text[];
+    h_seqs bigint[];
+    h_hashes text[];
 BEGIN
-    -- Same lock order as appends and holds: sorted correlation ids.
-    PERFORM 1 FROM public.audit_chain_heads h
-     WHERE h.correlation_id = ANY (p_cids) ORDER BY h.correlation_id FOR UPDATE;
+    PERFORM datastorage.retention_lock_heads(p_cids);
     -- (Joins with unnest(), not = ANY (array): a batch is thousands of chains.)
     SELECT coalesce(sum(q.events) FILTER (WHERE h.legal_hold), 0),
            coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}'),
@@ -258,12 +280,13 @@ BEGIN
                AND e.event_date BETWEEN b.first_date AND b.last_date
                AND e.event_date BETWEEN lo AND hi
             RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, b.upto_seq)
-        SELECT count(*), datastorage.retention_record_horizons(p_run,
-                   array_agg(g.cid) FILTER (WHERE g.chain_seq = g.upto_seq),
-                   array_agg(g.upto_seq + 1) FILTER (WHERE g.chain_seq = g.upto_seq),
-                   array_agg(g.event_hash) FILTER (WHERE g.chain_seq = g.upto_seq))
-          INTO deleted, chains
+        SELECT count(*), array_agg(g.cid) FILTER (WHERE g.chain_seq = g.upto_seq),
+               array_agg(g.upto_seq + 1) FILTER (WHERE g.chain_seq = g.upto_seq),
+               array_agg(g.event_hash) FILTER (WHERE g.chain_seq = g.upto_seq)
+          INTO deleted, h_cids, h_seqs, h_hashes
           FROM gone g;
+        -- A statement of its own: on Citus the one above runs on the shards.
+        chains := datastorage.retention_record_horizons(p_run, h_cids, h_seqs, h_hashes);
     ELSE
         -- Horizons of the chains whose last removed row is in the partition:
         -- one scan of it.
@@ -419,7 +442,9 @@ BEGIN
             USING ERRCODE = '55000';
     END IF;
     -- The row trigger lets retention's DELETEs through (110_audit_immutability.sql).
-    PERFORM set_config('datastorage.retention_cutoff', r.cutoff::text, true);
+    -- A SET LOCAL statement (not set_config()): Citus can send it on to the
+    -- workers, where the trigger fires (sql/citus/30_functions.sql).
+    EXECUTE format('SET LOCAL datastorage.retention_cutoff = %L', r.cutoff);
 
     part := (SELECT p FROM unnest(r.partitions_planned) p
              WHERE NOT p = ANY (r.partitions_dropped || r.partitions_skipped) ORDER BY p LIMIT 1);
@@ -442,9 +467,7 @@ BEGIN
             EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), '
                            'min(event_date), max(event_date) FROM %s', rel)
                 INTO cids, lo, hi;
-            -- Same lock order as appends and holds: sorted correlation ids.
-            PERFORM 1 FROM public.audit_chain_heads h
-             WHERE h.correlation_id = ANY (cids) ORDER BY h.correlation_id FOR UPDATE;
+            PERFORM datastorage.retention_lock_heads(cids);
         END IF;
         IF cids IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
                                    WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
@@ -488,11 +511,13 @@ RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r public.audit_retention_runs;
+    stamp timestamptz;
 BEGIN
     DELETE FROM public.audit_retention_queue WHERE run_id = p_run;
+    stamp := clock_timestamp();  -- a value, not a call, in the UPDATE (Citus)
     UPDATE public.audit_retention_runs
        SET status = CASE WHEN p_error IS NULL THEN 'succeeded' ELSE 'failed' END,
-           error = p_error, finished_at = clock_timestamp()
+           error = p_error, finished_at = stamp
      WHERE run_id = p_run AND status = 'running'
     RETURNING * INTO r;
     IF NOT FOUND THEN

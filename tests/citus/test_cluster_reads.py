@@ -217,31 +217,6 @@ def test_every_console_page_that_reads_the_database_answers(client):
         assert text in r.text, path
 
 
-# -- retention ---------------------------------------------------------------------
-
-def test_retention_is_refused_cleanly_and_changes_nothing(coord):
-    """Not yet on a cluster (docs/scaling-out.md): Citus refuses a run's
-    first statement (0A000); nothing is deleted, no run is left running."""
-    cid = f"expired-{uuid.uuid4()}"
-    month_ago = coord.execute("SELECT to_char(now() - interval '40 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-                              ).fetchone()[0]
-    as_role(coord, "datastorage_app", "SELECT datastorage.append_audit_events(%s)",
-            json.dumps([event(cid, ts=month_ago, retention_days=1) for _ in range(2)]))
-    for call in ("SELECT datastorage.enforce_retention()",
-                 "SELECT datastorage.enforce_retention(p_dry_run => true)",
-                 "SELECT datastorage.enforce_retention()"):   # again: the lock was released
-        with pytest.raises(psycopg.Error) as err:
-            as_role(coord, "datastorage_maintenance", call)
-        assert err.value.sqlstate == "0A000", str(err.value)
-    assert coord.execute("SELECT count(*) FROM audit_events WHERE correlation_id = %s",
-                         (cid,)).fetchone()[0] == 2
-    assert coord.execute("SELECT count(*) FROM audit_retention_runs WHERE status = 'running'"
-                         ).fetchone()[0] == 0
-    valid = as_role(coord, "datastorage_app", "SELECT is_valid FROM datastorage.verify_one_chain(%s)",
-                    cid).fetchone()[0]
-    assert valid is True
-
-
 # -- the transparency log ----------------------------------------------------------
 
 def signed_log(citus_db, coord, tmp_path) -> tuple[Log, list[str], object]:

@@ -1,0 +1,92 @@
+"""Retention on a 3-node Citus cluster, through the coordinator
+(docs/scaling-out.md, "Retention"): expired prefixes leave, held chains keep
+every event, chains verify from their horizons afterwards, a dry run changes
+nothing, the app role is refused, a second concurrent run is told "already
+running". Dates are relative to the database clock."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+
+from tests.citus.test_cluster_rules import as_role, event
+
+
+def ago(coord, days: int) -> str:
+    return coord.execute("SELECT to_char(now() - make_interval(days => %s),"
+                         " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", (days,)).fetchone()[0]
+
+
+def append(coord, cid: str, evs: list[dict]) -> None:
+    as_role(coord, "datastorage_app", "SELECT datastorage.append_chain_events(%s, %s)",
+            cid, json.dumps(evs))
+
+
+def count(coord, cid: str) -> int:
+    return coord.execute("SELECT count(*) FROM audit_events WHERE correlation_id = %s",
+                         (cid,)).fetchone()[0]
+
+
+def verdict(coord, cid: str) -> tuple:
+    return as_role(coord, "datastorage_app",
+                   "SELECT is_valid, total_events, pruned_events, expired"
+                   " FROM datastorage.verify_one_chain(%s)", cid).fetchone()
+
+
+@pytest.fixture
+def chains(coord):
+    """pruned: two expired events, then one that is not; held: two expired,
+    under hold; gone: every event expired."""
+    tag = uuid.uuid4().hex[:8]
+    c = {k: f"ret-{k}-{tag}" for k in ("pruned", "held", "gone")}
+    old = ago(coord, 40)
+    append(coord, c["pruned"], [event(c["pruned"], ts=old, retention_days=1) for _ in range(2)]
+           + [event(c["pruned"], ts=ago(coord, 1))])
+    append(coord, c["held"], [event(c["held"], ts=old, retention_days=1) for _ in range(2)])
+    as_role(coord, "datastorage_app", "SELECT datastorage.place_legal_hold(%s, 'case', 'legal')",
+            c["held"])
+    append(coord, c["gone"], [event(c["gone"], ts=old, retention_days=1) for _ in range(3)])
+    return c
+
+
+def test_dry_run_then_run_prunes_expired_keeps_held_and_chains_verify(coord, chains):
+    before = {k: count(coord, cid) for k, cid in chains.items()}
+    plan = as_role(coord, "datastorage_maintenance",
+                   "SELECT datastorage.enforce_retention(p_dry_run => true)").fetchone()[0]
+    by_chain = {c["correlation_id"]: c for c in plan["chains"]}
+    assert by_chain[chains["pruned"]]["prunable_events"] == 2
+    assert by_chain[chains["held"]]["held"] is True and by_chain[chains["held"]]["prunable_events"] == 0
+    assert by_chain[chains["gone"]]["whole_chain"] is True
+    assert {k: count(coord, cid) for k, cid in chains.items()} == before
+    assert coord.execute("SELECT count(*) FROM audit_retention_runs").fetchone()[0] == 0
+
+    record = as_role(coord, "datastorage_maintenance",
+                     "CALL datastorage.run_retention(now(), 'test', 10000, NULL)").fetchone()[0]
+    assert record["status"] == "succeeded", record
+    assert count(coord, chains["pruned"]) == 1
+    assert count(coord, chains["held"]) == 2
+    assert count(coord, chains["gone"]) == 0
+    assert verdict(coord, chains["pruned"]) == (True, 1, 2, False)
+    assert verdict(coord, chains["held"]) == (True, 2, 0, False)
+    assert verdict(coord, chains["gone"]) == (True, 0, 3, True)
+
+
+def test_app_role_refused_and_a_second_run_is_told_already_running(citus_db, coord):
+    cid = f"ret-lock-{uuid.uuid4().hex[:8]}"
+    append(coord, cid, [event(cid, ts=ago(coord, 40), retention_days=1) for _ in range(2)])
+    with pytest.raises(psycopg.Error) as err:
+        as_role(coord, "datastorage_app", "SELECT datastorage.enforce_retention()")
+    assert err.value.sqlstate == "42501", str(err.value)
+    with psycopg.connect(citus_db, autocommit=True) as first:
+        run = as_role(first, "datastorage_maintenance",
+                      "SELECT datastorage.retention_begin(now(), 'first')").fetchone()[0]
+        with pytest.raises(psycopg.Error) as err:
+            as_role(coord, "datastorage_maintenance", "SELECT datastorage.enforce_retention()")
+        assert "already running" in str(err.value)
+        assert count(coord, cid) == 2
+        as_role(first, "datastorage_maintenance", "SELECT datastorage.retention_finish(%s)", run)
+    record = as_role(coord, "datastorage_maintenance", "SELECT datastorage.enforce_retention()").fetchone()[0]
+    assert record["status"] == "succeeded" and count(coord, cid) == 0
+    assert verdict(coord, cid) == (True, 0, 2, True)
