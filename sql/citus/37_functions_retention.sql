@@ -26,7 +26,8 @@ BEGIN
                    count(*) FILTER (WHERE coalesce(e.retention_days < $2 - e.event_date, false)),
                    count(*) FILTER (WHERE e.legal_hold),
                    count(*) FILTER (WHERE e.chain_seq <= p.upto),
-                   false
+                   count(*) = count(*) FILTER (WHERE e.chain_seq <= p.upto)
+                       AND NOT $1 LIKE '%%default'
             FROM %s e
             LEFT JOIN (SELECT * FROM unnest($3, $4) AS u(cid, upto) WHERE u.upto IS NOT NULL) p
               ON p.cid = e.correlation_id
@@ -48,3 +49,12 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- A DETACH or DROP after an explicit LOCK of the chain heads in the same
+-- transaction ends in a distributed deadlock on Citus 13 (the DDL guard's
+-- freeze_holds() locks them again while Citus runs the DDL on the workers).
+-- So on a cluster retention_lock leaves the heads to the guard, which locks
+-- them (waiting, not NOWAIT) for the DDL: writers may queue behind it for
+-- that moment.
+CREATE OR REPLACE FUNCTION datastorage.retention_locks_heads() RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$ SELECT false $$;

@@ -11,6 +11,7 @@ import uuid
 import psycopg
 import pytest
 
+from tests.api.test_cli import run_cli
 from tests.citus.test_cluster_rules import as_role, event
 
 
@@ -53,6 +54,7 @@ def chains(coord):
 
 def test_dry_run_then_run_prunes_expired_keeps_held_and_chains_verify(coord, chains):
     before = {k: count(coord, cid) for k, cid in chains.items()}
+    runs = coord.execute("SELECT count(*) FROM audit_retention_runs").fetchone()[0]
     plan = as_role(coord, "datastorage_maintenance",
                    "SELECT datastorage.enforce_retention(p_dry_run => true)").fetchone()[0]
     by_chain = {c["correlation_id"]: c for c in plan["chains"]}
@@ -60,7 +62,7 @@ def test_dry_run_then_run_prunes_expired_keeps_held_and_chains_verify(coord, cha
     assert by_chain[chains["held"]]["held"] is True and by_chain[chains["held"]]["prunable_events"] == 0
     assert by_chain[chains["gone"]]["whole_chain"] is True
     assert {k: count(coord, cid) for k, cid in chains.items()} == before
-    assert coord.execute("SELECT count(*) FROM audit_retention_runs").fetchone()[0] == 0
+    assert coord.execute("SELECT count(*) FROM audit_retention_runs").fetchone()[0] == runs
 
     record = as_role(coord, "datastorage_maintenance",
                      "CALL datastorage.run_retention(now(), 'test', 10000, NULL)").fetchone()[0]
@@ -90,3 +92,75 @@ def test_app_role_refused_and_a_second_run_is_told_already_running(citus_db, coo
     record = as_role(coord, "datastorage_maintenance", "SELECT datastorage.enforce_retention()").fetchone()[0]
     assert record["status"] == "succeeded" and count(coord, cid) == 0
     assert verdict(coord, cid) == (True, 0, 2, True)
+
+
+def month(coord, name: str, start: str, end: str) -> None:
+    as_role(coord, "datastorage_owner",
+            f"CREATE TABLE {name} PARTITION OF audit_events FOR VALUES FROM ('{start}') TO ('{end}')")
+
+
+def test_a_fully_expired_month_is_dropped_and_one_with_a_held_row_is_not(coord):
+    """Chains spread over the shards; 2020-01 expires whole, 2020-02 too but
+    one chain in it is held (on one shard only): that month stays, its
+    held rows with it, the rest of its rows go row by row."""
+    tag = uuid.uuid4().hex[:8]
+    month(coord, "audit_events_2020_01", "2020-01-01", "2020-02-01")
+    month(coord, "audit_events_2020_02", "2020-02-01", "2020-03-01")
+    jan = [f"jan-{i}-{tag}" for i in range(6)]
+    feb = [f"feb-{i}-{tag}" for i in range(6)]
+    for i, cid in enumerate(jan):
+        append(coord, cid, [event(cid, ts=f"2020-01-{10 + i:02d}T00:00:0{j}Z", retention_days=10)
+                            for j in range(3)])
+    for i, cid in enumerate(feb):
+        append(coord, cid, [event(cid, ts=f"2020-02-{10 + i:02d}T00:00:0{j}Z", retention_days=10)
+                            for j in range(2)])
+    # A chain across the two months: its February row goes row by row
+    # when January is detached.
+    cross = f"cross-{tag}"
+    append(coord, cross, [event(cross, ts=f"2020-01-2{j}T00:00:00Z", retention_days=10) for j in range(2)]
+           + [event(cross, ts="2020-02-20T00:00:00Z", retention_days=10)])
+    as_role(coord, "datastorage_app", "SELECT datastorage.place_legal_hold(%s, 'case', 'legal')", feb[0])
+    shards = coord.execute("SELECT count(DISTINCT get_shard_id_for_distribution_column('audit_events', c))"
+                           " FROM unnest(%s::text[]) c", (jan,)).fetchone()[0]
+    assert shards > 1
+
+    plan = as_role(coord, "datastorage_maintenance",
+                   "SELECT datastorage.enforce_retention(p_dry_run => true)").fetchone()[0]
+    parts = {p["partition"]: p for p in plan["partitions"]}
+    assert parts["audit_events_2020_01"]["droppable"] is True
+    assert parts["audit_events_2020_02"]["droppable"] is False
+    assert parts["audit_events_2020_02"]["held_events"] == 2
+    assert "audit_events_2020_01" in plan["partitions_to_drop"]
+
+    record = as_role(coord, "datastorage_maintenance",
+                     "CALL datastorage.run_retention(now(), 'test', 10000, NULL)").fetchone()[0]
+    assert record["status"] == "succeeded", record
+    assert record["partitions_dropped"] == ["audit_events_2020_01"]
+    assert coord.execute("SELECT to_regclass('audit_events_2020_01')").fetchone()[0] is None
+    assert coord.execute("SELECT count(*) FROM audit_events_2020_02").fetchone()[0] == 2
+    assert count(coord, feb[0]) == 2 and count(coord, cross) == 0
+    for cid in jan + feb[1:] + [cross]:
+        assert verdict(coord, cid) == (True, 0, 2 if cid in feb else 3, True), cid
+    assert verdict(coord, feb[0]) == (True, 2, 0, False)
+    # The same through the coordinator, many chains at once (not delegated).
+    rows = as_role(coord, "datastorage_app", "SELECT correlation_id, is_valid, expired"
+                   " FROM datastorage.verify_chains(%s)", jan + feb + [cross]).fetchall()
+    assert {r[0]: (r[1], r[2]) for r in rows} == {
+        c: (True, c != feb[0]) for c in jan + feb + [cross]}
+
+
+def test_cli_plan_and_run_against_the_coordinator(citus_db, coord):
+    cid = f"ret-cli-{uuid.uuid4().hex[:8]}"
+    append(coord, cid, [event(cid, ts=ago(coord, 40), retention_days=1) for _ in range(2)]
+           + [event(cid, ts=ago(coord, 1))])
+    env = {"DS_DATABASE_URL": citus_db}
+    plan = run_cli("retention", "plan", "--json", env=env)
+    assert plan.returncode == 0, plan.stderr
+    mine = {c["correlation_id"]: c for c in json.loads(plan.stdout)["chains"]}
+    assert mine[cid]["prunable_events"] == 2 and count(coord, cid) == 3
+    run = run_cli("retention", "run", "--json", env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert record["status"] == "succeeded" and record["started_by"] == "cli"
+    assert count(coord, cid) == 1
+    assert verdict(coord, cid) == (True, 1, 2, False)
