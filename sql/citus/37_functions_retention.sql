@@ -1,12 +1,16 @@
--- Citus: retention's partition plan (app/migrate.py, after
--- 35_functions_plpgsql.sql; sent to the workers too). On one node it groups
--- rows by tableoid; on a cluster a row's tableoid is its shard's, so this
--- asks each month partition (a distributed table itself) in turn. No month
--- is droppable here: DETACH of a distributed partition is DDL on every
--- shard, which Citus will not run in the step's transaction after its
--- DELETEs and reads over several connections, and a partly done detach
--- across nodes would not be safe. A fully expired month is emptied row by
--- row instead (docs/scaling-out.md, "Retention").
+-- Citus: retention's partition plan and head locks (app/migrate.py, after
+-- 35_functions_plpgsql.sql; sent to the workers too).
+--
+-- On one node the plan groups rows by tableoid; on a cluster a row's
+-- tableoid is its shard's, so this asks each month partition (a distributed
+-- table itself) in turn. It marks no month droppable: a cluster prunes row
+-- by row. A whole-month DETACH was tried and is not safe under write load on
+-- Citus 13: the NOWAIT locks that keep writers from queueing fail on a
+-- worker as an internal error (not lock_not_available, so no retry), a
+-- waiting lock risks a deadlock with appends (they lock a chain head, then
+-- the events; the DDL guard locks the heads after the events), and an explicit
+-- heads lock before the DETACH deadlocks with the guard's own
+-- (docs/scaling-out.md, "Retention on a cluster").
 CREATE OR REPLACE FUNCTION datastorage.retention_partition_plan(p_cutoff date, p_cids text[],
                                                                 p_upto bigint[])
 RETURNS TABLE (partition text, events bigint, expired_events bigint, held_events bigint,
@@ -26,8 +30,7 @@ BEGIN
                    count(*) FILTER (WHERE coalesce(e.retention_days < $2 - e.event_date, false)),
                    count(*) FILTER (WHERE e.legal_hold),
                    count(*) FILTER (WHERE e.chain_seq <= p.upto),
-                   count(*) = count(*) FILTER (WHERE e.chain_seq <= p.upto)
-                       AND NOT $1 LIKE '%%default'
+                   false
             FROM %s e
             LEFT JOIN (SELECT * FROM unnest($3, $4) AS u(cid, upto) WHERE u.upto IS NOT NULL) p
               ON p.cid = e.correlation_id
@@ -50,11 +53,3 @@ BEGIN
 END
 $$;
 
--- A DETACH or DROP after an explicit LOCK of the chain heads in the same
--- transaction ends in a distributed deadlock on Citus 13 (the DDL guard's
--- freeze_holds() locks them again while Citus runs the DDL on the workers).
--- So on a cluster retention_lock leaves the heads to the guard, which locks
--- them (waiting, not NOWAIT) for the DDL: writers may queue behind it for
--- that moment.
-CREATE OR REPLACE FUNCTION datastorage.retention_locks_heads() RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$ SELECT false $$;

@@ -234,9 +234,7 @@ $$;
 -- Remove the prefixes of the given chains (heads locked, held ones skipped):
 -- horizons (from the hashes still stored) and the rows, together. Every
 -- lookup carries the chain's prefix dates. With p_except (a partition about
--- to be detached, whose event dates span p_lo..p_hi: no row outside it has a
--- date in that span, which tells them apart on a Citus shard too, where
--- tableoid is the shard's), rows in it leave with
+-- to be detached, whose event dates span p_lo..p_hi), rows in it leave with
 -- it and only chains reaching outside it are looked up elsewhere.
 -- Returns (events deleted, chains pruned, expired events kept because now held).
 CREATE OR REPLACE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[],
@@ -312,14 +310,14 @@ BEGIN
           JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
           JOIN public.audit_events e ON e.correlation_id = q.correlation_id AND e.chain_seq = q.upto_seq
                                     AND e.event_date BETWEEN q.first_date AND q.last_date
-         WHERE e.event_date NOT BETWEEN p_lo AND p_hi;
+         WHERE e.tableoid <> p_except::oid;
         chains := chains + n;
         DELETE FROM public.audit_events e
          USING unnest(work) c(cid)
           JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
          WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
            AND e.event_date BETWEEN q.first_date AND q.last_date
-           AND e.event_date NOT BETWEEN p_lo AND p_hi;
+           AND e.tableoid <> p_except::oid;
         GET DIAGNOSTICS deleted = ROW_COUNT;
     END IF;
     DELETE FROM public.audit_retention_queue q
@@ -338,12 +336,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     JOIN pg_catalog.pg_class c ON c.oid = to_regclass(format('public.%I', d.name))
     WHERE NOT d.name = ANY (r.partitions_dropped) AND c.relkind = 'r' AND NOT c.relispartition
 $$;
-
--- Does retention_lock take the chain heads' lock itself? On one node, yes:
--- NOWAIT, so writers never queue behind it. On Citus, no
--- (sql/citus/37_functions_retention.sql).
-CREATE OR REPLACE FUNCTION datastorage.retention_locks_heads() RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$ SELECT true $$;
 
 -- Take the locks a DETACH or DROP needs, all at once or none: the chain
 -- heads' (the DDL guard's; appends take it first, so it comes first), then
@@ -365,9 +357,7 @@ BEGIN
         how := CASE WHEN attempt < tries THEN ' NOWAIT' ELSE '' END;
         BEGIN
             PERFORM set_config('lock_timeout', '100ms', true);
-            IF datastorage.retention_locks_heads() THEN
-                EXECUTE 'LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE' || how;
-            END IF;
+            EXECUTE 'LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE' || how;
             FOREACH rel IN ARRAY rels LOOP
                 EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', rel) || how;
             END LOOP;

@@ -2429,9 +2429,7 @@ BEGIN
         how := CASE WHEN attempt < tries THEN ' NOWAIT' ELSE '' END;
         BEGIN
             PERFORM set_config('lock_timeout', '100ms', true);
-            IF datastorage.retention_locks_heads() THEN
-                EXECUTE 'LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE' || how;
-            END IF;
+            EXECUTE 'LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE' || how;
             FOREACH rel IN ARRAY rels LOOP
                 EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', rel) || how;
             END LOOP;
@@ -2476,17 +2474,6 @@ CREATE FUNCTION datastorage.retention_lock_key() RETURNS bigint
 
 
 ALTER FUNCTION datastorage.retention_lock_key() OWNER TO datastorage_owner;
-
---
--- Name: retention_locks_heads(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
---
-
-CREATE FUNCTION datastorage.retention_locks_heads() RETURNS boolean
-    LANGUAGE sql IMMUTABLE
-    AS $$ SELECT true $$;
-
-
-ALTER FUNCTION datastorage.retention_locks_heads() OWNER TO datastorage_owner;
 
 --
 -- Name: retention_partition_plan(date, text[], bigint[]); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -2627,14 +2614,14 @@ BEGIN
           JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
           JOIN public.audit_events e ON e.correlation_id = q.correlation_id AND e.chain_seq = q.upto_seq
                                     AND e.event_date BETWEEN q.first_date AND q.last_date
-         WHERE e.event_date NOT BETWEEN p_lo AND p_hi;
+         WHERE e.tableoid <> p_except::oid;
         chains := chains + n;
         DELETE FROM public.audit_events e
          USING unnest(work) c(cid)
           JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
          WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
            AND e.event_date BETWEEN q.first_date AND q.last_date
-           AND e.event_date NOT BETWEEN p_lo AND p_hi;
+           AND e.tableoid <> p_except::oid;
         GET DIAGNOSTICS deleted = ROW_COUNT;
     END IF;
     DELETE FROM public.audit_retention_queue q
@@ -5839,13 +5826,6 @@ REVOKE ALL ON FUNCTION datastorage.retention_lock_heads(p_cids text[]) FROM PUBL
 REVOKE ALL ON FUNCTION datastorage.retention_lock_key() FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.retention_lock_key() TO datastorage_maintenance;
 GRANT ALL ON FUNCTION datastorage.retention_lock_key() TO datastorage_auditor;
-
-
---
--- Name: FUNCTION retention_locks_heads(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
---
-
-REVOKE ALL ON FUNCTION datastorage.retention_locks_heads() FROM PUBLIC;
 
 
 --
