@@ -17,9 +17,10 @@ ALTER FUNCTION datastorage.ensure_audit_partitions(integer, integer, timestamptz
 ALTER FUNCTION datastorage.retention_step(bigint, integer)
     SET citus.propagate_set_commands = 'local';
 -- A run's first transaction writes its record (a reference table, with a
--- copy on the coordinator, which Citus writes locally) and then analyzes
--- its queue on every shard over several connections: Citus allows that
--- only when nothing before it in the transaction executed locally.
+-- copy on the coordinator, which Citus writes locally), reads the shards
+-- and then analyzes its queue: Citus refuses that ANALYZE once the
+-- transaction executed locally ("a local execution has accessed a
+-- placement"), so these run without local execution.
 ALTER FUNCTION datastorage.retention_begin(timestamptz, text) SET citus.enable_local_execution = off;
 ALTER FUNCTION datastorage.enforce_retention(timestamptz, boolean) SET citus.enable_local_execution = off;
 -- Its queue references the record by foreign key: a transaction that
