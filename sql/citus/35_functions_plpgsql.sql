@@ -10,9 +10,9 @@
 -- where, as in a SQL function, a column name wins over a parameter's.
 -- Which: functions of datastorage in SQL whose body names a table Citus
 -- distributed by hash (docs/scaling-out.md, "The read side on a cluster").
--- Retention's functions that name its reference tables (runs, queue,
--- horizons) too; its partition plan is replaced after this
--- (37_functions_retention.sql).
+-- Retention's functions that name its run tables too (runs: a reference
+-- table; queue, horizons: Citus local tables; both partmethod 'n'); its
+-- partition plan is replaced after this (37_functions_retention.sql).
 DO $$
 DECLARE
     f record;
@@ -28,7 +28,7 @@ BEGIN
           AND EXISTS (SELECT 1 FROM pg_dist_partition d
                       JOIN pg_class c ON c.oid = d.logicalrelid
                       WHERE (d.partmethod = 'h'
-                             -- retention's run tables are reference tables
+                             -- retention's run tables (reference, Citus local)
                              OR d.partmethod = 'n' AND p.proname LIKE 'retention\_%')
                         AND p.prosrc ~ ('public\.' || c.relname || '\M'))
     LOOP
