@@ -72,6 +72,7 @@ def load_checkpoints(path: Path, verifier: note.Verifier) -> list[note.Checkpoin
 PINNED = ("canonical_fields", "canonical_fields_v2", "canonical_members", "canonical_event",
           "canonical_event_v2", "link_hash", "chain_hash")
 CHUNK = 50_000
+JOBS = 2
 
 
 def _shipped_body(name: str) -> str:
@@ -84,16 +85,49 @@ def _shipped_body(name: str) -> str:
     raise Unusable(f"datastorage.{name} is not among the shipped SQL functions")
 
 
-# The event hash is recomputed by the database (its canonical form is pinned
-# above), on several connections at once: rendering is the costly part.
-LEAVES_SQL = """
-SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash,
-       datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a),
-       l.correlation_id, l.event_hash
-FROM public.tlog_leaves l
-LEFT JOIN public.audit_events a ON a.event_id = l.event_id
-WHERE l.leaf_index >= %s AND l.leaf_index < %s
-ORDER BY l.leaf_index
+# One row per chunk of leaves [lo, hi). The database recomputes each event's
+# hash (its canonical form is pinned above) and from it the leaf hash,
+# SHA-256(0x00 || event_id '\n' recomputed hash '\n' correlation_id), and
+# returns them concatenated in log order: 32 bytes a leaf, no row per leaf to
+# decode. Stored leaf and node hashes are only compared with, never used. An
+# event is reached through the id registry (event_id -> event_date) and its
+# partition's primary key, so a chunk reads its own events and not the whole
+# table. Leaves whose event is not found there, or whose content does not
+# hash to its stored event_hash, come back by name in `odd`; a missing event's
+# place holds the leaf of the leaf row's own event_hash (what a pruned event
+# contributes), a bad one's an arbitrary hash (verification stops there).
+CHUNK_SQL = """
+WITH r AS (
+    SELECT l.leaf_index, l.event_id, l.correlation_id AS leaf_cid, l.event_hash AS leaf_ev_hash,
+           l.leaf_hash AS stored, a.event_id IS NOT NULL AS found, a.correlation_id, a.event_hash,
+           datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a) AS recomputed
+    FROM public.tlog_leaves l
+    LEFT JOIN public.audit_event_ids i ON i.event_id = l.event_id
+    LEFT JOIN public.audit_events a ON a.event_id = i.event_id AND a.event_date = i.event_date
+    WHERE l.leaf_index >= %(lo)s AND l.leaf_index < %(hi)s
+), h AS (
+    SELECT r.*, r.found AND (r.recomputed IS NULL OR r.recomputed <> r.event_hash) AS bad,
+           sha256('\\x00'::bytea || convert_to(
+               CASE WHEN r.found THEN r.event_id::text || E'\\n' || r.recomputed || E'\\n' || r.correlation_id
+                    ELSE r.event_id::text || E'\\n' || coalesce(r.leaf_ev_hash, '') || E'\\n' || r.leaf_cid
+               END, 'UTF8')) AS leaf
+    FROM r
+)
+SELECT count(*), max(leaf_index),
+       string_agg(CASE WHEN bad THEN sha256(''::bytea) ELSE leaf END, ''::bytea ORDER BY leaf_index),
+       min(leaf_index) FILTER (WHERE leaf IS DISTINCT FROM stored),
+       jsonb_agg(jsonb_build_array(leaf_index, event_id, coalesce(correlation_id, leaf_cid), bad)
+                 ORDER BY leaf_index) FILTER (WHERE bad OR NOT found)
+FROM h
+"""
+
+# Where leaves are missing from a chunk: the first absent index and the next
+# stored one (NULL when the log ends there).
+GAP_SQL = """
+SELECT g, (SELECT min(l.leaf_index) FROM public.tlog_leaves l WHERE l.leaf_index > g)
+FROM generate_series(%(lo)s::bigint, %(hi)s::bigint - 1) g
+WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.leaf_index = g)
+ORDER BY g LIMIT 1
 """
 
 OUTSIDE_SQL = """
@@ -147,37 +181,58 @@ def horizon_links(conn) -> tuple[dict[str, int], VerifyReport]:
     return links, rep
 
 
-def leaf_rows(url: str, size: int, jobs: int = 2):
-    """Rows of LEAVES_SQL for leaves [0, size), in order, fetched in chunks
-    by `jobs` connections at once."""
+@dataclass
+class Chunk:
+    lo: int
+    hi: int
+    leaves: list[bytes]          # leaf hashes of [lo, lo + len(leaves)), recomputed
+    stored_differs: int | None   # first index whose stored leaf hash differs
+    odd: list[tuple[int, str, str, bool]]  # (index, event_id, correlation_id, bad content)
+    gap: tuple[int, int | None] | None      # first absent index, next stored one
+
+
+def leaf_chunks(url: str, size: int, jobs: int = JOBS):
+    """The chunks of leaves [0, size), in order, recomputed by `jobs`
+    connections at once (each works on a chunk while the caller consumes)."""
     import psycopg
     from concurrent.futures import ThreadPoolExecutor
+    from threading import local
 
     from .migrate import libpq_url
+    conns, made = local(), []
 
-    def chunk(lo: int) -> list:
-        with psycopg.connect(libpq_url(url)) as c:
-            # A chunk's leaves are hashed and joined, and its rows sorted, in
-            # memory: with the default work_mem the planner turns to a merge
-            # join over the whole table's event_id index and sorts on disk
-            # (twice the CPU per leaf). No JIT: compiling costs more than it saves.
-            c.execute("SET work_mem = '64MB'")
-            c.execute("SET jit = off")
-            return c.execute(LEAVES_SQL, (lo, min(lo + CHUNK, size))).fetchall()
+    def chunk(lo: int) -> Chunk:
+        c = getattr(conns, "c", None)
+        if c is None:
+            c = conns.c = psycopg.connect(libpq_url(url), autocommit=True)
+            made.append(c)
+            c.execute("SET jit = off")  # compiling costs more than it saves here
+        hi = min(lo + CHUNK, size)
+        n, _, buf, differs, odd = c.execute(CHUNK_SQL, {"lo": lo, "hi": hi}).fetchone()
+        gap = None
+        if n < hi - lo:
+            gap = c.execute(GAP_SQL, {"lo": lo, "hi": hi}).fetchone()
+        buf = bytes(buf or b"")
+        return Chunk(lo, hi, [buf[i:i + 32] for i in range(0, len(buf), 32)], differs,
+                     [tuple(o) for o in odd or ()], gap)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        pending = []
-        starts = iter(range(0, size, CHUNK))
-        for lo in starts:
-            pending.append(pool.submit(chunk, lo))
-            if len(pending) > jobs:
-                break
-        while pending:
-            rows = pending.pop(0).result()
-            nxt = next(starts, None)
-            if nxt is not None:
-                pending.append(pool.submit(chunk, nxt))
-            yield from rows
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            pending = []
+            starts = iter(range(0, size, CHUNK))
+            for lo in starts:
+                pending.append(pool.submit(chunk, lo))
+                if len(pending) > jobs:
+                    break
+            while pending:
+                got = pending.pop(0).result()
+                nxt = next(starts, None)
+                if nxt is not None:
+                    pending.append(pool.submit(chunk, nxt))
+                yield got
+    finally:
+        for c in made:
+            c.close()
 
 
 @dataclass
@@ -196,7 +251,7 @@ class VerifyReport:
 
 
 def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
-               jobs: int = 2) -> VerifyReport:
+               jobs: int = JOBS) -> VerifyReport:
     """Recompute the tree from the events in the database at `url` and
     compare it with every checkpoint."""
     import psycopg
@@ -220,38 +275,58 @@ def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
         stored_differs: int | None = None
         if 0 in wanted:
             good_until = _compare(rep, wanted[0], builder, good_until)
-        expected = 0
         links, horizons = horizon_links(conn)
-        for index, event_id, stored_leaf, cid, ev_hash, recomputed, leaf_cid, leaf_ev_hash \
-                in leaf_rows(url, target, jobs):
-            if index != expected:
-                rep.fail(expected, f"log index {expected} is missing (the next stored leaf is {index})")
-                break
-            if cid is None:
-                if index > links.get(leaf_cid, -1):
+        sizes = sorted(s for s in wanted if s > 0)
+
+        def feed(chunk: Chunk, upto: int) -> bool:
+            """Add the chunk's leaves below `upto`, comparing the root at each
+            checkpoint size on the way; False once one differs."""
+            nonlocal good_until
+            while builder.size < upto:
+                stop = min([s for s in sizes if s > builder.size] + [upto])
+                builder.extend(chunk.leaves[builder.size - chunk.lo:stop - chunk.lo])
+                if stop in wanted:
+                    good_until = _compare(rep, wanted[stop], builder, good_until)
+                    if rep.problems:
+                        _name_leaf(rep, conn, good_until, stop, stored_differs)
+                        return False
+            return True
+
+        for chunk in leaf_chunks(url, target, jobs):
+            if stored_differs is None:
+                stored_differs = chunk.stored_differs
+            end = chunk.gap[0] if chunk.gap else chunk.hi
+            failed = False
+            for index, event_id, cid, bad in chunk.odd:
+                if index >= end:
+                    break
+                if not feed(chunk, index):
+                    failed = True
+                    break
+                if bad:
+                    rep.fail(index, f"log index {index}: event {event_id} (correlation_id {cid}): "
+                                    "its content does not hash to its stored event_hash")
+                    failed = True
+                    break
+                if index > links.get(cid, -1):
                     rep.fail(index, f"log index {index}: event {event_id} is missing from audit_events "
                                     "(deleted after it entered the log, not pruned by retention)")
+                    failed = True
                     break
                 # Pruned: its content is gone, so the leaf's own event_hash
-                # stands in; the root still fixes it, not the content.
-                cid, recomputed = leaf_cid, leaf_ev_hash or ""
+                # stands in (the query hashed that); the root still fixes it.
                 rep.pruned += 1
-            elif recomputed != ev_hash:
-                rep.fail(index, f"log index {index}: event {event_id} (correlation_id {cid}): "
-                                "its content does not hash to its stored event_hash")
+            if failed or not feed(chunk, end):
                 break
-            leaf_h = sha256(b"\x00" + f"{event_id}\n{recomputed}\n{cid}".encode()).digest()
-            if stored_differs is None and leaf_h != stored_leaf:
-                stored_differs = index
-            builder.add(leaf_h)
-            expected += 1
-            if expected in wanted:
-                good_until = _compare(rep, wanted[expected], builder, good_until)
-                if rep.problems:
-                    _name_leaf(rep, conn, good_until, expected, stored_differs)
-                    break
-            if progress is not None and expected % 4096 == 0:
-                progress.update(expected)
+            if chunk.gap:
+                missing, following = chunk.gap
+                if following is not None and following < target:
+                    rep.fail(missing, f"log index {missing} is missing (the next stored leaf is "
+                                      f"{following})")
+                break
+            if progress is not None:
+                progress.update(builder.size)
+        expected = builder.size
         rep.leaves = expected
         if not rep.problems and expected < target:
             rep.fail(expected, f"log index {expected} is missing: the log ends at {expected} leaves, "
