@@ -130,6 +130,21 @@ WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.leaf_index = g)
 ORDER BY g LIMIT 1
 """
 
+# The chunks find events through the id registry. A leaf whose event it does
+# not lead to counts as missing, or as pruned below a retention horizon: the
+# first fails anyway (STORED_SQL only names the cause), the second must not
+# hide a stored event from the check, hence UNREGISTERED_SQL over the chains
+# that have a horizon.
+STORED_SQL = "SELECT 1 FROM public.audit_events a WHERE a.event_id = %s"
+UNREGISTERED_SQL = """
+SELECT a.event_id::text, a.correlation_id
+FROM public.audit_retention_horizons z
+JOIN public.audit_events a ON a.correlation_id = z.correlation_id
+WHERE NOT EXISTS (SELECT 1 FROM public.audit_event_ids i
+                  WHERE i.event_id = a.event_id AND i.event_date = a.event_date)
+LIMIT 20
+"""
+
 OUTSIDE_SQL = """
 SELECT a.event_id::text, a.correlation_id FROM public.audit_events a
 WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = a.event_id)
@@ -309,8 +324,13 @@ def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
                     failed = True
                     break
                 if index > links.get(cid, -1):
-                    rep.fail(index, f"log index {index}: event {event_id} is missing from audit_events "
-                                    "(deleted after it entered the log, not pruned by retention)")
+                    if conn.execute(STORED_SQL, (event_id,)).fetchone():
+                        rep.fail(index, f"log index {index}: event {event_id} (correlation_id {cid}) "
+                                        "is stored, but its audit_event_ids entry does not lead to it")
+                    else:
+                        rep.fail(index, f"log index {index}: event {event_id} is missing from "
+                                        "audit_events (deleted after it entered the log, not pruned "
+                                        "by retention)")
                     failed = True
                     break
                 # Pruned: its content is gone, so the leaf's own event_hash
@@ -335,6 +355,11 @@ def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
             for event_id, cid in conn.execute(OUTSIDE_SQL).fetchall():
                 rep.fail(None, f"event {event_id} (correlation_id {cid}) is stored but not in the "
                                "log (inserted past the capture trigger)")
+        if rep.pruned and not rep.problems:
+            for event_id, cid in conn.execute(UNREGISTERED_SQL).fetchall():
+                rep.fail(None, f"event {event_id} (correlation_id {cid}) is stored, but its "
+                               "audit_event_ids entry does not lead to it: its content was not "
+                               "checked (its leaf counted as pruned)")
         for message in horizons.problems:
             rep.fail(None, message)
     if progress is not None:
