@@ -105,20 +105,3 @@ def test_inclusion_proof_of_a_pruned_event(pruned):
     assert ev_hash == horizon_hash
     leaf = tlog.leaf_hash(tlog.leaf_bytes(target["event_id"], ev_hash, cid))
     tlog.verify_inclusion(leaf, index, size, [bytes(p) for p in proof], pruned.final.root)
-
-
-def test_a_pruned_event_put_back_past_the_registry_is_reported(pruned):
-    """A DBA re-inserts a pruned event (its id registry entry still names
-    its old date) under a kept chain_seq, in another partition: its leaf
-    counts as pruned, so the stored copy would go unchecked; it is named."""
-    conn, cid = pruned.conn, pruned.cid
-    target = pruned.chain[0]["event_id"]
-    as_superuser(conn, ("INSERT INTO audit_events SELECT (jsonb_populate_record(NULL::audit_events, "
-                        "to_jsonb(a) || jsonb_build_object('event_id', %s::uuid, 'chain_seq', 99, "
-                        "'event_date', '2020-02-02', 'event_timestamp', '2020-02-02T00:00:00+00:00', 'event_data', '{\"forged\": true}'::jsonb))).* "
-                        "FROM audit_events a WHERE a.correlation_id = %s AND a.chain_seq = 5",
-                        (target, cid)))
-    r = pruned.verify()
-    assert r.returncode == 1, r.stdout
-    assert (f"event {target} (correlation_id {cid}) is stored, but its audit_event_ids entry does "
-            "not lead to it") in r.stdout
