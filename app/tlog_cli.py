@@ -607,8 +607,8 @@ def register(subparsers) -> None:
                         "mismatch to the leaves between two checkpoints)")
     v.add_argument("--key", help="the log's verifier key (name+id+key, or a file holding it); "
                                  "default: the local signing key's")
-    v.add_argument("--jobs", type=int, default=2,
-                   help="database connections recomputing hashes at once (default 2)")
+    v.add_argument("--jobs", type=int, default=JOBS,
+                   help=f"database connections recomputing hashes at once (default {JOBS})")
     bar = v.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None)
     bar.add_argument("--no-progress", dest="progress", action="store_false")
