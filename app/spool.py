@@ -49,11 +49,10 @@ from pathlib import Path
 
 import orjson
 
-from . import metrics
+from . import metrics, writes
 from .db import DatabaseError, DatabaseUnavailable, DeadlineExceeded
 from .retry import until_success
 from .timeutil import utc_micro
-from .writes import FUNCTIONS
 
 log = logging.getLogger("datastorage.spool")
 
@@ -878,6 +877,12 @@ def _array_items(body: bytes) -> bytes | None:
     return None
 
 
+def _joined(bodies: list[bytes]) -> str:
+    """Records that are JSON arrays as one array, their bytes untouched."""
+    parts = [_array_items(b) for b in bodies]
+    return (b"[" + b",".join(p for p in parts if p) + b"]").decode()
+
+
 @dataclass
 class DrainStats:
     records: int = 0            # records committed
@@ -895,6 +900,16 @@ class Drainer:
         self.spool = spool
         self.db = db
         self.stats = DrainStats()
+        self._distributed: bool | None = None
+
+    async def _by_chain(self) -> bool:
+        """Whether the chains live on Citus shards (asked once per pass)."""
+        if self._distributed is None:
+            try:
+                self._distributed = await writes.chains_distributed(self.db)
+            except _REFUSED as exc:     # not a refusal of the records: retry the pass
+                raise ReplayDeferred(f"cannot tell how the chains are placed: {_reason(exc)}") from exc
+        return self._distributed
 
     async def drain_pass(self) -> int:
         """Replay everything visible now; returns the number of records handled.
@@ -904,6 +919,7 @@ class Drainer:
         spool = self.spool
         sources: list[_Source] = []
         handled = 0
+        self._distributed = None
         try:
             for name, _ in list_segments(spool.dir):
                 try:
@@ -974,16 +990,20 @@ class Drainer:
 
     async def _store(self, kind: str, records: list) -> None:
         if kind == "audit_events":
-            parts = [_array_items(r.body) for _, r in records]
-            if len(records) == 1 and parts[0] is None:
-                payload = records[0][1].body.decode(errors="replace")
+            bodies = [r.body for _, r in records]
+            if len(records) == 1 and _array_items(bodies[0]) is None:
+                calls = [(None, bodies[0].decode(errors="replace"))]
+            elif await self._by_chain():
+                # On a cluster: one delegated call per chain (app/writes.py).
+                calls = [(chain, _joined(group)) for chain, group in writes.replay_calls(bodies)]
             else:
-                payload = (b"[" + b",".join(p for p in parts if p) + b"]").decode()
-            self.stats.events += await self.db.call(FUNCTIONS[kind], payload) or 0
+                calls = [(None, _joined(bodies))]
+            for chain, payload in calls:
+                self.stats.events += await writes.store(self.db, kind, payload, chain) or 0
             return
         (_, rec), = records
         try:
-            await self.db.call(FUNCTIONS[kind], rec.body.decode(errors="replace"))
+            await writes.store(self.db, kind, rec.body.decode(errors="replace"))
         except DatabaseError as exc:
             if exc.sqlstate != "23505" or exc.constraint != NOTIFICATION_KEY:
                 raise               # another record's key: permanent, quarantined

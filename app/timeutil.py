@@ -37,8 +37,9 @@ def parse_rfc3339(value: str, *, require_zone: bool = True) -> datetime:
     try:
         ts = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=tz)
         # Years 1-9999 in UTC too: `0001-01-01T00:00:00+01:00` is in year 0,
-        # which neither Python nor asyncpg can convert.
-        ts.astimezone(timezone.utc)
+        # which neither Python nor asyncpg can convert. (A UTC time is one.)
+        if tz is not timezone.utc:
+            ts.astimezone(timezone.utc)
     except (ValueError, OverflowError) as exc:
         raise TimeFormatError(f"invalid date-time: {value!r} ({exc})") from None
     return ts
@@ -93,7 +94,9 @@ def _fail(value: str):
 
 def utc_micro(ts: datetime) -> str:
     """Fixed-width UTC rendering sent to SQL (exact to the microsecond)."""
-    return ts.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if ts.tzinfo is not timezone.utc:   # most clients send UTC: no conversion then
+        ts = ts.astimezone(timezone.utc)
+    return ts.isoformat(timespec="microseconds")[:-6] + "Z"   # "+00:00" -> "Z"
 
 
 def rfc3339_seconds(ts: datetime) -> str:

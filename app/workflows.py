@@ -20,7 +20,7 @@ from typing import Any
 from . import events, metrics
 from .db import DatabaseError
 from .retry import until_success
-from .writes import persist
+from .writes import persist, single_chain
 
 log = logging.getLogger("datastorage.workflows")
 
@@ -189,7 +189,7 @@ class AuditWriter:
     async def _store(self, batch: list[dict]) -> None:
         async def flush():
             self.flushes += 1
-            return await persist(self.app, "audit_events", events.payload(batch))
+            return await persist(self.app, "audit_events", events.payload(batch), single_chain(batch))
 
         def failed(exc: BaseException, delay: float) -> None:
             log.warning("audit writer: %d events not stored yet (%s); retrying in %.2fs",

@@ -9,10 +9,20 @@ Single audit events go through `GroupCommit`: concurrent requests share one
 per event (one statement plan, one lock pass over the chain heads, one
 commit). Each request still answers only after the call holding its own
 event committed, and gets exactly the answer it would have got alone (see
-the class)."""
+the class).
+
+Events of one chain go through the single-chain entry point
+(`append_chain_events`), which a Citus coordinator delegates whole to the
+worker holding that chain; events of several chains go through
+`append_audit_events`, one transaction across them (a batch is all or
+nothing, spec/audit-api.md §5), which the coordinator runs itself. On a
+cluster the group commit and the spool's drainer therefore make one call
+per chain (docs/scaling-out.md, "Routing")."""
 from __future__ import annotations
 
 import asyncio
+
+import orjson
 
 from .db import Busy, DatabaseError, DatabaseUnavailable, DeadlineExceeded
 
@@ -20,25 +30,49 @@ FUNCTIONS = {
     "audit_events": "datastorage.append_audit_events",
     "notification": "datastorage.record_notification",
 }
+CHAIN_FUNCTION = "datastorage.append_chain_events"
 
 
-async def persist(app, kind: str, payload: str):
+def single_chain(rows: list[dict]) -> str | None:
+    """The correlation id every event names, or None when they name several."""
+    chains = {row.get("correlation_id") for row in rows}
+    if len(chains) == 1:
+        (chain,) = chains
+        return chain if isinstance(chain, str) else None
+    return None
+
+
+async def chains_distributed(db) -> bool:
+    """Whether the chains live on Citus shards (the audit tables distributed)."""
+    return bool(await db.call("datastorage.chains_distributed"))
+
+
+async def store(db, kind: str, payload: str, chain: str | None = None):
+    """One call of the record's SQL function; `chain`: every event of the
+    payload names that correlation id."""
+    if kind == "audit_events" and chain is not None:
+        return await db.call(CHAIN_FUNCTION, chain, payload)
+    return await db.call(FUNCTIONS[kind], payload)
+
+
+async def persist(app, kind: str, payload: str, chain: str | None = None):
     """Returns ("stored", result of the SQL function) or ("spooled", None).
 
     DatabaseUnavailable escapes only when no spool is configured."""
     try:
-        return "stored", await app.ctx.db.call(FUNCTIONS[kind], payload)
+        return "stored", await store(app.ctx.db, kind, payload, chain)
     except DatabaseUnavailable:
         if not await _spooled(app, kind, payload):
             raise
         return "spooled", None
 
 
-async def persist_event(app, row_json: bytes) -> str:
-    """One audit event (its row as JSON) through the group commit: "stored"
-    once committed, "spooled" when the database is unreachable."""
+async def persist_event(app, row_json: bytes, chain: str) -> str:
+    """One audit event (its row as JSON, naming `chain`) through the group
+    commit: "stored" once committed, "spooled" when the database is
+    unreachable."""
     try:
-        await app.ctx.event_writes.append(row_json)
+        await app.ctx.event_writes.append(row_json, chain)
         return "stored"
     except DatabaseUnavailable:
         # Spooled alone, as one record of its own: a record the database
@@ -58,10 +92,11 @@ async def _spooled(app, kind: str, payload: str) -> bool:
 
 
 class _Waiting:
-    __slots__ = ("row", "done", "expiry")
+    __slots__ = ("row", "chain", "done", "expiry")
 
-    def __init__(self, row: bytes, done: asyncio.Future):
+    def __init__(self, row: bytes, chain: str, done: asyncio.Future):
         self.row = row
+        self.chain = chain
         self.done = done
         self.expiry: asyncio.TimerHandle | None = None
 
@@ -88,24 +123,28 @@ class GroupCommit:
       * no call takes the event within `wait` seconds (every call stays
         busy): Busy (503 + Retry-After), like a request that finds no free
         connection in the pool, and the event is never sent.
+    On a Citus cluster (asked once) a call's events are split by chain, one
+    delegated `append_chain_events` call per chain at once: a call across
+    chains would be a transaction over several workers. Events of separate
+    requests need no common transaction, and a child is only sent after its
+    parent's request was answered, so never in the same call.
     """
 
-    def __init__(self, db, *, calls: int, wait: float, max_events: int = 500,
-                 function: str = FUNCTIONS["audit_events"]):
+    def __init__(self, db, *, calls: int, wait: float, max_events: int = 500):
         self.db = db
         self.calls = max(1, calls)
         self.wait = wait
         self.max_events = max_events
-        self.function = function
+        self.by_chain: bool | None = None
         self.waiting: list[_Waiting] = []
         self.running = 0
         # Counters for the benchmark and tests: calls made, events they carried.
         self.flushes = 0
         self.flushed_events = 0
 
-    async def append(self, row: bytes) -> None:
+    async def append(self, row: bytes, chain: str) -> None:
         loop = asyncio.get_running_loop()
-        item = _Waiting(row, loop.create_future())
+        item = _Waiting(row, chain, loop.create_future())
         item.expiry = loop.call_later(self.wait, self._expire, item)
         self.waiting.append(item)
         if self.running < self.calls:
@@ -146,11 +185,23 @@ class GroupCommit:
             self.running -= 1
 
     async def _store(self, batch: list[_Waiting]) -> None:
+        chains = {item.chain for item in batch}
+        try:
+            if len(chains) > 1 and self.by_chain is None:
+                self.by_chain = await chains_distributed(self.db)
+        except Exception as exc:  # noqa: BLE001 - as a failed call: the same for every event
+            for item in batch:
+                _fail(item, exc)
+            return
+        if len(chains) > 1 and self.by_chain:
+            await asyncio.gather(*(self._store([i for i in batch if i.chain == c]) for c in chains))
+            return
         self.flushes += 1
         self.flushed_events += len(batch)
         payload = b"[" + b",".join(item.row for item in batch) + b"]"
+        chain = next(iter(chains)) if len(chains) == 1 else None
         try:
-            await self.db.call(self.function, payload.decode())
+            await store(self.db, "audit_events", payload.decode(), chain)
         except (DatabaseError, DeadlineExceeded) as exc:
             if len(batch) == 1:
                 _fail(batch[0], exc)
@@ -175,3 +226,40 @@ class GroupCommit:
 def _fail(item: _Waiting, exc: BaseException) -> None:
     if not item.done.done():
         item.done.set_exception(exc)
+
+
+def replay_calls(records: list[bytes]) -> list[tuple[str | None, list[bytes]]]:
+    """How the spool's drainer replays consecutive audit-event records
+    (each the body of one accepted request, a JSON array) on a cluster:
+    (chain, records) per call, in an order that keeps every dependency.
+
+    Records of one chain are appended together, in spool order, by the
+    single-chain entry point. A record of several chains is replayed alone
+    (its events stay one transaction, as when it was accepted). Such a
+    record, and one naming a parent event (which may be in another chain),
+    first flush what came before it, so it replays after everything older."""
+    calls: list[tuple[str | None, list[bytes]]] = []
+    buckets: dict[str, list[bytes]] = {}
+
+    def flush() -> None:
+        calls.extend(buckets.items())
+        buckets.clear()
+
+    for body in records:
+        try:
+            rows = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            rows = None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            flush()                     # the database judges it, alone
+            calls.append((None, [body]))
+            continue
+        chain = single_chain(rows)
+        if chain is None or any(r.get("parent_event_id") is not None for r in rows):
+            flush()
+        if chain is None:
+            calls.append((None, [body]))
+        else:
+            buckets.setdefault(chain, []).append(body)
+    flush()
+    return calls

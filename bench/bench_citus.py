@@ -8,6 +8,9 @@ asyncpg as datastorage_app, the same two per-chain calls on each:
 
   append  SELECT datastorage.append_chain_events(cid, one event), 1,000 chains
   query   SELECT datastorage.query_audit_events(cid) on those chains
+  batch2  SELECT datastorage.append_audit_events(one event in each of two
+          chains): a multi-chain batch, one transaction (two-phase commit on
+          the cluster when the chains live on different workers)
 
 at 1 client (latency: the routing cost per call is the cluster's p50 minus
 the single node's) and 8 clients (throughput). All nodes share the same two
@@ -32,12 +35,21 @@ CHAINS = 1000
 
 
 def row(cid: str) -> str:
-    return orjson.dumps([{
+    return orjson.dumps([event(cid)]).decode()
+
+
+def event(cid: str) -> dict:
+    return {
         "event_id": str(uuid.uuid4()), "event_timestamp": "2026-11-26T10:00:00Z",
         "event_type": "gateway.signal.received", "event_category": "gateway",
         "event_action": "received", "event_outcome": "success", "actor_type": "service",
         "actor_id": "gateway", "resource_type": "Signal", "resource_id": cid,
-        "correlation_id": cid, "event_data": {"alert_name": "HighCPU", "namespace": "payments"}}]).decode()
+        "correlation_id": cid, "event_data": {"alert_name": "HighCPU", "namespace": "payments"}}
+
+
+def two_chains(i: int) -> tuple[str]:
+    a, b = f"c-{i % CHAINS}", f"c-{(i + CHAINS // 2) % CHAINS}"
+    return (orjson.dumps([event(a), event(b)]).decode(),)
 
 
 def phases(dsn: str, duration: float) -> dict:
@@ -51,6 +63,9 @@ def phases(dsn: str, duration: float) -> dict:
         r = asyncpg_load(dsn, query_sql, lambda i: (f"c-{i % CHAINS}",),
                          clients=clients, duration=duration)
         out[f"query_{clients}"] = r.to_dict()
+    r = asyncpg_load(dsn, "SELECT datastorage.append_audit_events($1::jsonb)", two_chains,
+                     clients=1, duration=duration)
+    out["batch2_1"] = r.to_dict()
     return out
 
 
@@ -74,7 +89,7 @@ def main(argv=None) -> int:
     finally:
         citus.close()
     rows = []
-    for phase in ("append_1", "query_1", "append_8", "query_8"):
+    for phase in ("append_1", "query_1", "append_8", "query_8", "batch2_1"):
         s, c = results["single"][phase], results["citus"][phase]
         rows.append([phase.replace("_", ", ") + " client(s)", s["requests_per_s"], s["p50_ms"],
                      c["requests_per_s"], c["p50_ms"],

@@ -38,7 +38,7 @@ import psycopg
 from app import events
 from app.migrate import libpq_url
 from app.workflows import service_event
-from bench.common import (BenchCluster, HttpClient, asyncpg_load, drive, http_load,
+from bench.common import (BenchCluster, CpuMeter, HttpClient, asyncpg_load, drive, http_load,
                           http_request, latency_summary, log, markdown_table, quick_mode, run_async,
                           start_service, stop_service, target, write_results)
 
@@ -329,14 +329,19 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
                               note="vs SQL search, 1 client"))
             log(f"    p50 {h1.to_dict()['p50_ms']} p99 {h1.to_dict()['p99_ms']} ms")
             log(f"HTTP search, {search_clients} clients, closed loop")
-            hs, server_timing["closed"] = timed_search(svc.base_url, reqs, clients=search_clients,
-                                                       duration=duration, warmup=warmup)
+            # Server CPU per search (service + PostgreSQL): robust to the machine's load.
+            with CpuMeter(service=svc.proc.pid, postgres=pg.postmaster_pid()) as meter:
+                hs, server_timing["closed"] = timed_search(svc.base_url, reqs,
+                                                           clients=search_clients,
+                                                           duration=duration, warmup=warmup)
+            meter.into(hs)
             lag2 = audit_lag(svc.base_url)
             audit_delay["closed"] = lag_quantiles(lag1, lag2)
             check("search", hs, 200)
             phases.append(row(f"HTTP search, {search_clients} clients, closed loop", hs,
                               ceiling=s_sql.rate, note="vs SQL search"))
-            log(f"    {hs.rate:,.0f}/s p50 {hs.to_dict()['p50_ms']} p99 {hs.to_dict()['p99_ms']} ms")
+            log(f"    {hs.rate:,.0f}/s p50 {hs.to_dict()['p50_ms']} p99 {hs.to_dict()['p99_ms']} ms, "
+                f"CPU µs per search {hs.to_dict().get('cpu_us_per_item')}")
             half = hs.rate / 2
             log(f"HTTP search, open loop at {half:,.0f}/s")
             ho, server_timing["open"] = timed_search(svc.base_url, reqs, clients=search_clients,

@@ -24,7 +24,14 @@ class CitusCluster:
                             "shared_preload_libraries = 'citus'\n"
                             "max_prepared_transactions = 100\n"
                             "max_worker_processes = 32\n"
-                            "citus.shard_count = 8\n")
+                            "citus.shard_count = 8\n"
+                            # Where a function ran (pg_stat_user_functions): the
+                            # routing tests read it.
+                            "track_functions = 'pl'\n"
+                            # A test kills a node's PostgreSQL: what it
+                            # acknowledged must be in the WAL the OS holds
+                            # (fsync stays off: the machine does not crash).
+                            "synchronous_commit = on\n")
                 node.start()
                 self.nodes.append(node)
             self.create_database(DBNAME)

@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from . import contract
 from .common import MAX_OFFSET
-from .contract import AuditEventResponse, BatchAuditEventResponse
+from .contract import (EVENT_DATA_DISCRIMINATOR, EVENT_DATA_SCHEMAS, AuditEventResponse,
+                       BatchAuditEventResponse)
+from .contract_base import make_one_pass_validator
 
 EventCategory = Literal["gateway", "notification", "analysis", "aiagent", "signalprocessing",
                         "workflow", "workflowexecution", "orchestration", "webhook"]
@@ -53,6 +55,12 @@ class AuditEventEnvelope(BaseModel):
     retention_days: Annotated[StrictInt, Field(ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)] | None = None
 
 
+# A valid event in one validation pass; anything else gets None, and the
+# two passes (AuditEventEnvelope, then validate_event_data) explain it.
+validate_one_pass = make_one_pass_validator(AuditEventEnvelope, EVENT_DATA_SCHEMAS,
+                                            EVENT_DATA_DISCRIMINATOR)
+
+
 class AsyncAcceptanceResponse(contract.AsyncAcceptanceResponse):
     """202 when the database is unreachable and the request was spooled."""
     event_id: str | None = None
@@ -86,4 +94,4 @@ class AuditEventsQuery(BaseModel):
 
 
 __all__ = ["AsyncAcceptanceResponse", "AuditEventEnvelope", "AuditEventResponse",
-           "AuditEventsQuery", "AuditEventsQueryResponse", "BatchAuditEventResponse"]
+           "AuditEventsQuery", "AuditEventsQueryResponse", "BatchAuditEventResponse", "validate_one_pass"]

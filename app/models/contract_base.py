@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -40,7 +40,9 @@ __all__ = [
     "StrictInt64",
     "StrictNumber",
     "UuidStr",
+    "event_data_as_sent",
     "make_event_data_validator",
+    "make_one_pass_validator",
 ]
 
 # ---------------------------------------------------------------------------
@@ -207,6 +209,12 @@ class ContractModel(BaseModel):
         cls.__contract_aliases__ = tuple(
             (name, info.alias) for name, info in fields.items() if info.alias not in (None, name)
         )
+        if not cls.__contract_defaults__ and not cls.__contract_aliases__:
+            # Nothing for _track_sent_members to correct here: leave the Python
+            # call out of this model's validation (most contract models; it is
+            # run once per nested object of every event otherwise).
+            cls.__pydantic_decorators__.model_validators.pop("_track_sent_members", None)
+            cls.model_rebuild(force=True)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -294,8 +302,76 @@ def make_event_data_validator(
         envelope = envelopes[payload].model_validate(
             {"event_data": data}, by_alias=True, by_name=False
         )
-        out = envelope.event_data.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        out.setdefault(discriminator, tag)
-        return out
+        return event_data_as_sent(envelope.event_data, discriminator, tag)
 
     return validate_event_data
+
+
+def event_data_as_sent(payload: BaseModel, discriminator: str, tag: str) -> dict[str, Any]:
+    """A validated payload as stored: the members as sent (unknown ones
+    verbatim) plus the contract's defaults, and the discriminator."""
+    out = payload.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    out.setdefault(discriminator, tag)
+    return out
+
+
+def _without_defaults(model: type[BaseModel], seen: set | None = None) -> bool:
+    """True when neither `model` nor any model it nests declares a contract
+    default (nor a serializer of its own)."""
+    seen = set() if seen is None else seen
+    if model in seen:
+        return True
+    seen.add(model)
+    if getattr(model, "__contract_defaults__", ()) or model.__pydantic_decorators__.field_serializers \
+            or model.__pydantic_decorators__.model_serializers:
+        return False
+
+    def nested(tp: Any) -> list[type[BaseModel]]:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            return [tp]
+        return [m for arg in get_args(tp) for m in nested(arg)]
+
+    return all(_without_defaults(m, seen) for field in model.model_fields.values()
+               for m in nested(field.annotation))
+
+
+def make_one_pass_validator(
+    envelope: type[BaseModel], schemas: Mapping[str, type[BaseModel]], discriminator: str
+) -> Callable[[Any], tuple[BaseModel, dict[str, Any]] | None]:
+    """Return ``one_pass(data)``: the envelope and its payload validated in
+    one pydantic-core call, for the hot path of valid events.
+
+    It answers ``(envelope model, event_data as validate_event_data gives
+    it)`` or None when `data` is not a valid event. It never raises and
+    never explains: the caller then validates in two passes (envelope, then
+    payload), whose order decides which error a doubly bad event reports.
+    """
+    # The envelope with event_data typed by its payload class, one per class.
+    typed: dict[type[BaseModel], type[BaseModel]] = {
+        payload: create_model(f"{payload.__name__}Event", __base__=envelope,
+                              event_data=(payload, ...))
+        for payload in dict.fromkeys(schemas.values())
+    }
+
+    # Payloads whose models declare no default at any depth: validated, they
+    # dump to exactly the members sent (strict types keep every value as
+    # sent, unknown members are kept verbatim, names are the wire names), so
+    # the dump is skipped; only the order of members may differ, which
+    # jsonb does not keep.
+    as_sent = {payload: _without_defaults(payload) for payload in typed}
+
+    def one_pass(data: Any) -> tuple[BaseModel, dict[str, Any]] | None:
+        event_data = data.get("event_data") if isinstance(data, dict) else None
+        tag = event_data.get(discriminator) if isinstance(event_data, dict) else None
+        payload = schemas.get(tag) if isinstance(tag, str) else None
+        if payload is None:
+            return None
+        try:
+            env = typed[payload].model_validate(data, by_alias=True, by_name=False)
+        except ValidationError:
+            return None
+        if as_sent[payload]:
+            return env, dict(event_data)
+        return env, event_data_as_sent(env.event_data, discriminator, tag)
+
+    return one_pass

@@ -17,7 +17,7 @@ from ..models.contract import RFC7807Problem
 from ..openapi import doc
 from ..problems import problem, validation
 from ..timeutil import TimeFormatError, parse_since, rfc3339_seconds
-from ..writes import persist, persist_event
+from ..writes import persist, persist_event, single_chain
 
 bp = Blueprint("audit")
 
@@ -34,7 +34,7 @@ async def create_event(request):
     event_id = ev.row["event_id"]
     started = time.perf_counter()
     try:
-        outcome = await persist_event(app, orjson.dumps(ev.row))
+        outcome = await persist_event(app, orjson.dumps(ev.row), ev.row["correlation_id"])
     except DatabaseUnavailable:
         raise problem("database_error", "Failed to write audit event to database and DLQ") from None
     finally:
@@ -75,21 +75,22 @@ async def create_batch(request):
                          f"{settings.max_batch_events} events per request")
     now = datetime.now(timezone.utc)
     prepared = []
+    ids = events.new_event_ids(len(body))
     for i, item in enumerate(body):
         if not isinstance(item, dict):
             raise validation(f'request body has an error: Error at "/{i}": value must be an object',
                              {str(i): "value must be an object"})
         ev = events.prepare(item, max_event_data_bytes=settings.max_event_data_bytes,
-                            prefix=f"{i}.", now=now, check_window=False)
+                            prefix=f"{i}.", now=now, check_window=False, event_id=ids[i])
         out_of_window = events.check_bounds(ev.timestamp, now)
         if out_of_window:
             metrics.VALIDATION_FAILURES.labels(field="batch_event", reason="validation_failed").inc()
             raise validation(f"event at index {i}: {out_of_window}")
         prepared.append(ev)
-    ids = [ev.row["event_id"] for ev in prepared]
     started = time.perf_counter()
     try:
-        outcome, _ = await persist(app, "audit_events", events.payload([ev.row for ev in prepared]))
+        rows = [ev.row for ev in prepared]
+        outcome, _ = await persist(app, "audit_events", events.payload(rows), single_chain(rows))
     except DatabaseUnavailable:
         raise problem("database-error", "Failed to write audit events batch to database") from None
     finally:

@@ -71,7 +71,7 @@ BEGIN
                                   ELSE 'public.audit_chain_heads' END);
     END LOOP;
 
-    FOR t IN SELECT to_regclass(r) FROM unnest(ARRAY['public.remediation_workflow_catalog', 'public.audit_event_ids']) r
+    FOR t IN SELECT to_regclass(r) FROM unnest(ARRAY['public.remediation_workflow_catalog']) r
              WHERE to_regclass(r) IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = to_regclass(r))
     LOOP

@@ -7,7 +7,8 @@
 --     450_retention.sql): it sets datastorage.retention_cutoff for its
 --     transaction, and even then only rows expired by that cutoff AND by the
 --     database clock go (a session setting the flag by hand can remove no
---     more than retention would; docs/retention.md);
+--     more than retention would; docs/retention.md); the trigger's WHEN
+--     condition holds this rule (delete_refused_when);
 --   * the chain heads are guarded the same way: their hold columns change
 --     only through the hold functions, a held head cannot be deleted;
 --   * TRUNCATE is refused on the tables and on every partition;
@@ -57,10 +58,24 @@ BEGIN
 END
 $$;
 
+-- When a DELETE of an audit event is refused: the row is held, or
+-- retention's cutoff is not set, or the row is not expired by both that
+-- cutoff and the database clock (event_date + retention_days before both).
+-- It is the WHEN condition of the enforce_legal_hold trigger: evaluated in
+-- the executor, so a row retention removes costs no PL/pgSQL call. Written
+-- as PostgreSQL deparses it, because the DDL guard compares every copy of the
+-- trigger with this text (115_audit_ddl_guard.sql): nobody can weaken it.
+CREATE OR REPLACE FUNCTION datastorage_guard.delete_refused_when() RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT '(old.legal_hold OR (NOT COALESCE(((old.retention_days < ((NULLIF(current_setting('
+           '''datastorage.retention_cutoff''::text, true), ''''::text))::date - old.event_date)) '
+           'AND (old.retention_days < (((now() AT TIME ZONE ''UTC''::text))::date - '
+           'old.event_date))), false)))'
+$$;
+
+-- Runs only for a row the condition above refuses: says why.
 CREATE OR REPLACE FUNCTION datastorage_guard.refuse_held_delete() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    cutoff date;
 BEGIN
     IF OLD.legal_hold THEN
         RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
@@ -68,16 +83,10 @@ BEGIN
             USING ERRCODE = '23503',
                   HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
     END IF;
-    -- least() skips NULL: without the setting there is no cutoff at all.
-    cutoff := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
-    cutoff := CASE WHEN cutoff IS NOT NULL THEN least(cutoff, (now() AT TIME ZONE 'UTC')::date) END;
-    IF cutoff IS NULL OR NOT coalesce(OLD.retention_days < cutoff - OLD.event_date, false) THEN
-        RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
-                        'and only retention removes events', OLD.event_id, OLD.correlation_id
-            USING ERRCODE = '55000',
-                  HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
-    END IF;
-    RETURN OLD;
+    RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
+                    'and only retention removes events', OLD.event_id, OLD.correlation_id
+        USING ERRCODE = '55000',
+              HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
 END
 $$;
 
@@ -135,8 +144,13 @@ $$;
 
 CREATE OR REPLACE TRIGGER audit_events_immutable BEFORE UPDATE ON public.audit_events
     FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_audit_update();
-CREATE OR REPLACE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events
-    FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_held_delete();
+DO $$
+BEGIN
+    EXECUTE format('CREATE OR REPLACE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events '
+                   'FOR EACH ROW WHEN (%s) EXECUTE FUNCTION datastorage_guard.refuse_held_delete()',
+                   datastorage_guard.delete_refused_when());
+END
+$$;
 CREATE OR REPLACE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 

@@ -201,15 +201,16 @@ CREATE OR REPLACE AGGREGATE datastorage.chain_links(text, text) (
 --   * within a chain, events link in array order;
 --   * an event_id already stored is skipped, whatever its timestamp
 --     (replays are idempotent); a repeated id within the array counts once;
+--     on a Citus cluster "already stored" means in the same chain;
 --   * events of a chain under legal hold are held on arrival;
 --   * parent_event_id must name a stored event (or one earlier in the array).
 -- Returns the number of events inserted (the rest were already stored).
 --
 -- Set-based: after the head locks, one statement claims the new ids in
--- audit_event_ids (one B-tree, not one probe per partition), numbers and
--- hashes every chain's new events (a window over each chain), inserts them
--- and moves the heads. Ids are claimed in sorted order, so two replays of
--- overlapping batches wait for each other without deadlocking.
+-- audit_event_ids (one B-tree, not one probe per partition), one numbers and
+-- hashes every chain's new events (a window over each chain) and inserts
+-- them, one moves the heads. Ids are claimed in sorted order, so two replays
+-- of overlapping batches wait for each other without deadlocking.
 CREATE OR REPLACE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -223,6 +224,7 @@ DECLARE
     placed     timestamptz[];
     tails      uuid[];
     parents    uuid[];
+    fresh      uuid[];
     missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
@@ -242,42 +244,58 @@ BEGIN
       INTO chains, seqs, hashes, held, reasons, placers, placed
       FROM locked l;
 
-    WITH firsts AS MATERIALIZED (
-        -- A repeated id within the array: its first occurrence. Sorted by id:
-        -- concurrent replays of overlapping batches claim ids in one order.
-        SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
+    -- Claim the ids: a repeated id within the array counts once (its first
+    -- occurrence), sorted by id so concurrent replays of overlapping batches
+    -- claim in one order. No conflict target: the registry's key decides
+    -- what a replay is, event_id alone on one node, (event_id,
+    -- correlation_id) on a Citus cluster (migration 0100, docs/scaling-out.md).
+    WITH claimed AS (
+        INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
+        SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
+               e.correlation_id
         FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
              WITH ORDINALITY AS e
         ORDER BY e.event_id, e.ordinality
-    ), claimed AS (
-        INSERT INTO public.audit_event_ids (event_id, event_date)
-        SELECT f.event_id, f.utc_date FROM firsts f
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    ), heads AS (
-        SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
-                 AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
-    ), fresh AS (
-        SELECT f.* FROM firsts f WHERE f.event_id IN (SELECT c.event_id FROM claimed c)
-    ), numbered AS (
-        SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
-               h.held, h.reason, h.placed_by, h.placed_at
-        FROM fresh f JOIN heads h ON h.correlation_id = f.correlation_id
-        WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
-    ), hashed AS (
-        SELECT x.*, datastorage.chain_links(x.start_hash, datastorage.canonical_fields_v2(
-                   x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
-                   x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
-                   x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
-                   x.resource_id, x.cluster_name, x.event_action, coalesce(x.is_sensitive, false),
-                   x.error_message, x.event_outcome, x.resource_name, x.resource_type,
-                   x.correlation_id, x.event_category, x.event_metadata,
-                   coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
-                   x.parent_event_date)) OVER chain AS hash
-        FROM numbered x
-        WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
-    ), ins AS (
+        ON CONFLICT DO NOTHING
+        RETURNING event_id)
+    SELECT array_agg(c.event_id) INTO fresh FROM claimed c;
+    IF fresh IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    -- Number, hash and insert the claimed events. Each statement reads only
+    -- this function's arguments and variables, never another statement's
+    -- result: on a cluster Citus would copy such a result to every node,
+    -- and an append of one chain would then touch them all.
+    WITH ins AS (
         INSERT INTO public.audit_events
+        WITH firsts AS MATERIALIZED (
+            SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
+            FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
+                 WITH ORDINALITY AS e
+            WHERE e.event_id IN (SELECT unnest(fresh))     -- hashed, not a scan per row
+            ORDER BY e.event_id, e.ordinality
+        ), heads AS (
+            SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
+                     AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
+        ), numbered AS (
+            SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
+                   h.held, h.reason, h.placed_by, h.placed_at
+            FROM firsts f JOIN heads h ON h.correlation_id = f.correlation_id
+            WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
+        ), hashed AS (
+            SELECT x.*, datastorage.chain_links(x.start_hash, datastorage.canonical_fields_v2(
+                       x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
+                       x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
+                       x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
+                       x.resource_id, x.cluster_name, x.event_action, coalesce(x.is_sensitive, false),
+                       x.error_message, x.event_outcome, x.resource_name, x.resource_type,
+                       x.correlation_id, x.event_category, x.event_metadata,
+                       coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
+                       x.parent_event_date)) OVER chain AS hash
+            FROM numbered x
+            WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
+        )
         SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
                k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,
                k.actor_id, k.actor_ip, k.resource_type, k.resource_id, k.resource_name,
@@ -306,13 +324,27 @@ BEGIN
     UPDATE public.audit_chain_heads h
        SET last_seq = t.seq, last_hash = t.hash, last_event_id = t.id, updated_at = now()
       FROM unnest(chains, seqs, hashes, tails) AS t(correlation_id, seq, hash, id)
-     WHERE h.correlation_id = t.correlation_id;
+     WHERE h.correlation_id = t.correlation_id
+       -- Redundant on one node; on a cluster it confines the update to the
+       -- appended chains' shards.
+       AND h.correlation_id = ANY (chains);
 
-    -- After the insert, so a parent earlier in the same batch counts.
+    -- After the insert, so a parent earlier in the same batch counts. The
+    -- appended chains first: on a cluster that lookup stays on their shards;
+    -- only a parent in another chain asks every shard.
+    -- Set differences: Citus cannot plan a correlated subquery over an array.
     IF parents IS NOT NULL THEN
-        SELECT p INTO missing
-          FROM unnest(parents) p
-         WHERE NOT EXISTS (SELECT 1 FROM public.audit_event_ids i WHERE i.event_id = p)
+        SELECT array_agg(d.p) INTO parents
+          FROM (SELECT unnest(parents)
+                EXCEPT
+                SELECT i.event_id FROM public.audit_event_ids i
+                 WHERE i.correlation_id = ANY (chains) AND i.event_id = ANY (parents)) d(p);
+    END IF;
+    IF parents IS NOT NULL THEN
+        SELECT d.p INTO missing
+          FROM (SELECT unnest(parents)
+                EXCEPT
+                SELECT i.event_id FROM public.audit_event_ids i WHERE i.event_id = ANY (parents)) d(p)
          LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing
@@ -340,8 +372,27 @@ BEGIN
 END
 $$;
 
+-- Whether the chains live on Citus shards (the audit tables distributed by
+-- sql/citus/): the spool's drainer then replays each chain's records through
+-- the single-chain entry point (app/writes.py). Citus's catalog is read only
+-- where it exists.
+CREATE OR REPLACE FUNCTION datastorage.chains_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                                  WHERE logicalrelid = 'public.audit_chain_heads'::regclass)$q$
+           INTO distributed;
+    END IF;
+    RETURN distributed;
+END
+$$;
+
 GRANT EXECUTE ON FUNCTION datastorage.append_audit_events(jsonb),
-                          datastorage.append_chain_events(text, jsonb) TO datastorage_app;
+                          datastorage.append_chain_events(text, jsonb),
+                          datastorage.chains_distributed() TO datastorage_app;
 GRANT EXECUTE ON FUNCTION datastorage.canonical_event(public.audit_events),
                           datastorage.canonical_event_v2(public.audit_events),
                           datastorage.canonical_members(public.audit_events),

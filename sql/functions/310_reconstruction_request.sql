@@ -211,9 +211,9 @@ BEGIN
                 to_json('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]'
                         '([.][0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$'::text)::text)
             WHEN kind = 'string-map' THEN format(
-                '(%1$s.type() == "object" && !exists(%1$s.* ? (@.type() != "string")))', p)
+                '(%1$s.type() == "object" && !exists(%1$s.*.type() ? (@ != "string")))', p)
             WHEN kind = 'string-array' THEN format(
-                '(%1$s.type() == "array" && !exists(%1$s[*] ? (@.type() != "string")))', p)
+                '(%1$s.type() == "array" && !exists(%1$s[*].type() ? (@ != "string")))', p)
         END;
         parts := parts || CASE WHEN shape -> 'required' ? k THEN c
                                ELSE format('(!exists(%s) || %s)', p, c) END;

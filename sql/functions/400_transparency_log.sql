@@ -109,6 +109,9 @@ DECLARE
     e   bigint;
     n   bigint;
     lvl integer := 1;
+    queued_ids  uuid[];
+    queued_seqs bigint[];
+    repeats     bigint[];
 BEGIN
     IF p_max_batch IS NULL OR p_max_batch < 1 THEN
         RAISE EXCEPTION 'max_batch must be a positive integer' USING ERRCODE = 'DS400';
@@ -123,10 +126,19 @@ BEGIN
     EXCEPTION WHEN unique_violation THEN
         -- An event offered twice (it is already a leaf, or queued twice: a
         -- second row with its event_id inserted past the append function).
-        -- Rare, so checked only then: drop the repeats and take again.
-        DELETE FROM public.tlog_outbox o
-         WHERE EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = o.event_id)
-            OR EXISTS (SELECT 1 FROM public.tlog_outbox p WHERE p.event_id = o.event_id AND p.seq < o.seq);
+        -- Rare, so checked only then: drop the repeats and take again. On a
+        -- Citus cluster, also the same id appended in two chains (ids are
+        -- unique per chain there, docs/scaling-out.md): the first is the
+        -- leaf. In steps, the queue read once: Citus cannot join the outbox
+        -- (distributed by chain) with itself on event_id, nor with the leaves.
+        SELECT array_agg(o.event_id), array_agg(o.seq) INTO queued_ids, queued_seqs
+          FROM public.tlog_outbox o;
+        SELECT array_agg(t.seq) INTO repeats
+          FROM (SELECT u.event_id, u.seq,
+                       pg_catalog.row_number() OVER (PARTITION BY u.event_id ORDER BY u.seq) AS nth
+                  FROM unnest(queued_ids, queued_seqs) AS u(event_id, seq)) t
+         WHERE t.nth > 1 OR EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = t.event_id);
+        DELETE FROM public.tlog_outbox o WHERE o.seq = ANY (repeats);
         n := datastorage.tlog_take(s, p_max_batch);
     END;
     e := s + n;

@@ -11,9 +11,12 @@
 --              the chain there (120_audit_hash_chain.sql).
 --
 -- A run is begin -> step* -> finish, each step one short transaction:
---   * drop:   a partition whose every row is prunable is detached and dropped
---             (its chains' prefix rows in other partitions are deleted in
---             the same transaction, so no chain is ever half pruned);
+--   * detach: a partition whose every row is prunable is detached (its
+--             chains' horizons written and their prefix rows in other
+--             partitions deleted in the same transaction, so no chain is ever
+--             half pruned); the next step drops the detached table. A table
+--             detached by a run that died before dropping it is dropped by
+--             the next run (retention_detached);
 --   * delete: a batch of chains loses its prefix row by row.
 -- Each step locks the heads of its chains (as appends and holds do), skips a
 -- chain held since the plan, writes the horizons, and deletes - all or
@@ -108,8 +111,10 @@ BEGIN
                             WHERE (c->>'prunable_events')::bigint > 0),
         'kept_held_events', (SELECT coalesce(sum((c->>'expired_events')::bigint), 0)
                              FROM jsonb_array_elements(chains) c WHERE (c->>'held')::boolean),
-        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p->'partition'), '[]')
-                               FROM jsonb_array_elements(parts) p WHERE (p->>'droppable')::boolean),
+        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p ORDER BY p), '[]')
+                               FROM (SELECT x->>'partition' FROM jsonb_array_elements(parts) x
+                                     WHERE (x->>'droppable')::boolean
+                                     UNION SELECT datastorage.retention_detached()) d(p)),
         'partitions', parts, 'chains', chains);
 END
 $$;
@@ -125,6 +130,7 @@ DECLARE
     run bigint;
     cids text[];
     uptos bigint[];
+    kept bigint;
 BEGIN
     IF p_now IS NULL OR p_now > now() THEN
         RAISE EXCEPTION 'retention cannot run as of %: it is ahead of the database clock (%)',
@@ -152,11 +158,17 @@ BEGIN
         INSERT INTO public.audit_retention_runs (as_of, cutoff, started_by)
         VALUES (p_now, v_cutoff, coalesce(nullif(p_started_by, ''), 'sql'))
         RETURNING run_id INTO run;
-        INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
-                                                  first_date, last_date)
-        SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
-          FROM datastorage.retention_chain_plan(v_cutoff) c
-         WHERE c.upto_seq IS NOT NULL;
+        -- The chain plan reads every event: once, for the queue and the held count.
+        WITH plan AS MATERIALIZED (SELECT * FROM datastorage.retention_chain_plan(v_cutoff)),
+             queued AS (
+            INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
+                                                      first_date, last_date)
+            SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
+              FROM plan c
+             WHERE c.upto_seq IS NOT NULL)
+        SELECT coalesce(sum(c.expired_events) FILTER (WHERE c.held), 0) INTO kept FROM plan c;
+        -- The steps join with it: the planner must know its size.
+        ANALYZE public.audit_retention_queue;
         SELECT array_agg(q.correlation_id::text), array_agg(q.upto_seq) INTO cids, uptos
           FROM public.audit_retention_queue q WHERE q.run_id = run;
         UPDATE public.audit_retention_runs r
@@ -165,9 +177,9 @@ BEGIN
                                  WHERE q.run_id = run),
                partitions_planned = ARRAY(SELECT p.partition
                                           FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
-                                          WHERE p.droppable ORDER BY p.partition),
-               kept_held_events = (SELECT coalesce(sum(c.expired_events), 0)
-                                   FROM datastorage.retention_chain_plan(v_cutoff) c WHERE c.held)
+                                          WHERE p.droppable
+                                          UNION SELECT datastorage.retention_detached() ORDER BY 1),
+               kept_held_events = kept
          WHERE r.run_id = run;
     EXCEPTION WHEN OTHERS THEN
         PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
@@ -200,10 +212,9 @@ $$;
 
 -- Remove the prefixes of the given chains (heads locked, held ones skipped):
 -- horizons (from the hashes still stored) and the rows, together. Every
--- lookup carries the chain's prefix dates, so only the partitions holding
--- them are probed. With p_except (a partition about to be dropped, whose
--- event dates span p_lo..p_hi), rows in it are left for the DROP and only
--- chains reaching outside it are looked up elsewhere.
+-- lookup carries the chain's prefix dates. With p_except (a partition about
+-- to be detached, whose event dates span p_lo..p_hi), rows in it leave with
+-- it and only chains reaching outside it are looked up elsewhere.
 -- Returns (events deleted, chains pruned, expired events kept because now held).
 CREATE OR REPLACE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[],
                                                               p_except regclass, p_lo date,
@@ -213,6 +224,11 @@ CREATE OR REPLACE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_ci
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     work text[];
+    uptos bigint[];
+    firsts date[];
+    lasts date[];
+    lo date;
+    hi date;
     n bigint;
 BEGIN
     -- Same lock order as appends and holds: sorted correlation ids.
@@ -220,20 +236,28 @@ BEGIN
      WHERE h.correlation_id = ANY (p_cids) ORDER BY h.correlation_id FOR UPDATE;
     -- (Joins with unnest(), not = ANY (array): a batch is thousands of chains.)
     SELECT coalesce(sum(q.events) FILTER (WHERE h.legal_hold), 0),
-           coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}')
-      INTO kept_held, work
+           coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}'),
+           array_agg(q.upto_seq) FILTER (WHERE NOT h.legal_hold),
+           array_agg(q.first_date) FILTER (WHERE NOT h.legal_hold),
+           array_agg(q.last_date) FILTER (WHERE NOT h.legal_hold),
+           min(q.first_date) FILTER (WHERE NOT h.legal_hold),
+           max(q.last_date) FILTER (WHERE NOT h.legal_hold)
+      INTO kept_held, work, uptos, firsts, lasts, lo, hi
       FROM unnest(p_cids) c(cid)
       JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
       JOIN public.audit_chain_heads h ON h.correlation_id = q.correlation_id;
     IF p_except IS NULL THEN
-        -- One pass: the horizon is taken from the last deleted row of each chain.
+        -- One pass: the horizon is taken from the last deleted row of each
+        -- chain. The batch's chains come as arrays (not a join with the
+        -- whole queue), and the batch's date span (lo..hi, parameters)
+        -- leaves out the partitions none of its rows can be in.
         WITH gone AS (
             DELETE FROM public.audit_events e
-             USING unnest(work) c(cid)
-              JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
-             WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
-               AND e.event_date BETWEEN q.first_date AND q.last_date
-            RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, q.upto_seq)
+             USING unnest(work, uptos, firsts, lasts) b(cid, upto_seq, first_date, last_date)
+             WHERE e.correlation_id = b.cid AND e.chain_seq <= b.upto_seq
+               AND e.event_date BETWEEN b.first_date AND b.last_date
+               AND e.event_date BETWEEN lo AND hi
+            RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, b.upto_seq)
         SELECT count(*), datastorage.retention_record_horizons(p_run,
                    array_agg(g.cid) FILTER (WHERE g.chain_seq = g.upto_seq),
                    array_agg(g.upto_seq + 1) FILTER (WHERE g.chain_seq = g.upto_seq),
@@ -247,9 +271,9 @@ BEGIN
             SELECT datastorage.retention_record_horizons($1, array_agg(q.correlation_id::text),
                                                          array_agg(q.upto_seq + 1), array_agg(e.event_hash))
               FROM %s e
+              JOIN unnest($2) c(cid) ON c.cid = e.correlation_id
               JOIN public.audit_retention_queue q
-                ON q.run_id = $1 AND q.correlation_id = e.correlation_id AND q.upto_seq = e.chain_seq
-             WHERE e.correlation_id = ANY ($2) $q$, p_except)
+                ON q.run_id = $1 AND q.correlation_id = c.cid AND q.upto_seq = e.chain_seq $q$, p_except)
             INTO chains USING p_run, work;
         -- Chains reaching outside it (across a month's edge): the rest, row by row.
         SELECT coalesce(array_agg(q.correlation_id::text), '{}') INTO work
@@ -278,8 +302,100 @@ BEGIN
 END
 $$;
 
+-- Tables retention detached but has not dropped yet (a run that died between
+-- the two steps): still there, no longer a partition, recorded by a run as
+-- detached and not as dropped. The next run drops them first.
+CREATE OR REPLACE FUNCTION datastorage.retention_detached() RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT DISTINCT d.name
+    FROM public.audit_retention_runs r
+    CROSS JOIN LATERAL unnest(r.partitions_detached) d(name)
+    JOIN pg_catalog.pg_class c ON c.oid = to_regclass(format('public.%I', d.name))
+    WHERE NOT d.name = ANY (r.partitions_dropped) AND c.relkind = 'r' AND NOT c.relispartition
+$$;
+
+-- Take the locks a DETACH or DROP needs, all at once or none: the chain
+-- heads' (the DDL guard's; appends take it first, so it comes first), then
+-- each of rels (ACCESS EXCLUSIVE, without their partitions). The tries are
+-- NOWAIT: a lock that is not free at once is not queued for, so writers do
+-- not wait behind a request of ours; a failed try gives back what it got
+-- and the next comes a moment later. Only the last try (after about half
+-- a second: writes never pause) queues, for at most 100 ms. Then
+-- lock_not_available: the step changes nothing, and run_retention tries it
+-- again later.
+CREATE OR REPLACE FUNCTION datastorage.retention_lock(rels regclass[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tries constant integer := 50;
+    rel regclass;
+    how text;
+BEGIN
+    FOR attempt IN 1 .. tries LOOP
+        how := CASE WHEN attempt < tries THEN ' NOWAIT' ELSE '' END;
+        BEGIN
+            PERFORM set_config('lock_timeout', '100ms', true);
+            EXECUTE 'LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE' || how;
+            FOREACH rel IN ARRAY rels LOOP
+                EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', rel) || how;
+            END LOOP;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt = tries THEN
+                RAISE;
+            END IF;
+        END;
+        PERFORM pg_sleep(0.005 + random() * 0.01);
+    END LOOP;
+END
+$$;
+
+-- Detach a month whose rows are all pruned prefix rows (rel, holding the
+-- chains cids with event dates lo..hi), in the caller's transaction. The
+-- slow part (horizons, prefix rows elsewhere, the check of every row) runs
+-- before the parent's exclusive lock, under a lock that only stops writes
+-- into this partition; the locks that stop every writer are taken last
+-- (retention_lock), so writers queue behind them for the DETACH and the
+-- commit only. The DROP is the next step.
+-- Returns (events removed from audit_events, chains pruned, how long it
+-- held the locks that stop writers, up to its commit).
+CREATE OR REPLACE FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[],
+                                                        lo date, hi date,
+                                                        OUT events bigint, OUT chains bigint,
+                                                        OUT locked_ms numeric)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    res record;
+    stray bigint;
+BEGIN
+    SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
+    EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE z.first_kept_seq IS NULL '
+                   'OR e.chain_seq >= z.first_kept_seq) FROM %s e '
+                   'LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = e.correlation_id',
+                   rel)
+        INTO events, stray;
+    IF stray > 0 THEN
+        RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', rel, stray
+            USING ERRCODE = '55000';
+    END IF;
+    -- What DETACH locks: the parent, the partition, the default partition.
+    PERFORM datastorage.retention_lock(ARRAY['public.audit_events'::regclass, rel]
+                                       || ARRAY(SELECT p.partdefid::regclass
+                                                FROM pg_partitioned_table p
+                                                WHERE p.partrelid = 'public.audit_events'::regclass
+                                                  AND p.partdefid <> 0));
+    locked_ms := extract(epoch FROM clock_timestamp());
+    EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
+    locked_ms := round((extract(epoch FROM clock_timestamp()) - locked_ms) * 1000, 1);
+    events := events + res.deleted;
+    chains := res.chains;
+END
+$$;
+
 -- One unit of work of a run, in the caller's transaction. Returns
--- {"action": "drop"|"delete"|"done", ...}. p_batch bounds a delete step.
+-- {"action": "detach"|"drop"|"skip"|"delete"|"done", ...}. A fully expired
+-- month takes two steps: detach (its events leave audit_events, horizons
+-- recorded) and drop (the detached table goes). p_batch bounds a delete step.
 CREATE OR REPLACE FUNCTION datastorage.retention_step(p_run bigint, p_batch integer DEFAULT 10000)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -289,10 +405,9 @@ DECLARE
     rel regclass;
     cids text[];
     res record;
-    in_part bigint;
     lo date;
     hi date;
-    stray bigint;
+    began timestamptz;
 BEGIN
     SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
     IF NOT FOUND OR r.status <> 'running' OR NOT EXISTS (
@@ -310,45 +425,42 @@ BEGIN
              WHERE NOT p = ANY (r.partitions_dropped || r.partitions_skipped) ORDER BY p LIMIT 1);
     IF part IS NOT NULL THEN
         rel := to_regclass(format('public.%I', part));
-        IF rel IS NOT NULL THEN
-            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), count(*), '
+        IF part IN (SELECT datastorage.retention_detached()) THEN
+            -- Detached by this run's previous step or by a run that died:
+            -- checked then, out of every verification since. Only the chain
+            -- heads' lock (the DDL guard's) stops writers, briefly.
+            PERFORM datastorage.retention_lock(ARRAY[rel]);
+            began := clock_timestamp();
+            EXECUTE format('DROP TABLE %s', rel);
+            UPDATE public.audit_retention_runs SET partitions_dropped = partitions_dropped || part
+             WHERE run_id = p_run;
+            RETURN jsonb_build_object('action', 'drop', 'partition', part, 'events', 0, 'locked_ms',
+                                      round(extract(epoch FROM clock_timestamp() - began) * 1000, 1));
+        END IF;
+        IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = rel
+                                       AND i.inhparent = 'public.audit_events'::regclass) THEN
+            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), '
                            'min(event_date), max(event_date) FROM %s', rel)
-                INTO cids, in_part, lo, hi;
+                INTO cids, lo, hi;
             -- Same lock order as appends and holds: sorted correlation ids.
             PERFORM 1 FROM public.audit_chain_heads h
              WHERE h.correlation_id = ANY (cids) ORDER BY h.correlation_id FOR UPDATE;
         END IF;
-        IF rel IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
-                                  WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
-            -- Gone, or a chain in it was held since the plan: its rows stay.
+        IF cids IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
+                                   WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
+            -- Gone, not ours, or a chain in it was held since the plan: its rows stay.
             UPDATE public.audit_retention_runs SET partitions_skipped = partitions_skipped || part
              WHERE run_id = p_run;
             RETURN jsonb_build_object('action', 'skip', 'partition', part);
         END IF;
-        SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
-        -- A short wait for each lock, never a long queue of writers behind it.
-        PERFORM set_config('lock_timeout', '1s', true);
-        -- Nothing more can be written into the partition (writers to other
-        -- partitions go on): every row in it must be a pruned prefix row.
-        -- Checked before the parent's exclusive lock, to keep that lock short.
-        EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
-        EXECUTE format('SELECT count(*) FROM %s e LEFT JOIN public.audit_retention_horizons z '
-                       'ON z.correlation_id = e.correlation_id '
-                       'WHERE z.first_kept_seq IS NULL OR e.chain_seq >= z.first_kept_seq', rel)
-            INTO stray;
-        IF stray > 0 THEN
-            RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', part, stray
-                USING ERRCODE = '55000';
-        END IF;
-        EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
-        EXECUTE format('DROP TABLE %s', rel);
+        SELECT * INTO res FROM datastorage.retention_detach(p_run, rel, cids, lo, hi);
         UPDATE public.audit_retention_runs
-           SET partitions_dropped = partitions_dropped || part,
-               events_deleted = events_deleted + res.deleted + in_part,
+           SET partitions_detached = partitions_detached || part,
+               events_deleted = events_deleted + res.events,
                chains_affected = chains_affected + res.chains
          WHERE run_id = p_run;
-        RETURN jsonb_build_object('action', 'drop', 'partition', part,
-                                  'events', res.deleted + in_part, 'chains', res.chains);
+        RETURN jsonb_build_object('action', 'detach', 'partition', part,
+                                  'events', res.events, 'chains', res.chains, 'locked_ms', res.locked_ms);
     END IF;
 
     -- Chains in order until the batch is full (at least one chain).
@@ -424,8 +536,10 @@ BEGIN
 END
 $$;
 
--- A whole run, committing after every step (so no lock outlives a step),
--- retrying a step that could not get the parent's lock in time. For pg_cron,
+-- A whole run, committing after every step (so no lock outlives a step;
+-- delete steps sized to about 0.1 s each, at most p_batch events),
+-- retrying a step that could not get its locks in time (a long reader of
+-- audit_events, say): up to 10 times, each later. For pg_cron,
 -- psql (outside an explicit transaction) and the service, which follows the
 -- progress NOTICEs (JSON: the plan, then one per step):
 --   CALL datastorage.run_retention();
@@ -442,6 +556,9 @@ DECLARE
     step jsonb;
     err text;
     busy integer := 0;
+    batch integer := least(greatest(p_batch, 1), 1000);  -- grows to fit 0.1 s
+    began timestamptz;
+    took double precision;
 BEGIN
     run := datastorage.retention_begin(p_now, p_started_by);
     COMMIT;
@@ -452,8 +569,9 @@ BEGIN
                        FROM public.audit_retention_runs r WHERE r.run_id = run);
     LOOP
         err := NULL;
+        began := pg_catalog.clock_timestamp();
         BEGIN
-            step := datastorage.retention_step(run, p_batch);
+            step := datastorage.retention_step(run, batch);
         EXCEPTION
             WHEN lock_not_available THEN
                 busy := busy + 1;
@@ -468,8 +586,16 @@ BEGIN
             RAISE EXCEPTION 'retention run % failed: %', run, err USING ERRCODE = '55000';
         END IF;
         COMMIT;
+        took := extract(epoch FROM pg_catalog.clock_timestamp() - began);
         EXIT WHEN step ->> 'action' = 'done';
-        RAISE NOTICE '%', step;
+        RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds',
+                                                                pg_catalog.round(took::numeric, 4));
+        IF step ->> 'action' = 'delete' THEN
+            -- The next delete step aims at about 0.1 s of work: that bounds
+            -- its row locks and its slice of the CPU, whatever the machine.
+            batch := least(greatest(p_batch, 1), batch * 4,
+                           greatest(100, (batch * 0.1 / greatest(took, 0.001))::integer));
+        END IF;
         IF step ->> 'action' = 'retry' THEN
             PERFORM pg_catalog.pg_sleep(0.2 * busy);
         END IF;

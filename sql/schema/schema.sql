@@ -52,6 +52,7 @@ DECLARE
     placed     timestamptz[];
     tails      uuid[];
     parents    uuid[];
+    fresh      uuid[];
     missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
@@ -71,42 +72,58 @@ BEGIN
       INTO chains, seqs, hashes, held, reasons, placers, placed
       FROM locked l;
 
-    WITH firsts AS MATERIALIZED (
-        -- A repeated id within the array: its first occurrence. Sorted by id:
-        -- concurrent replays of overlapping batches claim ids in one order.
-        SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
+    -- Claim the ids: a repeated id within the array counts once (its first
+    -- occurrence), sorted by id so concurrent replays of overlapping batches
+    -- claim in one order. No conflict target: the registry's key decides
+    -- what a replay is, event_id alone on one node, (event_id,
+    -- correlation_id) on a Citus cluster (migration 0100, docs/scaling-out.md).
+    WITH claimed AS (
+        INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
+        SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
+               e.correlation_id
         FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
              WITH ORDINALITY AS e
         ORDER BY e.event_id, e.ordinality
-    ), claimed AS (
-        INSERT INTO public.audit_event_ids (event_id, event_date)
-        SELECT f.event_id, f.utc_date FROM firsts f
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    ), heads AS (
-        SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
-                 AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
-    ), fresh AS (
-        SELECT f.* FROM firsts f WHERE f.event_id IN (SELECT c.event_id FROM claimed c)
-    ), numbered AS (
-        SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
-               h.held, h.reason, h.placed_by, h.placed_at
-        FROM fresh f JOIN heads h ON h.correlation_id = f.correlation_id
-        WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
-    ), hashed AS (
-        SELECT x.*, datastorage.chain_links(x.start_hash, datastorage.canonical_fields_v2(
-                   x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
-                   x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
-                   x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
-                   x.resource_id, x.cluster_name, x.event_action, coalesce(x.is_sensitive, false),
-                   x.error_message, x.event_outcome, x.resource_name, x.resource_type,
-                   x.correlation_id, x.event_category, x.event_metadata,
-                   coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
-                   x.parent_event_date)) OVER chain AS hash
-        FROM numbered x
-        WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
-    ), ins AS (
+        ON CONFLICT DO NOTHING
+        RETURNING event_id)
+    SELECT array_agg(c.event_id) INTO fresh FROM claimed c;
+    IF fresh IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    -- Number, hash and insert the claimed events. Each statement reads only
+    -- this function's arguments and variables, never another statement's
+    -- result: on a cluster Citus would copy such a result to every node,
+    -- and an append of one chain would then touch them all.
+    WITH ins AS (
         INSERT INTO public.audit_events
+        WITH firsts AS MATERIALIZED (
+            SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
+            FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
+                 WITH ORDINALITY AS e
+            WHERE e.event_id IN (SELECT unnest(fresh))     -- hashed, not a scan per row
+            ORDER BY e.event_id, e.ordinality
+        ), heads AS (
+            SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
+                     AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
+        ), numbered AS (
+            SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
+                   h.held, h.reason, h.placed_by, h.placed_at
+            FROM firsts f JOIN heads h ON h.correlation_id = f.correlation_id
+            WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
+        ), hashed AS (
+            SELECT x.*, datastorage.chain_links(x.start_hash, datastorage.canonical_fields_v2(
+                       x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
+                       x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
+                       x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
+                       x.resource_id, x.cluster_name, x.event_action, coalesce(x.is_sensitive, false),
+                       x.error_message, x.event_outcome, x.resource_name, x.resource_type,
+                       x.correlation_id, x.event_category, x.event_metadata,
+                       coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
+                       x.parent_event_date)) OVER chain AS hash
+            FROM numbered x
+            WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
+        )
         SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
                k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,
                k.actor_id, k.actor_ip, k.resource_type, k.resource_id, k.resource_name,
@@ -135,13 +152,27 @@ BEGIN
     UPDATE public.audit_chain_heads h
        SET last_seq = t.seq, last_hash = t.hash, last_event_id = t.id, updated_at = now()
       FROM unnest(chains, seqs, hashes, tails) AS t(correlation_id, seq, hash, id)
-     WHERE h.correlation_id = t.correlation_id;
+     WHERE h.correlation_id = t.correlation_id
+       -- Redundant on one node; on a cluster it confines the update to the
+       -- appended chains' shards.
+       AND h.correlation_id = ANY (chains);
 
-    -- After the insert, so a parent earlier in the same batch counts.
+    -- After the insert, so a parent earlier in the same batch counts. The
+    -- appended chains first: on a cluster that lookup stays on their shards;
+    -- only a parent in another chain asks every shard.
+    -- Set differences: Citus cannot plan a correlated subquery over an array.
     IF parents IS NOT NULL THEN
-        SELECT p INTO missing
-          FROM unnest(parents) p
-         WHERE NOT EXISTS (SELECT 1 FROM public.audit_event_ids i WHERE i.event_id = p)
+        SELECT array_agg(d.p) INTO parents
+          FROM (SELECT unnest(parents)
+                EXCEPT
+                SELECT i.event_id FROM public.audit_event_ids i
+                 WHERE i.correlation_id = ANY (chains) AND i.event_id = ANY (parents)) d(p);
+    END IF;
+    IF parents IS NOT NULL THEN
+        SELECT d.p INTO missing
+          FROM (SELECT unnest(parents)
+                EXCEPT
+                SELECT i.event_id FROM public.audit_event_ids i WHERE i.event_id = ANY (parents)) d(p)
          LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'parent event does not exist: %', missing
@@ -455,6 +486,29 @@ $$;
 
 
 ALTER FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) OWNER TO datastorage_owner;
+
+--
+-- Name: chains_distributed(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.chains_distributed() RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                                  WHERE logicalrelid = 'public.audit_chain_heads'::regclass)$q$
+           INTO distributed;
+    END IF;
+    RETURN distributed;
+END
+$_$;
+
+
+ALTER FUNCTION datastorage.chains_distributed() OWNER TO datastorage_owner;
 
 --
 -- Name: console_overview(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -1974,9 +2028,9 @@ BEGIN
                 to_json('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]'
                         '([.][0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$'::text)::text)
             WHEN kind = 'string-map' THEN format(
-                '(%1$s.type() == "object" && !exists(%1$s.* ? (@.type() != "string")))', p)
+                '(%1$s.type() == "object" && !exists(%1$s.*.type() ? (@ != "string")))', p)
             WHEN kind = 'string-array' THEN format(
-                '(%1$s.type() == "array" && !exists(%1$s[*] ? (@.type() != "string")))', p)
+                '(%1$s.type() == "array" && !exists(%1$s[*].type() ? (@ != "string")))', p)
         END;
         parts := parts || CASE WHEN shape -> 'required' ? k THEN c
                                ELSE format('(!exists(%s) || %s)', p, c) END;
@@ -2186,6 +2240,7 @@ DECLARE
     run bigint;
     cids text[];
     uptos bigint[];
+    kept bigint;
 BEGIN
     IF p_now IS NULL OR p_now > now() THEN
         RAISE EXCEPTION 'retention cannot run as of %: it is ahead of the database clock (%)',
@@ -2213,11 +2268,17 @@ BEGIN
         INSERT INTO public.audit_retention_runs (as_of, cutoff, started_by)
         VALUES (p_now, v_cutoff, coalesce(nullif(p_started_by, ''), 'sql'))
         RETURNING run_id INTO run;
-        INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
-                                                  first_date, last_date)
-        SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
-          FROM datastorage.retention_chain_plan(v_cutoff) c
-         WHERE c.upto_seq IS NOT NULL;
+        -- The chain plan reads every event: once, for the queue and the held count.
+        WITH plan AS MATERIALIZED (SELECT * FROM datastorage.retention_chain_plan(v_cutoff)),
+             queued AS (
+            INSERT INTO public.audit_retention_queue (run_id, correlation_id, upto_seq, events,
+                                                      first_date, last_date)
+            SELECT run, c.correlation_id, c.upto_seq, c.prunable_events, c.first_date, c.last_date
+              FROM plan c
+             WHERE c.upto_seq IS NOT NULL)
+        SELECT coalesce(sum(c.expired_events) FILTER (WHERE c.held), 0) INTO kept FROM plan c;
+        -- The steps join with it: the planner must know its size.
+        ANALYZE public.audit_retention_queue;
         SELECT array_agg(q.correlation_id::text), array_agg(q.upto_seq) INTO cids, uptos
           FROM public.audit_retention_queue q WHERE q.run_id = run;
         UPDATE public.audit_retention_runs r
@@ -2226,9 +2287,9 @@ BEGIN
                                  WHERE q.run_id = run),
                partitions_planned = ARRAY(SELECT p.partition
                                           FROM datastorage.retention_partition_plan(v_cutoff, cids, uptos) p
-                                          WHERE p.droppable ORDER BY p.partition),
-               kept_held_events = (SELECT coalesce(sum(c.expired_events), 0)
-                                   FROM datastorage.retention_chain_plan(v_cutoff) c WHERE c.held)
+                                          WHERE p.droppable
+                                          UNION SELECT datastorage.retention_detached() ORDER BY 1),
+               kept_held_events = kept
          WHERE r.run_id = run;
     EXCEPTION WHEN OTHERS THEN
         PERFORM pg_advisory_unlock(datastorage.retention_lock_key());
@@ -2280,6 +2341,64 @@ $$;
 ALTER FUNCTION datastorage.retention_chain_plan(p_cutoff date) OWNER TO datastorage_owner;
 
 --
+-- Name: retention_detach(bigint, regclass, text[], date, date); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint, OUT locked_ms numeric) RETURNS record
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    res record;
+    stray bigint;
+BEGIN
+    SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
+    EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE z.first_kept_seq IS NULL '
+                   'OR e.chain_seq >= z.first_kept_seq) FROM %s e '
+                   'LEFT JOIN public.audit_retention_horizons z ON z.correlation_id = e.correlation_id',
+                   rel)
+        INTO events, stray;
+    IF stray > 0 THEN
+        RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', rel, stray
+            USING ERRCODE = '55000';
+    END IF;
+    -- What DETACH locks: the parent, the partition, the default partition.
+    PERFORM datastorage.retention_lock(ARRAY['public.audit_events'::regclass, rel]
+                                       || ARRAY(SELECT p.partdefid::regclass
+                                                FROM pg_partitioned_table p
+                                                WHERE p.partrelid = 'public.audit_events'::regclass
+                                                  AND p.partdefid <> 0));
+    locked_ms := extract(epoch FROM clock_timestamp());
+    EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
+    locked_ms := round((extract(epoch FROM clock_timestamp()) - locked_ms) * 1000, 1);
+    events := events + res.deleted;
+    chains := res.chains;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint, OUT locked_ms numeric) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_detached(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_detached() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT DISTINCT d.name
+    FROM public.audit_retention_runs r
+    CROSS JOIN LATERAL unnest(r.partitions_detached) d(name)
+    JOIN pg_catalog.pg_class c ON c.oid = to_regclass(format('public.%I', d.name))
+    WHERE NOT d.name = ANY (r.partitions_dropped) AND c.relkind = 'r' AND NOT c.relispartition
+$$;
+
+
+ALTER FUNCTION datastorage.retention_detached() OWNER TO datastorage_owner;
+
+--
 -- Name: retention_finish(bigint, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -2306,6 +2425,41 @@ $$;
 
 
 ALTER FUNCTION datastorage.retention_finish(p_run bigint, p_error text) OWNER TO datastorage_owner;
+
+--
+-- Name: retention_lock(regclass[]); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.retention_lock(rels regclass[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    tries constant integer := 50;
+    rel regclass;
+    how text;
+BEGIN
+    FOR attempt IN 1 .. tries LOOP
+        how := CASE WHEN attempt < tries THEN ' NOWAIT' ELSE '' END;
+        BEGIN
+            PERFORM set_config('lock_timeout', '100ms', true);
+            EXECUTE 'LOCK TABLE public.audit_chain_heads IN SHARE ROW EXCLUSIVE MODE' || how;
+            FOREACH rel IN ARRAY rels LOOP
+                EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', rel) || how;
+            END LOOP;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt = tries THEN
+                RAISE;
+            END IF;
+        END;
+        PERFORM pg_sleep(0.005 + random() * 0.01);
+    END LOOP;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.retention_lock(rels regclass[]) OWNER TO datastorage_owner;
 
 --
 -- Name: retention_lock_key(); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -2371,8 +2525,10 @@ BEGIN
                             WHERE (c->>'prunable_events')::bigint > 0),
         'kept_held_events', (SELECT coalesce(sum((c->>'expired_events')::bigint), 0)
                              FROM jsonb_array_elements(chains) c WHERE (c->>'held')::boolean),
-        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p->'partition'), '[]')
-                               FROM jsonb_array_elements(parts) p WHERE (p->>'droppable')::boolean),
+        'partitions_to_drop', (SELECT coalesce(jsonb_agg(p ORDER BY p), '[]')
+                               FROM (SELECT x->>'partition' FROM jsonb_array_elements(parts) x
+                                     WHERE (x->>'droppable')::boolean
+                                     UNION SELECT datastorage.retention_detached()) d(p)),
         'partitions', parts, 'chains', chains);
 END
 $$;
@@ -2390,6 +2546,11 @@ CREATE FUNCTION datastorage.retention_prune_chains(p_run bigint, p_cids text[], 
     AS $_$
 DECLARE
     work text[];
+    uptos bigint[];
+    firsts date[];
+    lasts date[];
+    lo date;
+    hi date;
     n bigint;
 BEGIN
     -- Same lock order as appends and holds: sorted correlation ids.
@@ -2397,20 +2558,28 @@ BEGIN
      WHERE h.correlation_id = ANY (p_cids) ORDER BY h.correlation_id FOR UPDATE;
     -- (Joins with unnest(), not = ANY (array): a batch is thousands of chains.)
     SELECT coalesce(sum(q.events) FILTER (WHERE h.legal_hold), 0),
-           coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}')
-      INTO kept_held, work
+           coalesce(array_agg(q.correlation_id::text) FILTER (WHERE NOT h.legal_hold), '{}'),
+           array_agg(q.upto_seq) FILTER (WHERE NOT h.legal_hold),
+           array_agg(q.first_date) FILTER (WHERE NOT h.legal_hold),
+           array_agg(q.last_date) FILTER (WHERE NOT h.legal_hold),
+           min(q.first_date) FILTER (WHERE NOT h.legal_hold),
+           max(q.last_date) FILTER (WHERE NOT h.legal_hold)
+      INTO kept_held, work, uptos, firsts, lasts, lo, hi
       FROM unnest(p_cids) c(cid)
       JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
       JOIN public.audit_chain_heads h ON h.correlation_id = q.correlation_id;
     IF p_except IS NULL THEN
-        -- One pass: the horizon is taken from the last deleted row of each chain.
+        -- One pass: the horizon is taken from the last deleted row of each
+        -- chain. The batch's chains come as arrays (not a join with the
+        -- whole queue), and the batch's date span (lo..hi, parameters)
+        -- leaves out the partitions none of its rows can be in.
         WITH gone AS (
             DELETE FROM public.audit_events e
-             USING unnest(work) c(cid)
-              JOIN public.audit_retention_queue q ON q.run_id = p_run AND q.correlation_id = c.cid
-             WHERE e.correlation_id = q.correlation_id AND e.chain_seq <= q.upto_seq
-               AND e.event_date BETWEEN q.first_date AND q.last_date
-            RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, q.upto_seq)
+             USING unnest(work, uptos, firsts, lasts) b(cid, upto_seq, first_date, last_date)
+             WHERE e.correlation_id = b.cid AND e.chain_seq <= b.upto_seq
+               AND e.event_date BETWEEN b.first_date AND b.last_date
+               AND e.event_date BETWEEN lo AND hi
+            RETURNING e.correlation_id::text AS cid, e.chain_seq, e.event_hash, b.upto_seq)
         SELECT count(*), datastorage.retention_record_horizons(p_run,
                    array_agg(g.cid) FILTER (WHERE g.chain_seq = g.upto_seq),
                    array_agg(g.upto_seq + 1) FILTER (WHERE g.chain_seq = g.upto_seq),
@@ -2424,9 +2593,9 @@ BEGIN
             SELECT datastorage.retention_record_horizons($1, array_agg(q.correlation_id::text),
                                                          array_agg(q.upto_seq + 1), array_agg(e.event_hash))
               FROM %s e
+              JOIN unnest($2) c(cid) ON c.cid = e.correlation_id
               JOIN public.audit_retention_queue q
-                ON q.run_id = $1 AND q.correlation_id = e.correlation_id AND q.upto_seq = e.chain_seq
-             WHERE e.correlation_id = ANY ($2) $q$, p_except)
+                ON q.run_id = $1 AND q.correlation_id = c.cid AND q.upto_seq = e.chain_seq $q$, p_except)
             INTO chains USING p_run, work;
         -- Chains reaching outside it (across a month's edge): the rest, row by row.
         SELECT coalesce(array_agg(q.correlation_id::text), '{}') INTO work
@@ -2504,6 +2673,7 @@ CREATE TABLE public.audit_retention_runs (
     chains_affected bigint DEFAULT 0 NOT NULL,
     kept_held_events bigint DEFAULT 0 NOT NULL,
     error text,
+    partitions_detached text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT audit_retention_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 );
 
@@ -2541,10 +2711,9 @@ DECLARE
     rel regclass;
     cids text[];
     res record;
-    in_part bigint;
     lo date;
     hi date;
-    stray bigint;
+    began timestamptz;
 BEGIN
     SELECT * INTO r FROM public.audit_retention_runs WHERE run_id = p_run FOR UPDATE;
     IF NOT FOUND OR r.status <> 'running' OR NOT EXISTS (
@@ -2562,45 +2731,42 @@ BEGIN
              WHERE NOT p = ANY (r.partitions_dropped || r.partitions_skipped) ORDER BY p LIMIT 1);
     IF part IS NOT NULL THEN
         rel := to_regclass(format('public.%I', part));
-        IF rel IS NOT NULL THEN
-            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), count(*), '
+        IF part IN (SELECT datastorage.retention_detached()) THEN
+            -- Detached by this run's previous step or by a run that died:
+            -- checked then, out of every verification since. Only the chain
+            -- heads' lock (the DDL guard's) stops writers, briefly.
+            PERFORM datastorage.retention_lock(ARRAY[rel]);
+            began := clock_timestamp();
+            EXECUTE format('DROP TABLE %s', rel);
+            UPDATE public.audit_retention_runs SET partitions_dropped = partitions_dropped || part
+             WHERE run_id = p_run;
+            RETURN jsonb_build_object('action', 'drop', 'partition', part, 'events', 0, 'locked_ms',
+                                      round(extract(epoch FROM clock_timestamp() - began) * 1000, 1));
+        END IF;
+        IF rel IS NOT NULL AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = rel
+                                       AND i.inhparent = 'public.audit_events'::regclass) THEN
+            EXECUTE format('SELECT array_agg(DISTINCT correlation_id::text), '
                            'min(event_date), max(event_date) FROM %s', rel)
-                INTO cids, in_part, lo, hi;
+                INTO cids, lo, hi;
             -- Same lock order as appends and holds: sorted correlation ids.
             PERFORM 1 FROM public.audit_chain_heads h
              WHERE h.correlation_id = ANY (cids) ORDER BY h.correlation_id FOR UPDATE;
         END IF;
-        IF rel IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
-                                  WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
-            -- Gone, or a chain in it was held since the plan: its rows stay.
+        IF cids IS NULL OR EXISTS (SELECT 1 FROM public.audit_chain_heads h
+                                   WHERE h.correlation_id = ANY (cids) AND h.legal_hold) THEN
+            -- Gone, not ours, or a chain in it was held since the plan: its rows stay.
             UPDATE public.audit_retention_runs SET partitions_skipped = partitions_skipped || part
              WHERE run_id = p_run;
             RETURN jsonb_build_object('action', 'skip', 'partition', part);
         END IF;
-        SELECT * INTO res FROM datastorage.retention_prune_chains(p_run, cids, rel, lo, hi);
-        -- A short wait for each lock, never a long queue of writers behind it.
-        PERFORM set_config('lock_timeout', '1s', true);
-        -- Nothing more can be written into the partition (writers to other
-        -- partitions go on): every row in it must be a pruned prefix row.
-        -- Checked before the parent's exclusive lock, to keep that lock short.
-        EXECUTE format('LOCK TABLE %s IN SHARE MODE', rel);
-        EXECUTE format('SELECT count(*) FROM %s e LEFT JOIN public.audit_retention_horizons z '
-                       'ON z.correlation_id = e.correlation_id '
-                       'WHERE z.first_kept_seq IS NULL OR e.chain_seq >= z.first_kept_seq', rel)
-            INTO stray;
-        IF stray > 0 THEN
-            RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', part, stray
-                USING ERRCODE = '55000';
-        END IF;
-        EXECUTE format('ALTER TABLE public.audit_events DETACH PARTITION %s', rel);
-        EXECUTE format('DROP TABLE %s', rel);
+        SELECT * INTO res FROM datastorage.retention_detach(p_run, rel, cids, lo, hi);
         UPDATE public.audit_retention_runs
-           SET partitions_dropped = partitions_dropped || part,
-               events_deleted = events_deleted + res.deleted + in_part,
+           SET partitions_detached = partitions_detached || part,
+               events_deleted = events_deleted + res.events,
                chains_affected = chains_affected + res.chains
          WHERE run_id = p_run;
-        RETURN jsonb_build_object('action', 'drop', 'partition', part,
-                                  'events', res.deleted + in_part, 'chains', res.chains);
+        RETURN jsonb_build_object('action', 'detach', 'partition', part,
+                                  'events', res.events, 'chains', res.chains, 'locked_ms', res.locked_ms);
     END IF;
 
     -- Chains in order until the batch is full (at least one chain).
@@ -2665,6 +2831,9 @@ DECLARE
     step jsonb;
     err text;
     busy integer := 0;
+    batch integer := least(greatest(p_batch, 1), 1000);  -- grows to fit 0.1 s
+    began timestamptz;
+    took double precision;
 BEGIN
     run := datastorage.retention_begin(p_now, p_started_by);
     COMMIT;
@@ -2675,8 +2844,9 @@ BEGIN
                        FROM public.audit_retention_runs r WHERE r.run_id = run);
     LOOP
         err := NULL;
+        began := pg_catalog.clock_timestamp();
         BEGIN
-            step := datastorage.retention_step(run, p_batch);
+            step := datastorage.retention_step(run, batch);
         EXCEPTION
             WHEN lock_not_available THEN
                 busy := busy + 1;
@@ -2691,8 +2861,16 @@ BEGIN
             RAISE EXCEPTION 'retention run % failed: %', run, err USING ERRCODE = '55000';
         END IF;
         COMMIT;
+        took := extract(epoch FROM pg_catalog.clock_timestamp() - began);
         EXIT WHEN step ->> 'action' = 'done';
-        RAISE NOTICE '%', step;
+        RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds',
+                                                                pg_catalog.round(took::numeric, 4));
+        IF step ->> 'action' = 'delete' THEN
+            -- The next delete step aims at about 0.1 s of work: that bounds
+            -- its row locks and its slice of the CPU, whatever the machine.
+            batch := least(greatest(p_batch, 1), batch * 4,
+                           greatest(100, (batch * 0.1 / greatest(took, 0.001))::integer));
+        END IF;
         IF step ->> 'action' = 'retry' THEN
             PERFORM pg_catalog.pg_sleep(0.2 * busy);
         END IF;
@@ -3175,6 +3353,9 @@ DECLARE
     e   bigint;
     n   bigint;
     lvl integer := 1;
+    queued_ids  uuid[];
+    queued_seqs bigint[];
+    repeats     bigint[];
 BEGIN
     IF p_max_batch IS NULL OR p_max_batch < 1 THEN
         RAISE EXCEPTION 'max_batch must be a positive integer' USING ERRCODE = 'DS400';
@@ -3189,10 +3370,19 @@ BEGIN
     EXCEPTION WHEN unique_violation THEN
         -- An event offered twice (it is already a leaf, or queued twice: a
         -- second row with its event_id inserted past the append function).
-        -- Rare, so checked only then: drop the repeats and take again.
-        DELETE FROM public.tlog_outbox o
-         WHERE EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = o.event_id)
-            OR EXISTS (SELECT 1 FROM public.tlog_outbox p WHERE p.event_id = o.event_id AND p.seq < o.seq);
+        -- Rare, so checked only then: drop the repeats and take again. On a
+        -- Citus cluster, also the same id appended in two chains (ids are
+        -- unique per chain there, docs/scaling-out.md): the first is the
+        -- leaf. In steps, the queue read once: Citus cannot join the outbox
+        -- (distributed by chain) with itself on event_id, nor with the leaves.
+        SELECT array_agg(o.event_id), array_agg(o.seq) INTO queued_ids, queued_seqs
+          FROM public.tlog_outbox o;
+        SELECT array_agg(t.seq) INTO repeats
+          FROM (SELECT u.event_id, u.seq,
+                       pg_catalog.row_number() OVER (PARTITION BY u.event_id ORDER BY u.seq) AS nth
+                  FROM unnest(queued_ids, queued_seqs) AS u(event_id, seq)) t
+         WHERE t.nth > 1 OR EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = t.event_id);
+        DELETE FROM public.tlog_outbox o WHERE o.seq = ANY (repeats);
         n := datastorage.tlog_take(s, p_max_batch);
     END;
     e := s + n;
@@ -3848,6 +4038,23 @@ $$;
 ALTER FUNCTION datastorage_guard.ddl_start() OWNER TO postgres;
 
 --
+-- Name: delete_refused_when(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.delete_refused_when() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT '(old.legal_hold OR (NOT COALESCE(((old.retention_days < ((NULLIF(current_setting('
+           '''datastorage.retention_cutoff''::text, true), ''''::text))::date - old.event_date)) '
+           'AND (old.retention_days < (((now() AT TIME ZONE ''UTC''::text))::date - '
+           'old.event_date))), false)))'
+$$;
+
+
+ALTER FUNCTION datastorage_guard.delete_refused_when() OWNER TO postgres;
+
+--
 -- Name: expected_triggers(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
@@ -4029,14 +4236,26 @@ ALTER FUNCTION datastorage_guard.may_change_hold() OWNER TO postgres;
 CREATE FUNCTION datastorage_guard.partition_is_held(rel regclass) RETURNS boolean
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
+    AS $_$
 DECLARE
     held boolean;
+    distributed boolean := false;
 BEGIN
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+           INTO distributed USING rel;
+    END IF;
+    IF distributed THEN
+        EXECUTE $q$SELECT EXISTS (SELECT 1 FROM run_command_on_placements(
+                       $1, 'SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)') r
+                   WHERE NOT r.success OR r.result = 't')$q$
+           INTO held USING rel;
+    ELSE
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)', rel) INTO held;
+    END IF;
     RETURN held;
 END
-$$;
+$_$;
 
 
 ALTER FUNCTION datastorage_guard.partition_is_held(rel regclass) OWNER TO postgres;
@@ -4085,8 +4304,6 @@ CREATE FUNCTION datastorage_guard.refuse_held_delete() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-DECLARE
-    cutoff date;
 BEGIN
     IF OLD.legal_hold THEN
         RAISE EXCEPTION 'Cannot delete audit event with legal hold: event_id=%, correlation_id=%',
@@ -4094,16 +4311,10 @@ BEGIN
             USING ERRCODE = '23503',
                   HINT = 'Release legal hold before deletion via DELETE /api/v1/audit/legal-hold/{correlation_id}';
     END IF;
-    -- least() skips NULL: without the setting there is no cutoff at all.
-    cutoff := nullif(current_setting('datastorage.retention_cutoff', true), '')::date;
-    cutoff := CASE WHEN cutoff IS NOT NULL THEN least(cutoff, (now() AT TIME ZONE 'UTC')::date) END;
-    IF cutoff IS NULL OR NOT coalesce(OLD.retention_days < cutoff - OLD.event_date, false) THEN
-        RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
-                        'and only retention removes events', OLD.event_id, OLD.correlation_id
-            USING ERRCODE = '55000',
-                  HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
-    END IF;
-    RETURN OLD;
+    RAISE EXCEPTION 'Audit events are immutable: event_id=%, correlation_id=% is not expired '
+                    'and only retention removes events', OLD.event_id, OLD.correlation_id
+        USING ERRCODE = '55000',
+              HINT = 'Expired events are removed by datastorage.enforce_retention (docs/retention.md)';
 END
 $$;
 
@@ -4135,28 +4346,35 @@ CREATE FUNCTION datastorage_guard.violations() RETURNS SETOF text
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.expected_triggers() WHERE rel IS NOT NULL)
     SELECT format('public.%s is protected: it cannot be dropped, renamed or moved', t)
     FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
     WHERE to_regclass('public.' || t) IS NULL
     UNION ALL
+    -- In place, enabled, running its guard function, and with no WHEN
+    -- condition but the delete rule's (110_audit_immutability.sql).
     SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
-    FROM datastorage_guard.expected_triggers() e
+    FROM e
     LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
-    WHERE e.rel IS NOT NULL AND (g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A'))
+    WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
+       OR CASE WHEN g.tgqual IS NULL AND e.tgname <> 'enforce_legal_hold' THEN false
+               ELSE substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
+                    IS DISTINCT FROM CASE WHEN e.tgname = 'enforce_legal_hold'
+                                          THEN datastorage_guard.delete_refused_when() END
+          END
     UNION ALL
     -- A BEFORE UPDATE (or INSTEAD OF) trigger of someone else's could
     -- rewrite a row after the guard saw it; other triggers cannot.
     SELECT format('Trigger %s on %s is not allowed: only the guard triggers may run before an '
                   'update of the audit tables', g.tgname, g.tgrelid::regclass)
     FROM pg_catalog.pg_trigger g
-    WHERE g.tgrelid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+    WHERE g.tgrelid IN (SELECT e.rel FROM e)
       AND NOT g.tgisinternal AND (g.tgtype & (2 | 64)) <> 0 AND (g.tgtype & 16) <> 0
-      AND NOT EXISTS (SELECT 1 FROM datastorage_guard.expected_triggers() e
-                      WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
+      AND NOT EXISTS (SELECT 1 FROM e WHERE e.rel = g.tgrelid AND e.tgname = g.tgname)
     UNION ALL
     SELECT format('Rules and row-level security are not allowed on %s', x.oid::regclass)
     FROM pg_catalog.pg_class x
-    WHERE x.oid IN (SELECT e.rel FROM datastorage_guard.expected_triggers() e)
+    WHERE x.oid IN (SELECT e.rel FROM e)
       AND (x.relrowsecurity OR x.relforcerowsecurity
            OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = x.oid))
     UNION ALL
@@ -4207,7 +4425,8 @@ ALTER TABLE public.audit_chain_heads OWNER TO datastorage_owner;
 
 CREATE TABLE public.audit_event_ids (
     event_id uuid NOT NULL,
-    event_date date NOT NULL
+    event_date date NOT NULL,
+    correlation_id character varying(255) NOT NULL
 );
 
 
@@ -4897,7 +5116,7 @@ CREATE TRIGGER audit_legal_holds_no_truncate BEFORE TRUNCATE ON public.audit_leg
 -- Name: audit_events enforce_legal_hold; Type: TRIGGER; Schema: public; Owner: datastorage_owner
 --
 
-CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_held_delete();
+CREATE TRIGGER enforce_legal_hold BEFORE DELETE ON public.audit_events FOR EACH ROW WHEN ((old.legal_hold OR (NOT COALESCE(((old.retention_days < ((NULLIF(current_setting('datastorage.retention_cutoff'::text, true), ''::text))::date - old.event_date)) AND (old.retention_days < (((now() AT TIME ZONE 'UTC'::text))::date - old.event_date))), false)))) EXECUTE FUNCTION datastorage_guard.refuse_held_delete();
 
 
 --
@@ -5123,6 +5342,14 @@ GRANT ALL ON FUNCTION datastorage.chain_sizes(p_correlation_ids text[]) TO datas
 --
 
 REVOKE ALL ON FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION chains_distributed(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.chains_distributed() FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.chains_distributed() TO datastorage_app;
 
 
 --
@@ -5450,11 +5677,32 @@ GRANT ALL ON FUNCTION datastorage.retention_chain_plan(p_cutoff date) TO datasto
 
 
 --
+-- Name: FUNCTION retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint, OUT locked_ms numeric); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_detach(p_run bigint, rel regclass, cids text[], lo date, hi date, OUT events bigint, OUT chains bigint, OUT locked_ms numeric) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION retention_detached(); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_detached() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION retention_finish(p_run bigint, p_error text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
 REVOKE ALL ON FUNCTION datastorage.retention_finish(p_run bigint, p_error text) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.retention_finish(p_run bigint, p_error text) TO datastorage_maintenance;
+
+
+--
+-- Name: FUNCTION retention_lock(rels regclass[]); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.retention_lock(rels regclass[]) FROM PUBLIC;
 
 
 --

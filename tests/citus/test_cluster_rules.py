@@ -163,16 +163,111 @@ def test_replay_is_stored_once_and_the_chain_verifies(coord):
     assert verify_offline(coord, cid) == 4
 
 
-def test_a_batch_of_several_chains_goes_through_the_coordinator(coord):
-    a, b = f"multi-a-{uuid.uuid4()}", f"multi-b-{uuid.uuid4()}"
-    events = [event(a), event(b), event(a, ts="2027-01-02T00:00:00Z")]
-    coord.execute("SET ROLE datastorage_app")
+def test_an_id_replayed_under_another_chain_is_an_event_of_that_chain(coord):
+    """The registry is keyed by chain on a cluster (docs/scaling-out.md,
+    "Idempotency on event_id"): the same id under another chain is not a
+    replay there; each chain stores it once and verifies."""
+    a, b = f"id-a-{uuid.uuid4()}", f"id-b-{uuid.uuid4()}"
+    first = event(a)
+    assert append(coord, a, [first]) == 1
+    again = {**first, "correlation_id": b, "resource_id": b}
+    assert append(coord, b, [again]) == 1
+    assert append(coord, b, [again]) == 0
+    assert append(coord, a, [first]) == 0
+    rows = coord.execute("SELECT correlation_id, count(*) FROM audit_events WHERE event_id = %s"
+                         " GROUP BY 1 ORDER BY 1", (first["event_id"],)).fetchall()
+    assert rows == [(a, 1), (b, 1)]
+    assert verify_offline(coord, a) == 1 and verify_offline(coord, b) == 1
+    # The transparency log, which sees every id, keeps one leaf per id.
+    as_role(coord, "datastorage_app", "SELECT datastorage.tlog_integrate()")
+    leaves = coord.execute("SELECT correlation_id FROM tlog_leaves WHERE event_id = %s",
+                           (first["event_id"],)).fetchall()
+    assert len(leaves) == 1 and leaves[0][0] in (a, b)
+    # An auditor's query across the shards finds the repeat.
+    repeats = [r[0] for r in coord.execute(
+        "SELECT event_id::text FROM audit_event_ids GROUP BY event_id HAVING count(*) > 1")]
+    assert first["event_id"] in repeats
+    assert coord.execute("SELECT count(*) FROM tlog_outbox WHERE event_id = %s",
+                         (first["event_id"],)).fetchone()[0] == 0
+
+
+def test_a_parent_in_another_chain_is_found_and_a_missing_one_refused(coord):
+    a, b = f"parent-a-{uuid.uuid4()}", f"parent-b-{uuid.uuid4()}"
+    parent = event(a)
+    append(coord, a, [parent])
+    assert append(coord, b, [event(b, parent_event_id=parent["event_id"])]) == 1
+    with pytest.raises(psycopg.Error) as err:
+        append(coord, b, [event(b, parent_event_id=str(uuid.uuid4()))])
+    assert err.value.sqlstate == "DS400"
+    assert verify_offline(coord, b) == 1
+
+
+def remote_commands(conn, sql_text: str, *params) -> list[str]:
+    """The commands Citus sends to other nodes while `sql_text` runs here,
+    as datastorage_app (citus.log_remote_commands, one notice per command)."""
+    seen: list[str] = []
+
+    def handler(diag):
+        seen.append(f"{diag.message_primary} [{diag.message_detail}]")
+
+    conn.add_notice_handler(handler)
+    conn.execute("SET citus.log_remote_commands = on")
     try:
-        n = coord.execute("SELECT datastorage.append_audit_events(%s)", (json.dumps(events),)).fetchone()[0]
+        as_role(conn, "datastorage_app", sql_text, *params)
     finally:
-        coord.execute("RESET ROLE")
-    assert n == 3
+        conn.execute("RESET citus.log_remote_commands")
+        conn.remove_notice_handler(handler)
+    return [m for m in seen if m.startswith("issuing ")]
+
+
+def node_of(coord, cid: str) -> int:
+    return coord.execute(
+        "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)"
+        " WHERE p.shardid = get_shard_id_for_distribution_column('audit_chain_heads', %s::text)",
+        (cid,)).fetchone()[0]
+
+
+def test_an_append_of_one_chain_touches_only_its_worker(coord, citus, citus_db):
+    """The coordinator sends the whole call to the chain's worker and nothing
+    else; there, every statement of the append runs on local shards: no
+    command to another node, no two-phase commit."""
+    cid = f"local-{uuid.uuid4()}"
+    append(coord, cid, [event(cid)])           # the chain exists; the next one is typical
+    port = node_of(coord, cid)
+    sent = remote_commands(coord, "SELECT datastorage.append_chain_events(%s, %s)",
+                           cid, json.dumps([event(cid)]))
+    assert len(sent) == 1, sent
+    assert "append_chain_events" in sent[0] and f"@127.0.0.1:{port} " in sent[0], sent
+    worker = next(w for w in citus.workers if w.port == port)
+    dbname = citus_db.rsplit("/", 1)[1]
+    with citus.connect(worker, dbname) as direct:
+        for events in ([event(cid)], [event(cid), event(cid, ts="2026-11-27T10:00:00Z")]):
+            assert remote_commands(direct, "SELECT datastorage.append_chain_events(%s, %s)",
+                                   cid, json.dumps(events)) == []
+    assert verify_offline(coord, cid) == 5
+
+
+def test_a_batch_of_several_chains_goes_through_the_coordinator(coord, citus):
+    """All or nothing across chains (spec: one transaction per batch): the
+    coordinator runs it and commits on both workers with two-phase commit."""
+    a, b = (f"multi-{uuid.uuid4()}" for _ in range(2))
+    while node_of(coord, a) == node_of(coord, b):
+        b = f"multi-{uuid.uuid4()}"
+    events = [event(a), event(b), event(a, ts="2027-01-02T00:00:00Z")]
+    sent = remote_commands(coord, "SELECT datastorage.append_audit_events(%s)", json.dumps(events))
+    prepared = {m.rsplit("@127.0.0.1:", 1)[1].split()[0] for m in sent if "PREPARE TRANSACTION" in m}
+    assert prepared == {str(w.port) for w in citus.workers}, sent
     assert verify_offline(coord, a) == 2 and verify_offline(coord, b) == 1
+    # A refused event on one worker's chain: nothing is stored on the other.
+    c, d = f"none-{uuid.uuid4()}", f"none-{uuid.uuid4()}"
+    while node_of(coord, c) == node_of(coord, d):
+        d = f"none-{uuid.uuid4()}"
+    with pytest.raises(psycopg.Error) as err:
+        as_role(coord, "datastorage_app", "SELECT datastorage.append_audit_events(%s)",
+                json.dumps([event(c), event(d, parent_event_id=str(uuid.uuid4()))]))
+    assert err.value.sqlstate == "DS400"
+    assert coord.execute("SELECT count(*) FROM audit_events WHERE correlation_id IN (%s, %s)",
+                         (c, d)).fetchone()[0] == 0
 
 
 def test_events_of_another_chain_are_refused_by_the_single_chain_append(coord):
@@ -268,6 +363,55 @@ def test_migrate_again_changes_nothing(coord, citus_db):
     before = coord.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0]
     assert migrate(citus_db) == 0
     assert coord.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0] == before
+
+
+def definitions(coord) -> dict:
+    """What a migrate leaves: every function of ours (body and settings),
+    which are delegated and by what, and where every table is."""
+    return {
+        "functions": dict(coord.execute(
+            "SELECT p.oid::regprocedure::text, md5(p.prosrc || coalesce(p.proconfig::text, ''))"
+            " FROM pg_proc p WHERE p.pronamespace IN ('datastorage'::regnamespace,"
+            " 'datastorage_guard'::regnamespace)").fetchall()),
+        "delegated": dict(coord.execute(
+            "SELECT objid::regprocedure::text, distribution_argument_index || ':' || colocationid"
+            " FROM pg_dist_object WHERE classid = 'pg_proc'::regclass"
+            " AND distribution_argument_index IS NOT NULL").fetchall()),
+        "tables": dict(coord.execute(
+            "SELECT logicalrelid::text, partmethod::text || ':' || colocationid FROM pg_dist_partition"
+            ).fetchall()),
+    }
+
+
+def test_an_interrupted_migrate_is_healed_by_the_next_and_never_unguards(coord, citus_db,
+                                                                        monkeypatch):
+    """On a cluster each function file commits on its own: a migrate that
+    dies between two of them leaves some files applied. The DDL guard holds
+    in that state, and the next migrate restores everything."""
+    from app import migrate as m
+    cid = f"interrupted-{uuid.uuid4()}"
+    append(coord, cid, [event(cid, ts="2027-01-20T08:00:00Z")])
+    as_role(coord, "datastorage_app", "SELECT datastorage.place_legal_hold(%s, 'case 3', 'legal')", cid)
+    before = definitions(coord)
+    run_file = m._run_file
+
+    def dies_before_export(conn, path, one_by_one):
+        if path.name.startswith("160_"):
+            raise m.MigrationError("killed")
+        run_file(conn, path, one_by_one)
+
+    monkeypatch.setattr(m, "_run_file", dies_before_export)
+    with pytest.raises(m.MigrationError, match="killed"):
+        m.migrate(citus_db)
+    monkeypatch.setattr(m, "_run_file", run_file)
+    # Files up to 150 were applied again; the upkeep's cluster setting went
+    # with its file, the guard's cluster branch did not.
+    assert definitions(coord)["functions"] != before["functions"]
+    refused(coord, "datastorage_owner", "ALTER TABLE audit_events DETACH PARTITION audit_events_2027_01",
+            "23503")
+    assert m.migrate(citus_db) == 0
+    assert definitions(coord) == before
+    assert verify_offline(coord, cid) == 1
 
 
 def test_appended_events_reach_the_transparency_log(coord):

@@ -129,6 +129,15 @@ ATTACKS = {
         "FOR EACH ROW EXECUTE FUNCTION datastorage.noop()",
         "DROP TRIGGER enforce_legal_hold ON audit_events",
         "DELETE FROM audit_events WHERE correlation_id = 'held'"]),
+    "weaken_guard_condition": ([], [
+        "CREATE OR REPLACE TRIGGER enforce_legal_hold BEFORE DELETE ON audit_events "
+        "FOR EACH ROW WHEN (false) EXECUTE FUNCTION datastorage_guard.refuse_held_delete()",
+        "CREATE OR REPLACE TRIGGER audit_events_immutable BEFORE UPDATE ON audit_events "
+        "FOR EACH ROW WHEN (false) EXECUTE FUNCTION datastorage_guard.refuse_audit_update()",
+        f"CREATE OR REPLACE TRIGGER enforce_legal_hold BEFORE DELETE ON {HELD_PART} "
+        "FOR EACH ROW WHEN (old.legal_hold AND false) EXECUTE FUNCTION datastorage_guard.refuse_held_delete()",
+        "UPDATE audit_events SET legal_hold = false WHERE correlation_id = 'held'",
+        "DELETE FROM audit_events WHERE correlation_id = 'held'"]),
     "trigger_rewrites_after_guard": ([
         "CREATE FUNCTION datastorage.unhold() RETURNS trigger LANGUAGE plpgsql "
         "AS $$ BEGIN NEW.legal_hold := false; RETURN NEW; END $$"], [

@@ -93,6 +93,27 @@ def test_fast_check_agrees_with_the_explanation(conn, data, shape):
         assert problem is None, (payload, problem)
 
 
+def test_fast_check_refuses_nested_arrays_in_string_maps_and_lists(conn):
+    """Found by the property above: in lax mode a jsonpath filter unwraps an
+    array, so a map value `[]` or `["x"]` once passed the shortcut while the
+    explaining checker (rightly) refused it."""
+    error = {"message": "m", "code": "c", "component": "k", "retry_possible": False}
+    cases = [("gateway", "signal_labels", {"": []}),
+             ("gateway", "signal_labels", {"a": ["x"]}),
+             ("gateway", "error_details", dict(error, stack_trace=[["x"]])),
+             ("gateway", "error_details", dict(error, stack_trace=[[]]))]
+    for shape, member, value in cases:
+        payload = dict(VALID[shape], **{member: value})
+        fast, problem = conn.execute(
+            "SELECT jsonb_path_match(%s::jsonb, datastorage.reconstruction_shape_path(%s)),"
+            "       datastorage.reconstruction_payload_problem(%s::jsonb, %s)",
+            (json.dumps(payload), shape, json.dumps(payload), shape)).fetchone()
+        assert fast is False and problem, (value, fast, problem)
+    ok = dict(VALID["gateway"], signal_labels={"a": "x"}, error_details=dict(error, stack_trace=["x"]))
+    assert conn.execute("SELECT jsonb_path_match(%s::jsonb, datastorage.reconstruction_shape_path('gateway'))",
+                        (json.dumps(ok),)).fetchone()[0] is True
+
+
 @settings(max_examples=200, deadline=None)
 @given(value=TEXT)
 def test_any_string_reads_back_as_itself(value):

@@ -2,7 +2,7 @@
 -- order, by chain_seq; batches link each chain in array order; replays of a
 -- stored event_id store nothing; the chain verifies end to end.
 BEGIN;
-SELECT plan(17);
+SELECT plan(21);
 
 CREATE FUNCTION pg_temp.ev(id int, cid text, ts timestamptz DEFAULT now()) RETURNS jsonb
 LANGUAGE sql AS $$
@@ -41,9 +41,15 @@ SELECT is(datastorage.append_audit_events(jsonb_build_array(pg_temp.ev(4, 'hc-a'
           'an id repeated within the array is stored once');
 SELECT is((SELECT correlation_id::text FROM audit_events WHERE event_id = 'b0000000-0000-4000-8000-000000000004'), 'hc-a',
           'the first occurrence wins');
--- Stored ids are registered with their date (one index answers "stored?").
-SELECT is((SELECT count(*) FROM audit_events e JOIN audit_event_ids i USING (event_id, event_date)),
-          (SELECT count(*) FROM audit_event_ids), 'every registered id names a stored event of that date');
+-- On one node an id is stored once whatever chain names it again (on a
+-- Citus cluster: once per chain, tests/citus/test_cluster_rules.py).
+SELECT is(datastorage.append_audit_events(jsonb_build_array(pg_temp.ev(1, 'hc-elsewhere'))), 0,
+          'a stored id replayed under another chain stores nothing');
+SELECT is((SELECT count(*) FROM audit_events WHERE correlation_id = 'hc-elsewhere'), 0::bigint,
+          'the other chain stays empty');
+-- Stored ids are registered with their date and chain (one index answers "stored?").
+SELECT is((SELECT count(*) FROM audit_events e JOIN audit_event_ids i USING (event_id, event_date, correlation_id)),
+          (SELECT count(*) FROM audit_event_ids), 'every registered id names a stored event of that date and chain');
 
 -- A batch spanning 20 chains, interleaved: each chain links in array order.
 SELECT is(datastorage.append_audit_events(
@@ -61,6 +67,13 @@ SELECT results_eq($$ SELECT event_id FROM audit_events WHERE correlation_id = 'h
 SELECT throws_ok($$ SELECT datastorage.append_audit_events(jsonb_build_array(
                       pg_temp.ev(900, 'hc-p') || '{"parent_event_id": "c0000000-0000-4000-8000-000000000000"}')) $$,
                  'DS400', NULL, 'unknown parent_event_id is refused');
+
+-- A parent in another chain counts.
+SELECT is(datastorage.append_chain_events('hc-child', jsonb_build_array(
+              pg_temp.ev(901, 'hc-child') || '{"parent_event_id": "b0000000-0000-4000-8000-000000000001"}')), 1,
+          'a parent stored in another chain is found');
+
+SELECT is(datastorage.chains_distributed(), false, 'one node: the chains are not distributed');
 
 SELECT * FROM finish();
 ROLLBACK;

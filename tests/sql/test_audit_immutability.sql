@@ -2,7 +2,7 @@
 -- by retention (test_retention.sql); TRUNCATE
 -- is refused on the table and on partitions; the hold history is append-only.
 BEGIN;
-SELECT plan(15);
+SELECT plan(18);
 
 SELECT is(datastorage.append_audit_events(jsonb_build_array(
     jsonb_build_object('event_id', 'a0000000-0000-4000-8000-000000000001', 'event_timestamp', now(),
@@ -44,6 +44,17 @@ SELECT throws_ok($$ TRUNCATE audit_events_default $$, '55000', NULL, 'TRUNCATE o
 SELECT throws_ok($$ UPDATE audit_legal_holds SET reason = 'rewritten' $$, '55000', NULL,
                  'hold history cannot be rewritten');
 SELECT throws_ok($$ DELETE FROM audit_legal_holds $$, '55000', NULL, 'hold history cannot be deleted');
+
+-- The delete rule is the WHEN condition of every copy of the trigger (the
+-- parent's and each partition's), exactly as the guard expects it.
+SELECT is((SELECT count(*) FROM pg_trigger t WHERE t.tgname = 'enforce_legal_hold'
+           AND substring(pg_get_triggerdef(t.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
+               = datastorage_guard.delete_refused_when()),
+          (SELECT count(*) FROM pg_trigger t WHERE t.tgname = 'enforce_legal_hold'),
+          'every enforce_legal_hold trigger carries the delete rule as its condition');
+SELECT cmp_ok((SELECT count(*) FROM pg_trigger t WHERE t.tgname = 'enforce_legal_hold'), '>', 1::bigint,
+              'on the parent and on the partitions');
+SELECT is_empty($$ SELECT * FROM datastorage_guard.violations() $$, 'the DDL guard finds nothing wrong');
 
 SELECT * FROM finish();
 ROLLBACK;

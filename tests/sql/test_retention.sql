@@ -3,7 +3,7 @@
 -- verification accepts (and nothing else), and is refused to the app role.
 -- Every date is explicit (2020): nothing depends on today.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 -- The literals below carry no zone: they mean UTC, whatever the session's
 -- TimeZone (the pinned-date runs use zones east and west of UTC).
 SET LOCAL TimeZone = 'UTC';
@@ -100,6 +100,7 @@ SET LOCAL ROLE datastorage_maintenance;
 CREATE TEMP TABLE run AS SELECT datastorage.enforce_retention('2020-02-15') AS r;
 RESET ROLE;
 SELECT is((SELECT r->>'status' FROM run), 'succeeded', 'the run succeeded');
+SELECT is((SELECT r->'partitions_detached' FROM run), '["audit_events_2020_01"]', 'January was detached');
 SELECT is((SELECT r->'partitions_dropped' FROM run), '["audit_events_2020_01"]', 'January was dropped');
 SELECT is(to_regclass('public.audit_events_2020_01'), NULL, 'the January table is gone');
 SELECT is((SELECT (r->>'events_deleted')::int FROM run), 16, 'events deleted');

@@ -1,0 +1,60 @@
+"""CPU per event of the audit-event validation, one pass against two:
+`python -m bench.bench_validation [--quick]`.
+
+No database: the 500 events of one benchmark batch (bench.common.audit_event)
+go through app.events.prepare, through app.models.audit.validate_one_pass
+(what prepare does for a valid event) and through
+app.events.validate_two_passes (what it did before, and still does for an
+invalid one), interleaved round by round so that the machine's load hits
+both alike. Process CPU time, median of the rounds, in µs per event.
+"""
+from __future__ import annotations
+
+import time
+
+from app import events
+from bench.common import audit_event, log, markdown_table, quick_mode, target, write_results
+
+NAME = "validation"
+MAX_EVENT_DATA = 1 << 20
+
+
+def cpu_us_per_event(fn, batch: list) -> float:
+    started = time.process_time()
+    for item in batch:
+        fn(item)
+    return (time.process_time() - started) / len(batch) * 1e6
+
+
+def main(quick: bool = False) -> dict:
+    rounds = 7 if quick else 31
+    batch = [audit_event(f"bench-{i % 50}", n=i) for i in range(500)]
+    paths = {
+        "one pass (validate_one_pass)": events.validate_one_pass,
+        "two passes (validate_two_passes)": events.validate_two_passes,
+        "whole row (events.prepare)": lambda e: events.prepare(
+            e, max_event_data_bytes=MAX_EVENT_DATA, check_window=False),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    for r in range(rounds):
+        for name, fn in (paths.items() if r % 2 == 0 else reversed(paths.items())):
+            samples[name].append(cpu_us_per_event(fn, batch))
+    med = {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
+    one, two = med["one pass (validate_one_pass)"], med["two passes (validate_two_passes)"]
+    targets = [target("one pass / two passes, CPU per valid event (lower is better)",
+                      one / two, "<", 1.0)]
+    md = (f"### Audit-event validation, CPU per event ({rounds} interleaved rounds of "
+          f"{len(batch)} events, medians)\n\n"
+          + markdown_table(["path", "µs per event (median)", "min", "max"],
+                           [[n, round(med[n], 1), round(min(v), 1), round(max(v), 1)]
+                            for n, v in samples.items()])
+          + f"\none pass / two passes: {one / two:.2f}\n")
+    log(md)
+    data = {"quick": quick, "rounds": rounds, "us_per_event": med, "samples": samples,
+            "targets": targets}
+    write_results(NAME, data, md)
+    return data
+
+
+if __name__ == "__main__":
+    main(quick_mode())
