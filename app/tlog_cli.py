@@ -101,8 +101,11 @@ def _shipped_body(name: str) -> str:
 # hash to its stored event_hash, come back by name in `odd`; a missing event's
 # place holds the leaf of the leaf row's own event_hash (what a pruned event
 # contributes), a bad one's an arbitrary hash (verification stops there).
-# (OFFSET 0 keeps each level a separate step, so that the event hash and the
-# leaf hash, each used twice above it, are computed once a row.)
+# The leaf's chain is part of the join (the leaf signs it): on Citus an id
+# is unique only within a chain, and an event moved to another chain is
+# missing from the one its leaf names. (OFFSET 0 keeps each level a separate
+# step, so that the event hash and the leaf hash, each used twice above it,
+# are computed once a row.)
 CHUNK_SQL = """
 SELECT count(*), max(leaf_index),
        string_agg(CASE WHEN bad THEN sha256(''::bytea) ELSE leaf END, ''::bytea ORDER BY leaf_index),
@@ -121,7 +124,8 @@ FROM (
                l.leaf_hash AS stored, a.event_id IS NOT NULL AS found, a.correlation_id, a.event_hash,
                datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a) AS recomputed
         FROM public.tlog_leaves l
-        LEFT JOIN public.audit_events a ON a.event_id = l.event_id
+        LEFT JOIN public.audit_events a
+               ON a.event_id = l.event_id AND a.correlation_id = l.correlation_id
         WHERE l.leaf_index >= %(lo)s AND l.leaf_index < %(hi)s
         OFFSET 0
     ) r
