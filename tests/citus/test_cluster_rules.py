@@ -430,8 +430,9 @@ def test_appended_events_reach_the_transparency_log(coord):
 
 def test_log_verify_chunks_recompute_the_log_of_a_cluster(coord, citus_db):
     """`log verify`'s chunk query runs on the coordinator against the
-    distributed events, including an id appended in two chains (its leaf
-    names the first): the leaves rebuild the log's root; a rewrite is named.
+    distributed events, including an id appended in two chains (one leaf,
+    naming one of them): the leaves rebuild the log's root; a rewrite of
+    that event is named.
     (Its horizon and outside-the-log queries do not run on a cluster yet.)"""
     from app import tlog
     from app.tlog_cli import leaf_chunks
@@ -453,10 +454,11 @@ def test_log_verify_chunks_recompute_the_log_of_a_cluster(coord, citus_db):
     size = coord.execute("SELECT datastorage.tlog_size()").fetchone()[0]
     root = bytes(coord.execute("SELECT datastorage.tlog_root(%s)", (size,)).fetchone()[0])
     assert recompute(size) == (root, [])
+    index, chain = coord.execute("SELECT leaf_index, correlation_id FROM tlog_leaves "
+                                 "WHERE event_id = %s", (twice["event_id"],)).fetchone()
     with coord.transaction():  # as the superuser, on the worker too
         coord.execute("SET LOCAL citus.propagate_set_commands = 'local'")
         coord.execute("SET LOCAL session_replication_role = replica")
-        coord.execute("UPDATE audit_events SET event_data = '{}' WHERE correlation_id = %s", (b,))
-    (index,) = coord.execute("SELECT leaf_index FROM tlog_leaves WHERE correlation_id = %s",
-                             (b,)).fetchone()
-    assert recompute(size)[1] == [(index, twice["event_id"], b, True)]
+        coord.execute("UPDATE audit_events SET event_data = '{}' WHERE event_id = %s "
+                      "AND correlation_id = %s", (twice["event_id"], chain))
+    assert recompute(size)[1] == [(index, twice["event_id"], chain, True)]
