@@ -23,7 +23,6 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
-from hashlib import sha256
 from pathlib import Path
 
 from . import note, tlog
