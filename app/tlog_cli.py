@@ -18,6 +18,7 @@ both checkpoints are kept as evidence.
 from __future__ import annotations
 
 import argparse
+import bisect
 import re
 import socket
 import sys
@@ -307,12 +308,15 @@ def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
             checkpoint size on the way; False once one differs."""
             nonlocal good_until
             while builder.size < upto:
-                stop = min([s for s in sizes if s > builder.size] + [upto])
+                i = bisect.bisect_right(sizes, builder.size)  # the next checkpoint size
+                stop = min(sizes[i], upto) if i < len(sizes) else upto
                 builder.extend(chunk.leaves[builder.size - chunk.lo:stop - chunk.lo])
                 if stop in wanted:
                     good_until = _compare(rep, wanted[stop], builder, good_until)
                     if rep.problems:
-                        _name_leaf(rep, conn, good_until, stop, stored_differs)
+                        # (a stored leaf past `stop` cannot explain this root)
+                        _name_leaf(rep, conn, good_until, stop,
+                                   stored_differs if (stored_differs or 0) < stop else None)
                         return False
             return True
 
