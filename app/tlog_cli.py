@@ -106,6 +106,12 @@ def _shipped_body(name: str) -> str:
 # missing from the one its leaf names. (OFFSET 0 keeps each level a separate
 # step, so that the event hash and the leaf hash, each used twice above it,
 # are computed once a row.)
+# The statements here also run on a Citus coordinator (docs/scaling-out.md),
+# where the leaves are a table of the coordinator and the events are spread
+# over the shards: a row goes to chain_hash as ROW(a.*) (on a shard `a` is a
+# row of the shard's own type), and the horizons and stray events are found
+# through materialised CTEs, which Citus can plan where correlated
+# subqueries across the two kinds of table are refused.
 CHUNK_SQL = """
 SELECT count(*), max(leaf_index),
        string_agg(CASE WHEN bad THEN sha256(''::bytea) ELSE leaf END, ''::bytea ORDER BY leaf_index),
@@ -122,7 +128,8 @@ FROM (
     FROM (
         SELECT l.leaf_index, l.event_id, l.correlation_id AS leaf_cid, l.event_hash AS leaf_ev_hash,
                l.leaf_hash AS stored, a.event_id IS NOT NULL AS found, a.correlation_id, a.event_hash,
-               datastorage.chain_hash(coalesce(a.previous_event_hash, ''), a) AS recomputed
+               datastorage.chain_hash(coalesce(a.previous_event_hash, ''),
+                                      ROW(a.*)::public.audit_events) AS recomputed
         FROM public.tlog_leaves l
         LEFT JOIN public.audit_events a
                ON a.event_id = l.event_id AND a.correlation_id = l.correlation_id
@@ -143,9 +150,11 @@ ORDER BY g LIMIT 1
 """
 
 OUTSIDE_SQL = """
+WITH l AS MATERIALIZED (SELECT event_id FROM public.tlog_leaves)
 SELECT a.event_id::text, a.correlation_id FROM public.audit_events a
-WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.event_id = a.event_id)
-  AND NOT EXISTS (SELECT 1 FROM public.tlog_outbox o WHERE o.event_id = a.event_id)
+LEFT JOIN l ON l.event_id = a.event_id
+LEFT JOIN public.tlog_outbox o ON o.correlation_id = a.correlation_id AND o.event_id = a.event_id
+WHERE l.event_id IS NULL AND o.event_id IS NULL
 LIMIT 20
 """
 
@@ -159,13 +168,27 @@ LIMIT 20
 # leaves up to the link. No unsigned column (such as a copy of chain_seq in
 # tlog_leaves) decides what counts as pruned.
 HORIZONS_SQL = """
+WITH z AS MATERIALIZED (
+    SELECT z.correlation_id, z.first_kept_seq, z.previous_hash, f.first_stored,
+           k.previous_event_hash AS kept_previous
+    FROM public.audit_retention_horizons z
+    LEFT JOIN (SELECT a.correlation_id, min(a.chain_seq) AS first_stored
+               FROM public.audit_events a
+               JOIN public.audit_retention_horizons h ON h.correlation_id = a.correlation_id
+               GROUP BY a.correlation_id) f ON f.correlation_id = z.correlation_id
+    LEFT JOIN public.audit_events k
+           ON k.correlation_id = z.correlation_id AND k.chain_seq = z.first_kept_seq),
+l AS MATERIALIZED (
+    SELECT l.correlation_id, l.event_hash, l.leaf_index, l.event_id
+    FROM public.tlog_leaves l
+    JOIN z ON z.correlation_id = l.correlation_id AND z.previous_hash = l.event_hash),
+s AS MATERIALIZED (
+    SELECT a.event_id FROM public.audit_events a WHERE a.event_id IN (SELECT l.event_id FROM l))
 SELECT z.correlation_id, z.first_kept_seq, z.previous_hash, l.leaf_index, l.event_id::text,
-       EXISTS (SELECT 1 FROM public.audit_events a WHERE a.event_id = l.event_id),
-       (SELECT min(a.chain_seq) FROM public.audit_events a WHERE a.correlation_id = z.correlation_id),
-       k.previous_event_hash
-FROM public.audit_retention_horizons z
-LEFT JOIN public.tlog_leaves l ON l.correlation_id = z.correlation_id AND l.event_hash = z.previous_hash
-LEFT JOIN public.audit_events k ON k.correlation_id = z.correlation_id AND k.chain_seq = z.first_kept_seq
+       s.event_id IS NOT NULL, z.first_stored, z.kept_previous
+FROM z
+LEFT JOIN l ON l.correlation_id = z.correlation_id AND l.event_hash = z.previous_hash
+LEFT JOIN s ON s.event_id = l.event_id
 """
 
 

@@ -21,7 +21,7 @@ from ..export import ExportRequest
 from ..identity import user_of
 from ..models.workflows import STATUSES, SearchRequest
 from ..problems import Problem, from_database_error
-from ..routes import reconstruction
+from ..routes import audit, reconstruction
 from ..validation import parse_model
 from . import security, views
 from .render import STATIC, fragment, page
@@ -83,10 +83,10 @@ async def search(request):
     result, pager = None, None
     if form.filled and not form.errors:
         offset = views.offset_param(request.args)
-        result = await _json(request, "datastorage.query_audit_events", sql["correlation_id"],
-                             sql["event_type"], sql["event_category"], sql["event_outcome"],
-                             sql["severity"], sql["since"], sql["until"], views.SEARCH_PAGE,
-                             offset)
+        result = orjson.loads(await audit.find_events(
+            request.app.ctx.db, sql["correlation_id"], sql["event_type"], sql["event_category"],
+            sql["event_outcome"], sql["severity"], sql["since"], sql["until"], views.SEARCH_PAGE,
+            offset))
         pager = views.Pager(offset, views.SEARCH_PAGE, len(result["data"]),
                             result["pagination"]["total"])
     return page(request, "search.html", status=400 if form.errors else 200, nav="search",

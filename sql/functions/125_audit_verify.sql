@@ -27,6 +27,11 @@
 --         shows them), and the hash of a version-1 event is taken from that
 --         text; other versions hash their own form (chain_hash dispatches on
 --         hash_version, 120_audit_hash_chain.sql).
+-- On a Citus cluster the scan runs on the shards, where `e` is a row of the
+-- shard's own type: the functions that take a row get ROW(e.*) cast to
+-- audit_events (the same columns on either); and there this function and
+-- the others here that read distributed tables become PL/pgSQL
+-- (sql/citus/35_functions_plpgsql.sql, docs/scaling-out.md).
 CREATE OR REPLACE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_members boolean)
 RETURNS TABLE (correlation_id text, chain_seq bigint, event_id uuid, event_date date,
                event_timestamp timestamptz, event_hash text, previous_event_hash text,
@@ -63,9 +68,11 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                          e.legal_hold, e.hash_version, z.first_kept_seq AS horizon_seq,
                          z.previous_hash AS horizon_hash,
                          CASE WHEN NOT p_with_members OR e.hash_version <> 1
-                              THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
+                              THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''),
+                                                          ROW(e.*)::public.audit_events)
                          END AS scan_hash,
-                         CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
+                         CASE WHEN p_with_members
+                              THEN datastorage.canonical_members(ROW(e.*)::public.audit_events) END AS members
                   FROM public.audit_events e
                   LEFT JOIN public.audit_retention_horizons z
                          ON z.correlation_id = e.correlation_id
@@ -167,6 +174,18 @@ SET min_parallel_table_scan_size = '64kB' SET min_parallel_index_scan_size = '64
     ORDER BY w.ord
 $$;
 
+-- verify_chains for one chain: on a Citus cluster it is delegated by its
+-- correlation id and runs whole on the chain's worker (the service's
+-- verification of a single chain).
+CREATE OR REPLACE FUNCTION datastorage.verify_one_chain(p_correlation_id text)
+RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
+               broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid,
+               head_seq bigint, head_hash text, head_matches boolean, is_valid boolean,
+               broken jsonb, pruned_events bigint, expired boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM datastorage.verify_chains(ARRAY[p_correlation_id])
+$$;
+
 -- The one-chain summary (kept with its original columns for existing callers).
 CREATE OR REPLACE FUNCTION datastorage.verify_chain_summary(p_correlation_id text)
 RETURNS TABLE (correlation_id text, total_events bigint, valid_events bigint,
@@ -190,6 +209,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 GRANT EXECUTE ON FUNCTION datastorage.verify_chain(text), datastorage.verify_chain_summary(text),
+                          datastorage.verify_one_chain(text),
                           datastorage.verify_chains(text[]), datastorage.chain_sizes(text[]),
                           datastorage.chain_head_matches(text, bigint, text)
     TO datastorage_app, datastorage_auditor;

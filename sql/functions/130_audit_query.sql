@@ -4,7 +4,10 @@
 
 -- One event as the API returns it (spec/audit-api.md §6.3, with the real
 -- values of the columns the original left as placeholders).
-CREATE OR REPLACE FUNCTION datastorage.event_json(e public.audit_events) RETURNS jsonb
+-- Polymorphic: a row of audit_events or, on a Citus cluster, a row of one
+-- of its shards (another composite type with the same columns: a call over
+-- shard rows runs on the shard with the shard's row; docs/scaling-out.md).
+CREATE OR REPLACE FUNCTION datastorage.event_json(e anyelement) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT jsonb_strip_nulls(jsonb_build_object(
         'event_id',             e.event_id,
@@ -41,11 +44,31 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                           'parent_event_date', to_char(e.parent_event_date, 'YYYY-MM-DD'))
 $$;
 
+-- The page bounds every paged function accepts (one rule, one place).
+CREATE OR REPLACE FUNCTION datastorage.check_page(p_limit integer, p_offset bigint) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 THEN
+        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
+    END IF;
+END
+$$;
+
 -- Filters are optional (NULL = not filtered). Newest first; equal timestamps
 -- are ordered by event_id, so paging is deterministic. `total` is exact up to
 -- 10,000 matching events (and always for a correlation id alone); beyond
 -- that, counting would read every match, so a broad query reports the
 -- planner's estimate instead (at least 10,001; issue 12 §5).
+--
+-- Two entry points, one query: query_audit_events names a chain (on a Citus
+-- cluster it is delegated by p_correlation_id and runs on the chain's
+-- worker), search_audit_events need not (no correlation id argument, so on a
+-- cluster it runs on the coordinator and asks every shard). The service
+-- calls the first only with a chain: Citus 13.2 crashes the backend that
+-- plans a delegated call whose distribution argument is NULL.
 --
 -- Plans (issue 8; measured on 1M events in 12 monthly partitions, see
 -- docs/performance.md):
@@ -62,11 +85,11 @@ $$;
 --     and read.
 --   * There the page is picked from an index (keys only) and only its rows
 --     are fetched: a deep offset skips index entries, not whole rows.
-CREATE OR REPLACE FUNCTION datastorage.query_audit_events(
-    p_correlation_id text DEFAULT NULL, p_event_type text DEFAULT NULL,
-    p_event_category text DEFAULT NULL, p_event_outcome text DEFAULT NULL,
-    p_severity text DEFAULT NULL, p_since timestamptz DEFAULT NULL,
-    p_until timestamptz DEFAULT NULL, p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0)
+CREATE OR REPLACE FUNCTION datastorage.search_audit_events(
+    p_event_type text DEFAULT NULL, p_event_category text DEFAULT NULL,
+    p_event_outcome text DEFAULT NULL, p_severity text DEFAULT NULL,
+    p_since timestamptz DEFAULT NULL, p_until timestamptz DEFAULT NULL,
+    p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0, p_chain text DEFAULT NULL)
 RETURNS jsonb
 -- VOLATILE only because PostgreSQL allows EXPLAIN (the estimate) in volatile
 -- functions alone; it writes nothing.
@@ -79,23 +102,18 @@ DECLARE
     plan json;
     count_cap constant bigint := 10000;
 BEGIN
-    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
-        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
-    END IF;
-    IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
-    END IF;
-    IF p_correlation_id IS NOT NULL AND num_nulls(p_event_type, p_event_category, p_event_outcome,
-                                                  p_severity, p_since, p_until) = 6 THEN
-        SELECT (SELECT count(*) FROM public.audit_events WHERE correlation_id = p_correlation_id),
-               (SELECT coalesce(jsonb_agg(datastorage.event_json(p)
+    PERFORM datastorage.check_page(p_limit, p_offset);
+    IF p_chain IS NOT NULL AND num_nulls(p_event_type, p_event_category, p_event_outcome,
+                                         p_severity, p_since, p_until) = 6 THEN
+        SELECT (SELECT count(*) FROM public.audit_events WHERE correlation_id = p_chain),
+               (SELECT coalesce(jsonb_agg(datastorage.event_json(p::public.audit_events)
                                           ORDER BY p.event_timestamp DESC, p.event_id DESC), '[]')
-                  FROM (SELECT * FROM public.audit_events WHERE correlation_id = p_correlation_id
+                  FROM (SELECT * FROM public.audit_events WHERE correlation_id = p_chain
                         ORDER BY event_timestamp DESC, event_id DESC
                         LIMIT p_limit OFFSET p_offset) p)
           INTO total, page;
     ELSE
-        IF p_correlation_id IS NOT NULL THEN cond := cond || ' AND correlation_id = $1'; END IF;
+        IF p_chain          IS NOT NULL THEN cond := cond || ' AND correlation_id = $1'; END IF;
         IF p_event_type     IS NOT NULL THEN cond := cond || ' AND event_type = $2'; END IF;
         IF p_event_category IS NOT NULL THEN cond := cond || ' AND event_category = $3'; END IF;
         IF p_event_outcome  IS NOT NULL THEN cond := cond || ' AND event_outcome = $4'; END IF;
@@ -108,8 +126,10 @@ BEGIN
             cond := cond || ' AND event_timestamp <= $7';
             dates := dates || ' AND event_date <= ($7 AT TIME ZONE ''UTC'')::date';
         END IF;
+        -- The count selects a constant, not zero columns: Citus cannot
+        -- deparse an empty target list for the shards.
         EXECUTE format(
-            'SELECT (SELECT count(*) FROM (SELECT FROM public.audit_events WHERE %1$s AND %2$s
+            'SELECT (SELECT count(*) FROM (SELECT 1 FROM public.audit_events WHERE %1$s AND %2$s
                                            LIMIT $10) c),
                     (SELECT coalesce(jsonb_agg(datastorage.event_json(e)
                                                ORDER BY e.event_timestamp DESC, e.event_id DESC), ''[]'')
@@ -121,15 +141,15 @@ BEGIN
                         AND e.event_date = (k.event_timestamp AT TIME ZONE ''UTC'')::date
                         AND %3$s)', cond, dates, replace(dates, 'event_date', 'e.event_date'))
             INTO total, page
-            USING p_correlation_id, p_event_type, p_event_category, p_event_outcome, p_severity,
+            USING p_chain, p_event_type, p_event_category, p_event_outcome, p_severity,
                   p_since, p_until, p_limit, p_offset, count_cap + 1;
         IF total > count_cap AND jsonb_array_length(page) BETWEEN 1 AND p_limit - 1 THEN
             total := p_offset + jsonb_array_length(page);       -- the last page: exact
         ELSIF total > count_cap THEN
-            EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM public.audit_events WHERE %s AND %s',
+            EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM public.audit_events WHERE %s AND %s',
                            cond, dates)
                 INTO plan
-                USING p_correlation_id, p_event_type, p_event_category, p_event_outcome,
+                USING p_chain, p_event_type, p_event_category, p_event_outcome,
                       p_severity, p_since, p_until;
             -- Never below what the page itself proves exists.
             total := greatest(count_cap + 1, (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint,
@@ -144,7 +164,23 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION datastorage.event_json(public.audit_events) TO datastorage_app, datastorage_auditor;
+CREATE OR REPLACE FUNCTION datastorage.query_audit_events(
+    p_correlation_id text DEFAULT NULL, p_event_type text DEFAULT NULL,
+    p_event_category text DEFAULT NULL, p_event_outcome text DEFAULT NULL,
+    p_severity text DEFAULT NULL, p_since timestamptz DEFAULT NULL,
+    p_until timestamptz DEFAULT NULL, p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN datastorage.search_audit_events(p_event_type, p_event_category, p_event_outcome,
+                                           p_severity, p_since, p_until, p_limit, p_offset,
+                                           p_chain => p_correlation_id);
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION datastorage.event_json(anyelement) TO datastorage_app, datastorage_auditor;
 GRANT EXECUTE ON FUNCTION datastorage.query_audit_events(text, text, text, text, text, timestamptz,
-                                                         timestamptz, integer, bigint)
+                                                         timestamptz, integer, bigint),
+                          datastorage.search_audit_events(text, text, text, text, timestamptz,
+                                                          timestamptz, integer, bigint, text)
     TO datastorage_app, datastorage_auditor;

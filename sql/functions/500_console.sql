@@ -81,23 +81,44 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
     doc jsonb;
+    -- the chain's verdicts, one array per column, in chain order
+    seqs bigint[];
+    ids uuid[];
+    dates date[];
+    stamps timestamptz[];
+    valids boolean[];
+    verdicts text[];
+    expected text[];
+    expected_previous text[];
+    chain_total bigint;
+    chain_ok bigint;
+    chain_first_bad bigint;
+    head_ok boolean;
 BEGIN
-    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
-        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
-    END IF;
-    IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
-    END IF;
+    PERFORM datastorage.check_page(p_limit, p_offset);
+    -- The verdicts and the head check read the chain's tables themselves, so
+    -- each is a statement of its own: on a Citus cluster a query over the
+    -- chain's shards cannot call a function that queries distributed tables.
+    SELECT array_agg(c.chain_seq ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_id ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_date ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_timestamp ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.valid ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.verdict ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.expected_hash ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.expected_previous_hash ORDER BY c.chain_seq, c.event_id),
+           max(c.chain_total), max(c.chain_valid), max(c.chain_first_broken_seq),
+           datastorage.chain_head_matches(p_correlation_id, max(c.chain_last_seq),
+                                          max(c.chain_last_hash))
+      INTO seqs, ids, dates, stamps, valids, verdicts, expected, expected_previous,
+           chain_total, chain_ok, chain_first_bad, head_ok
+      FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c;
     WITH v AS MATERIALIZED (
-        SELECT c.*, row_number() OVER w - 1 AS position,
-               lag(c.event_timestamp) OVER w AS previous_timestamp
-        FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c
-        WINDOW w AS (ORDER BY c.chain_seq, c.event_id)),
-    chain AS (
-        SELECT max(v.chain_total) AS total, max(v.chain_valid) AS ok,
-               max(v.chain_first_broken_seq) AS first_bad_seq,
-               max(v.chain_last_seq) AS last_seq, max(v.chain_last_hash) AS last_hash
-        FROM v),
+        SELECT c.*, c.n - 1 AS position, lag(c.event_timestamp) OVER (ORDER BY c.n) AS previous_timestamp
+        FROM unnest(seqs, ids, dates, stamps, valids, verdicts, expected, expected_previous)
+             WITH ORDINALITY AS c(chain_seq, event_id, event_date, event_timestamp, valid, verdict,
+                                  expected_hash, expected_previous_hash, n)),
+    chain AS (SELECT chain_total AS total, chain_ok AS ok, chain_first_bad AS first_bad_seq),
     page AS (
         SELECT v.* FROM v WHERE v.position >= p_offset AND v.position < p_offset + p_limit),
     head AS (
@@ -111,17 +132,15 @@ BEGIN
                       'broken_events', coalesce(c.total - c.ok, 0),
                       'first_broken_seq', c.first_bad_seq,
                       'head_seq', (SELECT h.last_seq FROM head h),
-                      'head_matches', m.ok,
-                      'is_valid', coalesce(c.total = c.ok, true) AND m.ok,
+                      'head_matches', head_ok,
+                      'is_valid', coalesce(c.total = c.ok, true) AND head_ok,
                       'broken', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                      'position', b.position, 'chain_seq', b.chain_seq,
                                      'event_id', b.event_id, 'verdict', b.verdict)
                                      ORDER BY b.position), '[]')
                                  FROM (SELECT * FROM v WHERE NOT v.valid
                                        ORDER BY v.position LIMIT 100) b))
-                  FROM chain c
-                  CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(
-                      p_correlation_id, c.last_seq, c.last_hash) AS ok) m),
+                  FROM chain c),
         'hold', (SELECT jsonb_build_object(
                      'active', h.legal_hold, 'reason', h.legal_hold_reason,
                      'placed_by', h.legal_hold_placed_by,

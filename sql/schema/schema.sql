@@ -468,9 +468,11 @@ CREATE FUNCTION datastorage.chain_verdicts(p_correlation_ids text[], p_with_memb
                          e.legal_hold, e.hash_version, z.first_kept_seq AS horizon_seq,
                          z.previous_hash AS horizon_hash,
                          CASE WHEN NOT p_with_members OR e.hash_version <> 1
-                              THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''), e)
+                              THEN datastorage.chain_hash(coalesce(e.previous_event_hash, ''),
+                                                          ROW(e.*)::public.audit_events)
                          END AS scan_hash,
-                         CASE WHEN p_with_members THEN datastorage.canonical_members(e) END AS members
+                         CASE WHEN p_with_members
+                              THEN datastorage.canonical_members(ROW(e.*)::public.audit_events) END AS members
                   FROM public.audit_events e
                   LEFT JOIN public.audit_retention_horizons z
                          ON z.correlation_id = e.correlation_id
@@ -509,6 +511,26 @@ $_$;
 
 
 ALTER FUNCTION datastorage.chains_distributed() OWNER TO datastorage_owner;
+
+--
+-- Name: check_page(integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.check_page(p_limit integer, p_offset bigint) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 THEN
+        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.check_page(p_limit integer, p_offset bigint) OWNER TO datastorage_owner;
 
 --
 -- Name: console_overview(timestamp with time zone); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -587,23 +609,44 @@ CREATE FUNCTION datastorage.console_trail(p_correlation_id text, p_offset bigint
     AS $$
 DECLARE
     doc jsonb;
+    -- the chain's verdicts, one array per column, in chain order
+    seqs bigint[];
+    ids uuid[];
+    dates date[];
+    stamps timestamptz[];
+    valids boolean[];
+    verdicts text[];
+    expected text[];
+    expected_previous text[];
+    chain_total bigint;
+    chain_ok bigint;
+    chain_first_bad bigint;
+    head_ok boolean;
 BEGIN
-    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
-        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
-    END IF;
-    IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
-    END IF;
+    PERFORM datastorage.check_page(p_limit, p_offset);
+    -- The verdicts and the head check read the chain's tables themselves, so
+    -- each is a statement of its own: on a Citus cluster a query over the
+    -- chain's shards cannot call a function that queries distributed tables.
+    SELECT array_agg(c.chain_seq ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_id ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_date ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.event_timestamp ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.valid ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.verdict ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.expected_hash ORDER BY c.chain_seq, c.event_id),
+           array_agg(c.expected_previous_hash ORDER BY c.chain_seq, c.event_id),
+           max(c.chain_total), max(c.chain_valid), max(c.chain_first_broken_seq),
+           datastorage.chain_head_matches(p_correlation_id, max(c.chain_last_seq),
+                                          max(c.chain_last_hash))
+      INTO seqs, ids, dates, stamps, valids, verdicts, expected, expected_previous,
+           chain_total, chain_ok, chain_first_bad, head_ok
+      FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c;
     WITH v AS MATERIALIZED (
-        SELECT c.*, row_number() OVER w - 1 AS position,
-               lag(c.event_timestamp) OVER w AS previous_timestamp
-        FROM datastorage.chain_verdicts(ARRAY[p_correlation_id], false) c
-        WINDOW w AS (ORDER BY c.chain_seq, c.event_id)),
-    chain AS (
-        SELECT max(v.chain_total) AS total, max(v.chain_valid) AS ok,
-               max(v.chain_first_broken_seq) AS first_bad_seq,
-               max(v.chain_last_seq) AS last_seq, max(v.chain_last_hash) AS last_hash
-        FROM v),
+        SELECT c.*, c.n - 1 AS position, lag(c.event_timestamp) OVER (ORDER BY c.n) AS previous_timestamp
+        FROM unnest(seqs, ids, dates, stamps, valids, verdicts, expected, expected_previous)
+             WITH ORDINALITY AS c(chain_seq, event_id, event_date, event_timestamp, valid, verdict,
+                                  expected_hash, expected_previous_hash, n)),
+    chain AS (SELECT chain_total AS total, chain_ok AS ok, chain_first_bad AS first_bad_seq),
     page AS (
         SELECT v.* FROM v WHERE v.position >= p_offset AND v.position < p_offset + p_limit),
     head AS (
@@ -617,17 +660,15 @@ BEGIN
                       'broken_events', coalesce(c.total - c.ok, 0),
                       'first_broken_seq', c.first_bad_seq,
                       'head_seq', (SELECT h.last_seq FROM head h),
-                      'head_matches', m.ok,
-                      'is_valid', coalesce(c.total = c.ok, true) AND m.ok,
+                      'head_matches', head_ok,
+                      'is_valid', coalesce(c.total = c.ok, true) AND head_ok,
                       'broken', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                      'position', b.position, 'chain_seq', b.chain_seq,
                                      'event_id', b.event_id, 'verdict', b.verdict)
                                      ORDER BY b.position), '[]')
                                  FROM (SELECT * FROM v WHERE NOT v.valid
                                        ORDER BY v.position LIMIT 100) b))
-                  FROM chain c
-                  CROSS JOIN LATERAL (SELECT datastorage.chain_head_matches(
-                      p_correlation_id, c.last_seq, c.last_hash) AS ok) m),
+                  FROM chain c),
         'hold', (SELECT jsonb_build_object(
                      'active', h.legal_hold, 'reason', h.legal_hold_reason,
                      'placed_by', h.legal_hold_placed_by,
@@ -823,10 +864,10 @@ $$;
 ALTER FUNCTION datastorage.ensure_audit_partitions(months_back integer, months_ahead integer, anchor timestamp with time zone) OWNER TO datastorage_owner;
 
 --
--- Name: event_json(public.audit_events); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+-- Name: event_json(anyelement); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
-CREATE FUNCTION datastorage.event_json(e public.audit_events) RETURNS jsonb
+CREATE FUNCTION datastorage.event_json(e anyelement) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT jsonb_strip_nulls(jsonb_build_object(
@@ -865,7 +906,7 @@ CREATE FUNCTION datastorage.event_json(e public.audit_events) RETURNS jsonb
 $$;
 
 
-ALTER FUNCTION datastorage.event_json(e public.audit_events) OWNER TO datastorage_owner;
+ALTER FUNCTION datastorage.event_json(e anyelement) OWNER TO datastorage_owner;
 
 --
 -- Name: export_audit_events(text, timestamp with time zone, timestamp with time zone, text, text, integer, bigint); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -1500,79 +1541,13 @@ ALTER FUNCTION datastorage.place_legal_hold(p_correlation_id text, p_reason text
 CREATE FUNCTION datastorage.query_audit_events(p_correlation_id text DEFAULT NULL::text, p_event_type text DEFAULT NULL::text, p_event_category text DEFAULT NULL::text, p_event_outcome text DEFAULT NULL::text, p_severity text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
-DECLARE
-    cond text := 'TRUE';
-    dates text := 'TRUE';
-    total bigint;
-    page jsonb;
-    plan json;
-    count_cap constant bigint := 10000;
+    AS $$
 BEGIN
-    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
-        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'DS400';
-    END IF;
-    IF p_offset IS NULL OR p_offset < 0 THEN
-        RAISE EXCEPTION 'offset must be at least 0' USING ERRCODE = 'DS400';
-    END IF;
-    IF p_correlation_id IS NOT NULL AND num_nulls(p_event_type, p_event_category, p_event_outcome,
-                                                  p_severity, p_since, p_until) = 6 THEN
-        SELECT (SELECT count(*) FROM public.audit_events WHERE correlation_id = p_correlation_id),
-               (SELECT coalesce(jsonb_agg(datastorage.event_json(p)
-                                          ORDER BY p.event_timestamp DESC, p.event_id DESC), '[]')
-                  FROM (SELECT * FROM public.audit_events WHERE correlation_id = p_correlation_id
-                        ORDER BY event_timestamp DESC, event_id DESC
-                        LIMIT p_limit OFFSET p_offset) p)
-          INTO total, page;
-    ELSE
-        IF p_correlation_id IS NOT NULL THEN cond := cond || ' AND correlation_id = $1'; END IF;
-        IF p_event_type     IS NOT NULL THEN cond := cond || ' AND event_type = $2'; END IF;
-        IF p_event_category IS NOT NULL THEN cond := cond || ' AND event_category = $3'; END IF;
-        IF p_event_outcome  IS NOT NULL THEN cond := cond || ' AND event_outcome = $4'; END IF;
-        IF p_severity       IS NOT NULL THEN cond := cond || ' AND severity = $5'; END IF;
-        IF p_since IS NOT NULL THEN
-            cond := cond || ' AND event_timestamp >= $6';
-            dates := dates || ' AND event_date >= ($6 AT TIME ZONE ''UTC'')::date';
-        END IF;
-        IF p_until IS NOT NULL THEN
-            cond := cond || ' AND event_timestamp <= $7';
-            dates := dates || ' AND event_date <= ($7 AT TIME ZONE ''UTC'')::date';
-        END IF;
-        EXECUTE format(
-            'SELECT (SELECT count(*) FROM (SELECT FROM public.audit_events WHERE %1$s AND %2$s
-                                           LIMIT $10) c),
-                    (SELECT coalesce(jsonb_agg(datastorage.event_json(e)
-                                               ORDER BY e.event_timestamp DESC, e.event_id DESC), ''[]'')
-                       FROM (SELECT event_id, event_timestamp FROM public.audit_events WHERE %1$s AND %2$s
-                             ORDER BY event_timestamp DESC, event_id DESC
-                             LIMIT $8 OFFSET $9) k
-                       JOIN public.audit_events e
-                         ON e.event_id = k.event_id
-                        AND e.event_date = (k.event_timestamp AT TIME ZONE ''UTC'')::date
-                        AND %3$s)', cond, dates, replace(dates, 'event_date', 'e.event_date'))
-            INTO total, page
-            USING p_correlation_id, p_event_type, p_event_category, p_event_outcome, p_severity,
-                  p_since, p_until, p_limit, p_offset, count_cap + 1;
-        IF total > count_cap AND jsonb_array_length(page) BETWEEN 1 AND p_limit - 1 THEN
-            total := p_offset + jsonb_array_length(page);       -- the last page: exact
-        ELSIF total > count_cap THEN
-            EXECUTE format('EXPLAIN (FORMAT JSON) SELECT FROM public.audit_events WHERE %s AND %s',
-                           cond, dates)
-                INTO plan
-                USING p_correlation_id, p_event_type, p_event_category, p_event_outcome,
-                      p_severity, p_since, p_until;
-            -- Never below what the page itself proves exists.
-            total := greatest(count_cap + 1, (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint,
-                              p_offset + jsonb_array_length(page)
-                              + CASE WHEN jsonb_array_length(page) = p_limit THEN 1 ELSE 0 END);
-        END IF;
-    END IF;
-    RETURN jsonb_build_object(
-        'data', page,
-        'pagination', jsonb_build_object('limit', p_limit, 'offset', p_offset, 'total', total,
-                                         'has_more', p_offset + jsonb_array_length(page) < total));
+    RETURN datastorage.search_audit_events(p_event_type, p_event_category, p_event_outcome,
+                                           p_severity, p_since, p_until, p_limit, p_offset,
+                                           p_chain => p_correlation_id);
 END
-$_$;
+$$;
 
 
 ALTER FUNCTION datastorage.query_audit_events(p_correlation_id text, p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint) OWNER TO datastorage_owner;
@@ -2884,6 +2859,87 @@ $$;
 ALTER PROCEDURE datastorage.run_retention(IN p_now timestamp with time zone, IN p_started_by text, IN p_batch integer, INOUT p_result jsonb) OWNER TO datastorage_owner;
 
 --
+-- Name: search_audit_events(text, text, text, text, timestamp with time zone, timestamp with time zone, integer, bigint, text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.search_audit_events(p_event_type text DEFAULT NULL::text, p_event_category text DEFAULT NULL::text, p_event_outcome text DEFAULT NULL::text, p_severity text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone, p_limit integer DEFAULT 50, p_offset bigint DEFAULT 0, p_chain text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    cond text := 'TRUE';
+    dates text := 'TRUE';
+    total bigint;
+    page jsonb;
+    plan json;
+    count_cap constant bigint := 10000;
+BEGIN
+    PERFORM datastorage.check_page(p_limit, p_offset);
+    IF p_chain IS NOT NULL AND num_nulls(p_event_type, p_event_category, p_event_outcome,
+                                         p_severity, p_since, p_until) = 6 THEN
+        SELECT (SELECT count(*) FROM public.audit_events WHERE correlation_id = p_chain),
+               (SELECT coalesce(jsonb_agg(datastorage.event_json(p::public.audit_events)
+                                          ORDER BY p.event_timestamp DESC, p.event_id DESC), '[]')
+                  FROM (SELECT * FROM public.audit_events WHERE correlation_id = p_chain
+                        ORDER BY event_timestamp DESC, event_id DESC
+                        LIMIT p_limit OFFSET p_offset) p)
+          INTO total, page;
+    ELSE
+        IF p_chain          IS NOT NULL THEN cond := cond || ' AND correlation_id = $1'; END IF;
+        IF p_event_type     IS NOT NULL THEN cond := cond || ' AND event_type = $2'; END IF;
+        IF p_event_category IS NOT NULL THEN cond := cond || ' AND event_category = $3'; END IF;
+        IF p_event_outcome  IS NOT NULL THEN cond := cond || ' AND event_outcome = $4'; END IF;
+        IF p_severity       IS NOT NULL THEN cond := cond || ' AND severity = $5'; END IF;
+        IF p_since IS NOT NULL THEN
+            cond := cond || ' AND event_timestamp >= $6';
+            dates := dates || ' AND event_date >= ($6 AT TIME ZONE ''UTC'')::date';
+        END IF;
+        IF p_until IS NOT NULL THEN
+            cond := cond || ' AND event_timestamp <= $7';
+            dates := dates || ' AND event_date <= ($7 AT TIME ZONE ''UTC'')::date';
+        END IF;
+        -- The count selects a constant, not zero columns: Citus cannot
+        -- deparse an empty target list for the shards.
+        EXECUTE format(
+            'SELECT (SELECT count(*) FROM (SELECT 1 FROM public.audit_events WHERE %1$s AND %2$s
+                                           LIMIT $10) c),
+                    (SELECT coalesce(jsonb_agg(datastorage.event_json(e)
+                                               ORDER BY e.event_timestamp DESC, e.event_id DESC), ''[]'')
+                       FROM (SELECT event_id, event_timestamp FROM public.audit_events WHERE %1$s AND %2$s
+                             ORDER BY event_timestamp DESC, event_id DESC
+                             LIMIT $8 OFFSET $9) k
+                       JOIN public.audit_events e
+                         ON e.event_id = k.event_id
+                        AND e.event_date = (k.event_timestamp AT TIME ZONE ''UTC'')::date
+                        AND %3$s)', cond, dates, replace(dates, 'event_date', 'e.event_date'))
+            INTO total, page
+            USING p_chain, p_event_type, p_event_category, p_event_outcome, p_severity,
+                  p_since, p_until, p_limit, p_offset, count_cap + 1;
+        IF total > count_cap AND jsonb_array_length(page) BETWEEN 1 AND p_limit - 1 THEN
+            total := p_offset + jsonb_array_length(page);       -- the last page: exact
+        ELSIF total > count_cap THEN
+            EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM public.audit_events WHERE %s AND %s',
+                           cond, dates)
+                INTO plan
+                USING p_chain, p_event_type, p_event_category, p_event_outcome,
+                      p_severity, p_since, p_until;
+            -- Never below what the page itself proves exists.
+            total := greatest(count_cap + 1, (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric::bigint,
+                              p_offset + jsonb_array_length(page)
+                              + CASE WHEN jsonb_array_length(page) = p_limit THEN 1 ELSE 0 END);
+        END IF;
+    END IF;
+    RETURN jsonb_build_object(
+        'data', page,
+        'pagination', jsonb_build_object('limit', p_limit, 'offset', p_offset, 'total', total,
+                                         'has_more', p_offset + jsonb_array_length(page) < total));
+END
+$_$;
+
+
+ALTER FUNCTION datastorage.search_audit_events(p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint, p_chain text) OWNER TO datastorage_owner;
+
+--
 -- Name: search_workflows(jsonb, integer, numeric, boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -3770,6 +3826,20 @@ $$;
 
 
 ALTER FUNCTION datastorage.verify_chains(p_correlation_ids text[]) OWNER TO datastorage_owner;
+
+--
+-- Name: verify_one_chain(text); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.verify_one_chain(p_correlation_id text) RETURNS TABLE(correlation_id text, total_events bigint, valid_events bigint, broken_events bigint, first_broken_seq bigint, first_broken_event_id uuid, head_seq bigint, head_hash text, head_matches boolean, is_valid boolean, broken jsonb, pruned_events bigint, expired boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT * FROM datastorage.verify_chains(ARRAY[p_correlation_id])
+$$;
+
+
+ALTER FUNCTION datastorage.verify_one_chain(p_correlation_id text) OWNER TO datastorage_owner;
 
 --
 -- Name: remediation_workflow_catalog; Type: TABLE; Schema: public; Owner: datastorage_owner
@@ -5353,6 +5423,13 @@ GRANT ALL ON FUNCTION datastorage.chains_distributed() TO datastorage_app;
 
 
 --
+-- Name: FUNCTION check_page(p_limit integer, p_offset bigint); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.check_page(p_limit integer, p_offset bigint) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION console_overview(p_until timestamp with time zone); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -5404,12 +5481,12 @@ GRANT ALL ON FUNCTION datastorage.ensure_audit_partitions(months_back integer, m
 
 
 --
--- Name: FUNCTION event_json(e public.audit_events); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+-- Name: FUNCTION event_json(e anyelement); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
-REVOKE ALL ON FUNCTION datastorage.event_json(e public.audit_events) FROM PUBLIC;
-GRANT ALL ON FUNCTION datastorage.event_json(e public.audit_events) TO datastorage_app;
-GRANT ALL ON FUNCTION datastorage.event_json(e public.audit_events) TO datastorage_auditor;
+REVOKE ALL ON FUNCTION datastorage.event_json(e anyelement) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.event_json(e anyelement) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.event_json(e anyelement) TO datastorage_auditor;
 
 
 --
@@ -5800,6 +5877,15 @@ GRANT ALL ON PROCEDURE datastorage.run_retention(IN p_now timestamp with time zo
 
 
 --
+-- Name: FUNCTION search_audit_events(p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint, p_chain text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.search_audit_events(p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint, p_chain text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.search_audit_events(p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint, p_chain text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.search_audit_events(p_event_type text, p_event_category text, p_event_outcome text, p_severity text, p_since timestamp with time zone, p_until timestamp with time zone, p_limit integer, p_offset bigint, p_chain text) TO datastorage_auditor;
+
+
+--
 -- Name: FUNCTION search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean); Type: ACL; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -6032,6 +6118,15 @@ GRANT ALL ON FUNCTION datastorage.verify_chain_summary(p_correlation_id text) TO
 REVOKE ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) TO datastorage_app;
 GRANT ALL ON FUNCTION datastorage.verify_chains(p_correlation_ids text[]) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION verify_one_chain(p_correlation_id text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.verify_one_chain(p_correlation_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.verify_one_chain(p_correlation_id text) TO datastorage_app;
+GRANT ALL ON FUNCTION datastorage.verify_one_chain(p_correlation_id text) TO datastorage_auditor;
 
 
 --

@@ -292,12 +292,14 @@ def test_notification_created_and_duplicate_conflicts(client):
         "notification_audit", "notification_id", n["notification_id"])
 
 
+# Built when the test runs, not when it is collected: a "future" instant
+# taken at collection is in the past by the time a long suite reaches it.
 @pytest.mark.parametrize("overrides, field", [
-    ({"recipient": "   "}, "recipient"),
-    ({"sent_at": now_iso(timedelta(minutes=10))}, "sent_at"),
+    (lambda: {"recipient": "   "}, "recipient"),
+    (lambda: {"sent_at": now_iso(timedelta(minutes=10))}, "sent_at"),
 ])
 def test_notification_rules(client, overrides, field):
-    body = assert_problem(client.post("/api/v1/audit/notifications", json=notification(**overrides)), 400,
+    body = assert_problem(client.post("/api/v1/audit/notifications", json=notification(**overrides())), 400,
                           "/validation-error")
     assert body["detail"].startswith("Validation failed for notification_audit")
     assert field in body["field_errors"]

@@ -205,7 +205,6 @@ def test_legal_hold_lifecycle(client, coord):
     assert verify_offline(coord, cid) == 4
 
 
-@pytest.mark.xfail(strict=True, reason="on Citus the export function returns no rows (not yet found why)")
 def test_export_of_a_chain_verifies_offline(client, coord, tmp_path):
     cid = f"export-{uuid.uuid4()}"
     ids = client.post("/api/v1/audit/events/batch",
@@ -249,29 +248,3 @@ def test_a_worker_killed_mid_stream_loses_nothing_acknowledged(client, coord, ci
     assert stored(coord, acked[201] + acked[202]) == len(acked[201]) + len(acked[202])
     assert verify_offline(coord, cid) == 12
     assert verify_offline(coord, safe) == 3
-
-
-# Not yet working on a cluster (docs/scaling-out.md, "What does not run on
-# Citus yet"): these functions pass a row of audit_events to a function
-# (canonical_members(e), event_json(e)), which Citus cannot send to a shard
-# whose row type has another name, or run SQL-language bodies with
-# parameters Citus cannot plan. Strict: when one starts to pass, it fails
-# here until its mark is removed.
-GAPS = [
-    ("POST", "/api/v1/audit/verify-chain", {"json": {"correlation_id": "{cid}"}}),
-    ("POST", "/api/v1/audit/remediation-requests/{cid}/reconstruct", {}),
-    ("GET", "/api/v1/audit/events", {"params": {"event_type": "gateway.signal.received"}}),
-]
-
-
-@pytest.mark.xfail(strict=True, reason="whole-row functions and SQL-function parameters on Citus")
-@pytest.mark.parametrize("method,path,kw", GAPS, ids=[g[1].rsplit("/", 1)[-1] for g in GAPS])
-def test_not_yet_on_citus(client, method, path, kw):
-    cid = f"gap-{uuid.uuid4()}"
-    assert client.post("/api/v1/audit/events", json=gateway_event(cid)).status_code == 201
-    fill = lambda v: v.replace("{cid}", cid) if isinstance(v, str) else v  # noqa: E731
-    kw = {k: ({n: fill(x) for n, x in v.items()} if isinstance(v, dict) else v) for k, v in kw.items()}
-    if "json" in kw:
-        kw["json"] = {n: fill(x) for n, x in kw["json"].items()}
-    r = client.request(method, path.replace("{cid}", cid), **kw)
-    assert r.status_code == 200, r.text

@@ -432,8 +432,7 @@ def test_log_verify_chunks_recompute_the_log_of_a_cluster(coord, citus_db):
     """`log verify`'s chunk query runs on the coordinator against the
     distributed events, including an id appended in two chains (one leaf,
     naming one of them): the leaves rebuild the log's root; a rewrite of
-    that event is named.
-    (Its horizon and outside-the-log queries do not run on a cluster yet.)"""
+    that event is named."""
     from app import tlog
     from app.tlog_cli import leaf_chunks
 
