@@ -63,13 +63,32 @@ class RootBuilder:
         self._stack: list[bytes] = []  # complete subtrees, largest first
 
     def add(self, h: bytes) -> None:
+        self._push(h, 0)
+
+    def extend(self, hashes: Sequence[bytes]) -> None:
+        """Feed many leaf hashes at once: the range is cut into aligned
+        power-of-two blocks, each reduced level by level in bulk (far fewer
+        Python steps per leaf than `add` one at a time)."""
+        i, n = 0, len(hashes)
+        while i < n:
+            size = self.size
+            k = min((size & -size).bit_length() - 1 if size else 62, (n - i).bit_length() - 1)
+            level = hashes[i:i + (1 << k)]
+            while len(level) > 1:
+                level = [sha256(b"\x01" + a + b).digest() for a, b in zip(level[::2], level[1::2])]
+            self._push(level[0], k)
+            i += 1 << k
+
+    def _push(self, h: bytes, k: int) -> None:
+        """Push the root of a complete subtree of 2**k leaves; the size is a
+        multiple of 2**k, so its bits below k are zero."""
         stack = self._stack
-        n = self.size
-        while n & 1:  # each trailing 1 bit of the old size closes a subtree
+        n = self.size >> k
+        while n & 1:  # each trailing 1 bit closes a subtree with the one on top
             h = sha256(b"\x01" + stack.pop() + h).digest()
             n >>= 1
         stack.append(h)
-        self.size += 1
+        self.size += 1 << k
 
     def root(self) -> bytes:
         if not self._stack:

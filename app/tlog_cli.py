@@ -18,12 +18,12 @@ both checkpoints are kept as evidence.
 from __future__ import annotations
 
 import argparse
+import bisect
 import re
 import socket
 import sys
 import time
 from dataclasses import dataclass, field
-from hashlib import sha256
 from pathlib import Path
 
 from . import note, tlog
@@ -71,7 +71,15 @@ def load_checkpoints(path: Path, verifier: note.Verifier) -> list[note.Checkpoin
 # could redefine it could make rewritten content hash like the original.
 PINNED = ("canonical_fields", "canonical_fields_v2", "canonical_members", "canonical_event",
           "canonical_event_v2", "link_hash", "chain_hash")
-CHUNK = 50_000
+# Each chunk's query reads the whole event table once: fewer, larger chunks
+# mean fewer passes, within a memory bound (a chunk's leaves are hashed in
+# work_mem and held in Python). At most MAX_CHUNK, about 2 * jobs chunks.
+MIN_CHUNK, MAX_CHUNK = 4096, 262_144
+JOBS = 2
+
+
+def chunk_size(size: int, jobs: int) -> int:
+    return min(MAX_CHUNK, max(MIN_CHUNK, -(-size // (2 * max(1, jobs)))))
 
 
 def _shipped_body(name: str) -> str:
@@ -84,22 +92,61 @@ def _shipped_body(name: str) -> str:
     raise Unusable(f"datastorage.{name} is not among the shipped SQL functions")
 
 
-# The event hash is recomputed by the database (its canonical form is pinned
-# above), on several connections at once: rendering is the costly part.
-# The statements below also run on a Citus coordinator (docs/scaling-out.md),
+# One row per chunk of leaves [lo, hi). The database recomputes each event's
+# hash (its canonical form is pinned above) and from it the leaf hash,
+# SHA-256(0x00 || event_id '\n' recomputed hash '\n' correlation_id), and
+# returns them concatenated in log order: 32 bytes a leaf, no row per leaf to
+# decode. Stored leaf and node hashes are only compared with, never used.
+# Leaves whose event is not stored, or whose content does not
+# hash to its stored event_hash, come back by name in `odd`; a missing event's
+# place holds the leaf of the leaf row's own event_hash (what a pruned event
+# contributes), a bad one's an arbitrary hash (verification stops there).
+# The leaf's chain is part of the join (the leaf signs it): on Citus an id
+# is unique only within a chain, and an event moved to another chain is
+# missing from the one its leaf names. (OFFSET 0 keeps each level a separate
+# step, so that the event hash and the leaf hash, each used twice above it,
+# are computed once a row.)
+# The statements here also run on a Citus coordinator (docs/scaling-out.md),
 # where the leaves are a table of the coordinator and the events are spread
 # over the shards: a row goes to chain_hash as ROW(a.*) (on a shard `a` is a
 # row of the shard's own type), and the horizons and stray events are found
 # through materialised CTEs, which Citus can plan where correlated
 # subqueries across the two kinds of table are refused.
-LEAVES_SQL = """
-SELECT l.leaf_index, l.event_id::text, l.leaf_hash, a.correlation_id, a.event_hash,
-       datastorage.chain_hash(coalesce(a.previous_event_hash, ''), ROW(a.*)::public.audit_events),
-       l.correlation_id, l.event_hash
-FROM public.tlog_leaves l
-LEFT JOIN public.audit_events a ON a.event_id = l.event_id
-WHERE l.leaf_index >= %s AND l.leaf_index < %s
-ORDER BY l.leaf_index
+CHUNK_SQL = """
+SELECT count(*), max(leaf_index),
+       string_agg(CASE WHEN bad THEN sha256(''::bytea) ELSE leaf END, ''::bytea ORDER BY leaf_index),
+       min(leaf_index) FILTER (WHERE leaf IS DISTINCT FROM stored),
+       jsonb_agg(jsonb_build_array(leaf_index, event_id, cid, bad) ORDER BY leaf_index)
+           FILTER (WHERE bad OR NOT found)
+FROM (
+    SELECT r.leaf_index, r.event_id, r.found, r.stored, coalesce(r.correlation_id, r.leaf_cid) AS cid,
+           r.found AND (r.recomputed IS NULL OR r.recomputed <> r.event_hash) AS bad,
+           sha256('\\x00'::bytea || convert_to(
+               CASE WHEN r.found THEN r.event_id::text || E'\\n' || r.recomputed || E'\\n' || r.correlation_id
+                    ELSE r.event_id::text || E'\\n' || coalesce(r.leaf_ev_hash, '') || E'\\n' || r.leaf_cid
+               END, 'UTF8')) AS leaf
+    FROM (
+        SELECT l.leaf_index, l.event_id, l.correlation_id AS leaf_cid, l.event_hash AS leaf_ev_hash,
+               l.leaf_hash AS stored, a.event_id IS NOT NULL AS found, a.correlation_id, a.event_hash,
+               datastorage.chain_hash(coalesce(a.previous_event_hash, ''),
+                                      ROW(a.*)::public.audit_events) AS recomputed
+        FROM public.tlog_leaves l
+        LEFT JOIN public.audit_events a
+               ON a.event_id = l.event_id AND a.correlation_id = l.correlation_id
+        WHERE l.leaf_index >= %(lo)s AND l.leaf_index < %(hi)s
+        OFFSET 0
+    ) r
+    OFFSET 0
+) h
+"""
+
+# Where leaves are missing from a chunk: the first absent index and the next
+# stored one (NULL when the log ends there).
+GAP_SQL = """
+SELECT g, (SELECT min(l.leaf_index) FROM public.tlog_leaves l WHERE l.leaf_index > g)
+FROM generate_series(%(lo)s::bigint, %(hi)s::bigint - 1) g
+WHERE NOT EXISTS (SELECT 1 FROM public.tlog_leaves l WHERE l.leaf_index = g)
+ORDER BY g LIMIT 1
 """
 
 OUTSIDE_SQL = """
@@ -169,37 +216,71 @@ def horizon_links(conn) -> tuple[dict[str, int], VerifyReport]:
     return links, rep
 
 
-def leaf_rows(url: str, size: int, jobs: int = 2):
-    """Rows of LEAVES_SQL for leaves [0, size), in order, fetched in chunks
-    by `jobs` connections at once."""
+@dataclass
+class Chunk:
+    lo: int
+    hi: int
+    leaves: list[bytes]          # leaf hashes of [lo, lo + len(leaves)), recomputed
+    stored_differs: int | None   # first index whose stored leaf hash differs
+    odd: list[tuple[int, str, str, bool]]  # (index, event_id, correlation_id, bad content)
+    gap: tuple[int, int | None] | None      # first absent index, next stored one
+
+
+def leaf_chunks(url: str, size: int, jobs: int = JOBS):
+    """The chunks of leaves [0, size), in order, recomputed by `jobs`
+    connections at once (each works on a chunk while the caller consumes)."""
     import psycopg
     from concurrent.futures import ThreadPoolExecutor
+    from threading import local
 
     from .migrate import libpq_url
+    conns, made = local(), []
+    step = chunk_size(size, jobs)
 
-    def chunk(lo: int) -> list:
-        with psycopg.connect(libpq_url(url)) as c:
-            # A chunk's leaves are hashed and joined, and its rows sorted, in
-            # memory: with the default work_mem the planner turns to a merge
-            # join over the whole table's event_id index and sorts on disk
-            # (twice the CPU per leaf). No JIT: compiling costs more than it saves.
-            c.execute("SET work_mem = '64MB'")
-            c.execute("SET jit = off")
-            return c.execute(LEAVES_SQL, (lo, min(lo + CHUNK, size))).fetchall()
+    def chunk(lo: int) -> Chunk:
+        c = getattr(conns, "c", None)
+        if c is None:
+            c = conns.c = psycopg.connect(libpq_url(url), autocommit=True)
+            made.append(c)
+            # One hash join a chunk: its leaves hashed in memory, the events
+            # read in one pass (looking each event up by key costs more than
+            # a share of the scan, 28 vs 17 us a leaf at 250,000 leaves a
+            # chunk). The connections are the parallelism: no workers. No
+            # JIT: compiling costs more than it saves.
+            c.execute("SET work_mem = '256MB'")
+            for setting in ("enable_nestloop", "enable_mergejoin", "jit"):
+                c.execute(f"SET {setting} = off")
+            c.execute("SET max_parallel_workers_per_gather = 0")
+        hi = min(lo + step, size)
+        n, _, buf, differs, odd = c.execute(CHUNK_SQL, {"lo": lo, "hi": hi}).fetchone()
+        gap = None
+        if n < hi - lo:
+            gap = c.execute(GAP_SQL, {"lo": lo, "hi": hi}).fetchone()
+        buf = bytes(buf or b"")
+        return Chunk(lo, hi, [buf[i:i + 32] for i in range(0, len(buf), 32)], differs,
+                     [tuple(o) for o in odd or ()], gap)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        pending = []
-        starts = iter(range(0, size, CHUNK))
-        for lo in starts:
-            pending.append(pool.submit(chunk, lo))
-            if len(pending) > jobs:
-                break
-        while pending:
-            rows = pending.pop(0).result()
-            nxt = next(starts, None)
-            if nxt is not None:
-                pending.append(pool.submit(chunk, nxt))
-            yield from rows
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            pending = []
+            starts = iter(range(0, size, step))
+            for lo in starts:
+                pending.append(pool.submit(chunk, lo))
+                if len(pending) > jobs:
+                    break
+            try:
+                while pending:
+                    got = pending.pop(0).result()
+                    nxt = next(starts, None)
+                    if nxt is not None:
+                        pending.append(pool.submit(chunk, nxt))
+                    yield got
+            finally:  # the caller stopped early: start no more chunks
+                for f in pending:
+                    f.cancel()
+    finally:
+        for c in made:
+            c.close()
 
 
 @dataclass
@@ -218,7 +299,7 @@ class VerifyReport:
 
 
 def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
-               jobs: int = 2) -> VerifyReport:
+               jobs: int = JOBS) -> VerifyReport:
     """Recompute the tree from the events in the database at `url` and
     compare it with every checkpoint."""
     import psycopg
@@ -242,38 +323,61 @@ def verify_log(url: str, checkpoints: list[note.Checkpoint], progress=None,
         stored_differs: int | None = None
         if 0 in wanted:
             good_until = _compare(rep, wanted[0], builder, good_until)
-        expected = 0
         links, horizons = horizon_links(conn)
-        for index, event_id, stored_leaf, cid, ev_hash, recomputed, leaf_cid, leaf_ev_hash \
-                in leaf_rows(url, target, jobs):
-            if index != expected:
-                rep.fail(expected, f"log index {expected} is missing (the next stored leaf is {index})")
-                break
-            if cid is None:
-                if index > links.get(leaf_cid, -1):
+        sizes = sorted(s for s in wanted if s > 0)
+
+        def feed(chunk: Chunk, upto: int) -> bool:
+            """Add the chunk's leaves below `upto`, comparing the root at each
+            checkpoint size on the way; False once one differs."""
+            nonlocal good_until
+            while builder.size < upto:
+                i = bisect.bisect_right(sizes, builder.size)  # the next checkpoint size
+                stop = min(sizes[i], upto) if i < len(sizes) else upto
+                builder.extend(chunk.leaves[builder.size - chunk.lo:stop - chunk.lo])
+                if stop in wanted:
+                    good_until = _compare(rep, wanted[stop], builder, good_until)
+                    if rep.problems:
+                        # (a stored leaf past `stop` cannot explain this root)
+                        _name_leaf(rep, conn, good_until, stop,
+                                   stored_differs if (stored_differs or 0) < stop else None)
+                        return False
+            return True
+
+        for chunk in leaf_chunks(url, target, jobs):
+            if stored_differs is None:
+                stored_differs = chunk.stored_differs
+            end = chunk.gap[0] if chunk.gap else chunk.hi
+            failed = False
+            for index, event_id, cid, bad in chunk.odd:
+                if index >= end:
+                    break
+                if not feed(chunk, index):
+                    failed = True
+                    break
+                if bad:
+                    rep.fail(index, f"log index {index}: event {event_id} (correlation_id {cid}): "
+                                    "its content does not hash to its stored event_hash")
+                    failed = True
+                    break
+                if index > links.get(cid, -1):
                     rep.fail(index, f"log index {index}: event {event_id} is missing from audit_events "
                                     "(deleted after it entered the log, not pruned by retention)")
+                    failed = True
                     break
                 # Pruned: its content is gone, so the leaf's own event_hash
-                # stands in; the root still fixes it, not the content.
-                cid, recomputed = leaf_cid, leaf_ev_hash or ""
+                # stands in (the query hashed that); the root still fixes it.
                 rep.pruned += 1
-            elif recomputed != ev_hash:
-                rep.fail(index, f"log index {index}: event {event_id} (correlation_id {cid}): "
-                                "its content does not hash to its stored event_hash")
+            if failed or not feed(chunk, end):
                 break
-            leaf_h = sha256(b"\x00" + f"{event_id}\n{recomputed}\n{cid}".encode()).digest()
-            if stored_differs is None and leaf_h != stored_leaf:
-                stored_differs = index
-            builder.add(leaf_h)
-            expected += 1
-            if expected in wanted:
-                good_until = _compare(rep, wanted[expected], builder, good_until)
-                if rep.problems:
-                    _name_leaf(rep, conn, good_until, expected, stored_differs)
-                    break
-            if progress is not None and expected % 4096 == 0:
-                progress.update(expected)
+            if chunk.gap:
+                missing, following = chunk.gap
+                if following is not None and following < target:
+                    rep.fail(missing, f"log index {missing} is missing (the next stored leaf is "
+                                      f"{following})")
+                break
+            if progress is not None:
+                progress.update(builder.size)
+        expected = builder.size
         rep.leaves = expected
         if not rep.problems and expected < target:
             rep.fail(expected, f"log index {expected} is missing: the log ends at {expected} leaves, "
@@ -533,8 +637,8 @@ def register(subparsers) -> None:
                         "mismatch to the leaves between two checkpoints)")
     v.add_argument("--key", help="the log's verifier key (name+id+key, or a file holding it); "
                                  "default: the local signing key's")
-    v.add_argument("--jobs", type=int, default=2,
-                   help="database connections recomputing hashes at once (default 2)")
+    v.add_argument("--jobs", type=int, default=JOBS,
+                   help=f"database connections recomputing hashes at once (default {JOBS})")
     bar = v.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None)
     bar.add_argument("--no-progress", dest="progress", action="store_false")

@@ -11,10 +11,11 @@ the same run on the same cluster:
 * inclusion and consistency proofs at the dataset's size (1,000,000 leaves;
   --quick: 50,000), one caller; ceiling: SELECT 1; target p99 < 5 ms;
 * `log verify` (app.tlog_cli.verify_log) over the whole log; ceiling: its
-  SQL part alone (same queries, same 2 connections, rows dropped); target
-  >= 100,000 events/s.
+  SQL part alone (same chunk queries, same connections, results dropped);
+  target >= 100,000 events/s. `--only verify` builds the log once and
+  compares 1 to 4 connections (two alternating rounds).
 
-    python -m bench.bench_tlog [--quick] [--events N]
+    python -m bench.bench_tlog [--quick] [--events N] [--only verify]
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import psycopg
 
 from app import note, tlog
 from app.migrate import libpq_url
-from app.tlog_cli import leaf_rows, verify_log
+from app.tlog_cli import JOBS, leaf_chunks, verify_log
 from bench.common import (BenchCluster, latency_summary, log, markdown_table, quick_mode, target,
                           write_results)
 
@@ -176,22 +177,52 @@ async def _proof_latency(url: str, size: int, calls: int) -> dict:
         await conn.close()
 
 
-def verify_rate(url: str, size: int) -> dict:
-    """`log verify` vs its database part alone (the same chunked queries on
-    the same connections, rows fetched and dropped)."""
+def verify_rate(url: str, size: int, jobs_list=(JOBS,), rounds: int = 1) -> dict:
+    """`log verify` vs its database part alone (the same chunk queries on as
+    many connections, results dropped), for each number of connections;
+    rounds alternate so that the machine's load falls on all alike."""
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         root = bytes(conn.execute("SELECT datastorage.tlog_root(%s)", (size,)).fetchone()[0])
     signer = note.Signer.generate("bench.example/log")
     cp = note.Checkpoint.parse(note.sign_checkpoint(signer, size, root).note.render(),
                                signer.verifier)
-    t0 = time.perf_counter()
-    n = sum(1 for _ in leaf_rows(url, size))
-    ceiling = n / (time.perf_counter() - t0)
-    rep = verify_log(url, [cp])
-    assert not rep.problems, rep.problems
-    rate = rep.leaves / rep.seconds
-    return {"events": rep.leaves, "seconds": rep.seconds, "events_per_s": rate,
-            "ceiling_sql_rows_per_s": ceiling, "ratio_to_ceiling": rate / ceiling}
+    rates: dict[int, dict[str, list[float]]] = {j: {"sql": [], "verify": []} for j in jobs_list}
+    for _ in range(rounds):
+        for jobs in jobs_list:
+            t0 = time.perf_counter()
+            n = sum(len(c.leaves) for c in leaf_chunks(url, size, jobs))
+            rates[jobs]["sql"].append(n / (time.perf_counter() - t0))
+            rep = verify_log(url, [cp], jobs=jobs)
+            assert not rep.problems and rep.leaves == size, rep.problems
+            rates[jobs]["verify"].append(rep.leaves / rep.seconds)
+    out = {}
+    for jobs, r in rates.items():
+        v, c = max(r["verify"]), max(r["sql"])
+        out[jobs] = {"events": size, "events_per_s": v, "ceiling_sql_rows_per_s": c,
+                     "ratio_to_ceiling": v / c, "all_verify": r["verify"], "all_sql": r["sql"]}
+    return out
+
+
+def only_verify(n: int) -> dict:
+    """`--only verify`: build the log once, then time `log verify` with 1-4
+    connections beside its SQL part alone (two alternating rounds)."""
+    with BenchCluster() as bc:
+        url = bc.database("tlog")
+        log(f"loading {n:,} events")
+        load_dataset(url, n)
+        integrate_all(url, n)
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        log("log verify")
+        ver = verify_rate(url, n, (1, 2, 3, 4), rounds=2)
+    md = (f"log verify, {n:,} leaves (best of 2 alternating rounds)\n\n" + markdown_table(
+        ["connections", "log verify, events/s", "SQL part alone, events/s", "ratio"],
+        [(j, v["events_per_s"], v["ceiling_sql_rows_per_s"], v["ratio_to_ceiling"])
+         for j, v in ver.items()]))
+    data = {"events": n, "verify": ver, "target_events_per_s": 100_000}
+    write_results(NAME + "_verify", data, md)
+    print(md)
+    return data
 
 
 def main(quick: bool = False, events: int | None = None) -> dict:
@@ -207,7 +238,7 @@ def main(quick: bool = False, events: int | None = None) -> dict:
         log("proof latency")
         proofs = asyncio.run(_proof_latency(url, n, 500 if quick else 3000))
         log("log verify")
-        ver = verify_rate(url, n)
+        ver = verify_rate(url, n)[JOBS]
         log("lag under load")
         lag = lag_under_load(url, 5 if quick else 20)
     targets = [
@@ -249,4 +280,8 @@ def main(quick: bool = False, events: int | None = None) -> dict:
 
 if __name__ == "__main__":
     import sys
-    main(quick_mode(), int(sys.argv[sys.argv.index("--events") + 1]) if "--events" in sys.argv else None)
+    events = int(sys.argv[sys.argv.index("--events") + 1]) if "--events" in sys.argv else None
+    if "--only" in sys.argv and sys.argv[sys.argv.index("--only") + 1] == "verify":
+        only_verify(events or (50_000 if quick_mode() else 1_000_000))
+    else:
+        main(quick_mode(), events)

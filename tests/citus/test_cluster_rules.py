@@ -426,3 +426,38 @@ def test_appended_events_reach_the_transparency_log(coord):
         "SELECT correlation_id, count(*) FROM tlog_leaves WHERE correlation_id IN (%s, %s)"
         " GROUP BY 1", (a, b)).fetchall())
     assert leaves == {a: 2, b: 1}
+
+
+def test_log_verify_chunks_recompute_the_log_of_a_cluster(coord, citus_db):
+    """`log verify`'s chunk query runs on the coordinator against the
+    distributed events, including an id appended in two chains (one leaf,
+    naming one of them): the leaves rebuild the log's root; a rewrite of
+    that event is named."""
+    from app import tlog
+    from app.tlog_cli import leaf_chunks
+
+    def recompute(size):
+        builder, odd = tlog.RootBuilder(), []
+        for chunk in leaf_chunks(citus_db, size):
+            assert chunk.gap is None
+            builder.extend(chunk.leaves)
+            odd += chunk.odd
+        return builder.root(), odd
+
+    a, b = f"tlog-v-{uuid.uuid4()}", f"tlog-w-{uuid.uuid4()}"
+    append(coord, a, [event(a), event(a)])
+    twice = event(b)
+    append(coord, b, [twice])
+    append(coord, a, [{**twice, "correlation_id": a}])
+    as_role(coord, "datastorage_app", "SELECT datastorage.tlog_integrate()")
+    size = coord.execute("SELECT datastorage.tlog_size()").fetchone()[0]
+    root = bytes(coord.execute("SELECT datastorage.tlog_root(%s)", (size,)).fetchone()[0])
+    assert recompute(size) == (root, [])
+    index, chain = coord.execute("SELECT leaf_index, correlation_id FROM tlog_leaves "
+                                 "WHERE event_id = %s", (twice["event_id"],)).fetchone()
+    with coord.transaction():  # as the superuser, on the worker too
+        coord.execute("SET LOCAL citus.propagate_set_commands = 'local'")
+        coord.execute("SET LOCAL session_replication_role = replica")
+        coord.execute("UPDATE audit_events SET event_data = '{}' WHERE event_id = %s "
+                      "AND correlation_id = %s", (twice["event_id"], chain))
+    assert recompute(size)[1] == [(index, twice["event_id"], chain, True)]

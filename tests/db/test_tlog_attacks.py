@@ -258,3 +258,18 @@ def test_redefining_the_canonical_form_is_caught(log):
     r = log.verify()
     assert r.returncode == 1
     assert "canonical_members in the database differs from the shipped definition" in r.stdout
+
+
+@pytest.mark.parametrize("attack", [test_untouched_log_verifies,
+                                    test_content_rewrite_with_recomputed_chain_hashes,
+                                    test_content_rewrite_without_fixing_the_hash,
+                                    test_deleting_an_integrated_event_and_its_leaf,
+                                    test_deleting_the_newest_leaves])
+def test_attacks_are_caught_across_chunk_boundaries(log, monkeypatch, attack):
+    """The same, with the log cut into chunks of 7 leaves (the default cuts
+    this small log into one): checkpoints, bad leaves and gaps fall inside
+    and at the ends of chunks fetched by parallel connections."""
+    from app import tlog_cli
+    monkeypatch.setattr(tlog_cli, "MIN_CHUNK", 7)
+    monkeypatch.setattr(tlog_cli, "MAX_CHUNK", 7)
+    attack(log)

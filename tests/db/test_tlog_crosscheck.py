@@ -112,10 +112,14 @@ def test_roots_match_the_rfc(log):
     for i, leaf in enumerate(leaves, 1):
         builder.add(tlog.leaf_hash(leaf))
         want_stream[i] = builder.root()
+    # ... and fed in batches (RootBuilder.extend, as log verify does).
+    batched, hashes = tlog.RootBuilder(), [tlog.leaf_hash(leaf) for leaf in leaves]
     for n in sizes:
         want = mth(leaves[:n])
         assert bytes(got[n]) == want, f"root of size {n}"
         assert want_stream[n] == want, f"streaming root of size {n}"
+        batched.extend(hashes[batched.size:n])
+        assert batched.root() == want, f"batched root of size {n}"
     assert bytes(conn.execute("SELECT datastorage.tlog_root(0)").fetchone()[0]) == mth([])
 
 
