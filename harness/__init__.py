@@ -7,8 +7,10 @@ Not part of the shipped package: it needs the test extras (httpx,
 pytest-postgresql)."""
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,9 +33,27 @@ TEMPLATE = "ds_template"
 _names = itertools.count()
 
 
+_scratch: list[Path] = []
+
+
+@atexit.register
+def _remove_scratch() -> None:
+    # tmpfs is memory: every spool, data and log directory a run made goes
+    # when the run ends (clusters and services are stopped before that).
+    # Never through a mount left inside one (a failed debootstrap's /proc).
+    try:
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return
+    for path in _scratch:
+        if not any(m == str(path) or m.startswith(f"{path}/") for m in mounts):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def scratch_dir(prefix: str, durable: bool = False) -> Path:
     """A fresh directory the postgres user can traverse: tmpfs, unless
-    `durable` (fsync on tmpfs would measure nothing)."""
+    `durable` (fsync on tmpfs would measure nothing). Removed when the
+    process that made it exits."""
     base = None
     if durable:
         base = os.environ.get("BENCH_DURABLE_DIR") or "/var/tmp"
@@ -41,6 +61,7 @@ def scratch_dir(prefix: str, durable: bool = False) -> Path:
         base = "/dev/shm"
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     path.chmod(0o755)
+    _scratch.append(path)
     return path
 
 
