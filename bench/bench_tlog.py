@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 import psycopg
 
-from app import note, tlog
+from app import note
 from app.migrate import libpq_url
 from app.tlog_cli import JOBS, leaf_chunks, verify_log
 from bench.common import (BenchCluster, latency_summary, log, markdown_table, quick_mode, target,

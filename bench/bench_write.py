@@ -300,7 +300,7 @@ def main(quick: bool = False, *, workers: int = 1, clients: int = 64, batch_clie
         target("(b)/(a) projected from CPU per event (idle machine)",
                projected["ratio_b_over_a"], ">=", 0.6),
         target(f"(c) batch of {batch_size}: events/s", c.rate * batch_size, ">=", 20000),
-        target(f"(c) projected from CPU per event (idle machine), events/s",
+        target("(c) projected from CPU per event (idle machine), events/s",
                projected["http_batch_events_per_s"], ">=", 20000),
         target("p99 at half the maximum load (open loop), ms", ol.to_dict()["p99_ms"], "<", 50),
         target("RSS per worker (peak over all phases), MB", worker_peak, "<", 200),

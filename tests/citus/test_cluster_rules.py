@@ -292,11 +292,11 @@ def test_events_are_immutable_on_the_shards(coord):
 def test_the_app_role_has_no_table_privilege(coord):
     cid = f"grants-{uuid.uuid4()}"
     append(coord, cid, [event(cid)])
-    for sql in ("UPDATE audit_events SET actor_id = 'x' WHERE correlation_id = %s",
-                "DELETE FROM audit_events WHERE correlation_id = %s",
-                "DELETE FROM audit_chain_heads WHERE correlation_id = %s",
-                "SELECT count(*) FROM audit_events WHERE correlation_id = %s"):
-        refused(coord, "datastorage_app", sql, "42501", cid)
+    for stmt in ("UPDATE audit_events SET actor_id = 'x' WHERE correlation_id = %s",
+                 "DELETE FROM audit_events WHERE correlation_id = %s",
+                 "DELETE FROM audit_chain_heads WHERE correlation_id = %s",
+                 "SELECT count(*) FROM audit_events WHERE correlation_id = %s"):
+        refused(coord, "datastorage_app", stmt, "42501", cid)
     # Nor on a shard, reached on a worker directly.
     assert verify_offline(coord, cid) == 1
 

@@ -9,7 +9,6 @@ import json
 import re
 import uuid
 
-import httpx
 import pytest
 import yaml
 
