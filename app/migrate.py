@@ -154,6 +154,9 @@ def migrate(url: str) -> int:
                     apply_functions(conn, citus)
                 apply_citus(conn, "delegate")
             conn.execute("SELECT datastorage.maintain()")
+            # Every guard is in place now: DDL may skip listing what was
+            # wrong before it (115_audit_ddl_guard.sql, note_guards).
+            conn.execute("SELECT datastorage_guard.note_guards()")
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
     if pending:

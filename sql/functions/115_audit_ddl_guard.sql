@@ -22,10 +22,12 @@
 RESET ROLE;
 
 -- Every partition of audit_events (any depth), found through its parent.
+-- (No SET clause, every name qualified: the planner inlines it into the
+-- guard's queries, whose search_path is pinned.)
 CREATE OR REPLACE FUNCTION datastorage_guard.audit_partitions() RETURNS SETOF regclass
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT t.relid FROM pg_catalog.pg_partition_tree(to_regclass('public.audit_events')) t
-    WHERE t.level > 0
+LANGUAGE sql STABLE AS $$
+    SELECT t.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('public.audit_events')) t
+    WHERE t.level OPERATOR(pg_catalog.>) 0
 $$;
 
 -- Does this partition hold a held row? On a Citus cluster, while Citus
@@ -58,12 +60,31 @@ $$;
 
 -- The partitions that hold at least one held row, with their current names.
 -- VOLATILE: it must see what committed while freeze_holds() waited.
+-- Single node: one query over the parent, which reads each partition's
+-- partial index of held rows (idx_audit_events_legal_hold: empty in a month
+-- without holds) with a plan kept for the session. On a Citus cluster
+-- every partition asks its placements (partition_is_held).
 CREATE OR REPLACE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rel regclass;
     out jsonb := '[]';
+    distributed boolean := false;
 BEGIN
+    IF to_regclass('public.audit_events') IS NULL THEN
+        RETURN out;
+    END IF;
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+           INTO distributed USING to_regclass('public.audit_events');
+    END IF;
+    IF NOT distributed THEN
+        SELECT coalesce(jsonb_agg(jsonb_build_object('oid', h.rel::oid, 'name', h.rel::regclass::text)
+                                  ORDER BY h.rel), '[]')
+          INTO out
+          FROM (SELECT DISTINCT e.tableoid AS rel FROM public.audit_events e WHERE e.legal_hold) h;
+        RETURN out;
+    END IF;
     FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
                JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'
     LOOP
@@ -93,32 +114,62 @@ END
 $$;
 
 -- The guard triggers every protected relation must carry: (relation, trigger, function).
+-- Each function is looked up once, not once per partition; inlined like
+-- audit_partitions().
 CREATE OR REPLACE FUNCTION datastorage_guard.expected_triggers()
 RETURNS TABLE (rel regclass, tgname name, fn regprocedure)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT r, g.tgname, g.fn::regprocedure
-    FROM (SELECT to_regclass('public.audit_events') AS r
-          UNION ALL SELECT p FROM datastorage_guard.audit_partitions() p) events
-    CROSS JOIN (VALUES ('audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
-                       ('enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
-                       ('audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'))
-               AS g(tgname, fn)
-    UNION ALL
-    SELECT to_regclass('public.audit_chain_heads'), g.tgname, g.fn::regprocedure
-    FROM (VALUES ('audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
-                 ('audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
-    UNION ALL
-    SELECT to_regclass('public.audit_legal_holds'), g.tgname, g.fn::regprocedure
-    FROM (VALUES ('audit_legal_holds_append_only', 'datastorage_guard.guard_hold_history()'),
-                 ('audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
+LANGUAGE sql STABLE AS $$
+    WITH g AS MATERIALIZED (
+        SELECT v.tbl, v.tgname::name AS tgname, v.fn::pg_catalog.regprocedure AS fn
+        FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
+                     ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
+                     ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'),
+                     ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
+                     ('audit_chain_heads', 'audit_chain_heads_no_truncate',
+                      'datastorage_guard.refuse_truncate()'),
+                     ('audit_legal_holds', 'audit_legal_holds_append_only',
+                      'datastorage_guard.guard_hold_history()'),
+                     ('audit_legal_holds', 'audit_legal_holds_no_truncate',
+                      'datastorage_guard.refuse_truncate()')) AS v(tbl, tgname, fn))
+    SELECT r.rel, g.tgname, g.fn
+    FROM (SELECT 'audit_events' AS tbl, pg_catalog.to_regclass('public.audit_events') AS rel
+          UNION ALL SELECT 'audit_events', p FROM datastorage_guard.audit_partitions() p
+          UNION ALL SELECT 'audit_chain_heads', pg_catalog.to_regclass('public.audit_chain_heads')
+          UNION ALL SELECT 'audit_legal_holds', pg_catalog.to_regclass('public.audit_legal_holds')) r
+    JOIN g ON g.tbl OPERATOR(pg_catalog.=) r.tbl
 $$;
 
 -- What is wrong with the guards right now, one line each (empty: all well).
--- (The expected triggers are listed once: this runs twice per DDL command,
--- while the command blocks writers.)
+-- PL/pgSQL so the plan is kept for the session: it runs inside DDL commands
+-- that block writers (retention's DETACH and DROP).
 CREATE OR REPLACE FUNCTION datastorage_guard.violations() RETURNS SETOF text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.expected_triggers() WHERE rel IS NOT NULL)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    parent regclass := to_regclass('public.audit_events');
+    -- The parent's delete rule when it is the right one, as a node tree, and
+    -- the column numbers of the columns it names. A partition's clone with
+    -- the same tree over the same numbers of the same columns is the same
+    -- condition, and is not deparsed again (that is what cost the most,
+    -- once per partition); anything else is deparsed and compared.
+    rule_tree text;
+    rule_cols smallint[];
+BEGIN
+    SELECT g.tgqual::text INTO rule_tree
+      FROM pg_catalog.pg_trigger g
+     WHERE g.tgrelid = parent AND g.tgname = 'enforce_legal_hold'
+       AND substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
+           = datastorage_guard.delete_refused_when();
+    rule_cols := ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = parent AND NOT a.attisdropped
+                         AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
+                       ORDER BY a.attname);
+    RETURN QUERY
+    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.expected_triggers() WHERE rel IS NOT NULL),
+         cols AS (SELECT a.attrelid AS rel, array_agg(a.attnum ORDER BY a.attname) AS nums
+                  FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid IN (SELECT e.rel FROM e) AND NOT a.attisdropped
+                    AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
+                  GROUP BY a.attrelid)
     SELECT format('public.%s is protected: it cannot be dropped, renamed or moved', t)
     FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
     WHERE to_regclass('public.' || t) IS NULL
@@ -128,8 +179,11 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
     FROM e
     LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
+    LEFT JOIN cols ON cols.rel = e.rel
     WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
        OR CASE WHEN g.tgqual IS NULL AND e.tgname <> 'enforce_legal_hold' THEN false
+               WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text = rule_tree
+                    AND cols.nums = rule_cols THEN false
                ELSE substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
                     IS DISTINCT FROM CASE WHEN e.tgname = 'enforce_legal_hold'
                                           THEN datastorage_guard.delete_refused_when() END
@@ -152,23 +206,68 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     UNION ALL
     SELECT 'The legal_hold columns of audit_events and audit_chain_heads must stay'
     WHERE (SELECT count(*) FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'))
+           WHERE a.attrelid IN (parent, to_regclass('public.audit_chain_heads'))
              AND a.attname = 'legal_hold' AND a.atttypid = 'boolean'::regtype
-             AND NOT a.attisdropped) <> 2
+             AND NOT a.attisdropped) <> 2;
+END
+$$;
+
+-- Were the guards intact when last looked at (datastorage_guard.ddl_state)?
+-- A hint that only ever fails closed: when it says yes, ddl_start() does
+-- not list the violations already there, so ddl_end() blames the command
+-- for everything it finds wrong.
+CREATE OR REPLACE FUNCTION datastorage_guard.guards_intact() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT s.intact FROM datastorage_guard.ddl_state s), false)
+$$;
+
+-- Record what is true now (anyone may ask: it writes no value of its
+-- caller's). Called after a command that found violations already there
+-- passed, and after a superuser repaired what ddl_end() cannot see (a
+-- change made with the event triggers off). No write in a read-only
+-- transaction, none when nothing changes (so DDL does not queue on the row).
+CREATE OR REPLACE FUNCTION datastorage_guard.note_guards() RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ok boolean := NOT EXISTS (SELECT 1 FROM datastorage_guard.violations());
+BEGIN
+    IF NOT current_setting('transaction_read_only')::boolean THEN
+        UPDATE datastorage_guard.ddl_state SET intact = ok WHERE intact IS DISTINCT FROM ok;
+    END IF;
+    RETURN ok;
+END
+$$;
+
+-- A superuser's DDL is not checked, so after it nothing is known.
+CREATE OR REPLACE FUNCTION datastorage_guard.forget_guards() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT current_setting('transaction_read_only')::boolean THEN
+        UPDATE datastorage_guard.ddl_state SET intact = false WHERE intact;
+    END IF;
+END
 $$;
 
 -- What ddl_start() notes before a command: the held partitions (when it can
--- remove one) and the
--- violations already there (left by a superuser: not this command's doing).
+-- remove one) and the violations already there (left by a superuser: not
+-- this command's doing) - unless the guards were intact ('listed': false).
 CREATE OR REPLACE FUNCTION datastorage_guard.before_ddl(p_held boolean) RETURNS jsonb
-LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object('held', CASE WHEN p_held THEN datastorage_guard.held_partitions()
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    listed boolean := NOT datastorage_guard.guards_intact();
+BEGIN
+    RETURN jsonb_build_object('held', CASE WHEN p_held THEN datastorage_guard.held_partitions()
                                            ELSE '[]' END,
-                              'violations', to_jsonb(ARRAY(SELECT datastorage_guard.violations())))
+                              'listed', listed,
+                              'violations', CASE WHEN listed
+                                                 THEN to_jsonb(ARRAY(SELECT datastorage_guard.violations()))
+                                                 ELSE '[]' END);
+END
 $$;
 
 -- Raises when a DDL command broke the rule above; p_before is before_ddl()
--- taken before it (an empty object: judge the state as it is).
+-- taken before it (an empty object: judge the state as it is; violations
+-- not listed in it are the command's).
 CREATE OR REPLACE FUNCTION datastorage_guard.check_guards(p_before jsonb) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -193,8 +292,12 @@ BEGIN
     SELECT v INTO bad FROM datastorage_guard.violations() v
     WHERE NOT coalesce(p_before -> 'violations', '[]') ? v
     LIMIT 1;
-    IF FOUND THEN
+    IF FOUND AND coalesce((p_before ->> 'listed')::boolean, true) THEN
         RAISE EXCEPTION '%', bad USING ERRCODE = '42501';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION '%', bad USING ERRCODE = '42501',
+            HINT = 'If a superuser left this with the event triggers off, '
+                   'SELECT datastorage_guard.note_guards() and try again.';
     END IF;
 END
 $$;
@@ -234,11 +337,19 @@ $$;
 
 CREATE OR REPLACE FUNCTION datastorage_guard.ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    before jsonb;
 BEGIN
     PERFORM datastorage_guard.install_truncate_guards();
-    IF NOT datastorage_guard.is_superuser() THEN
-        PERFORM datastorage_guard.check_guards(
-            coalesce(nullif(current_setting('datastorage_guard.before', true), ''), '{}')::jsonb);
+    IF datastorage_guard.is_superuser() THEN
+        PERFORM datastorage_guard.forget_guards();
+    ELSE
+        before := coalesce(nullif(current_setting('datastorage_guard.before', true), ''), '{}')::jsonb;
+        PERFORM datastorage_guard.check_guards(before);
+        -- Violations were there before it: are they still?
+        IF (before ->> 'listed')::boolean THEN
+            PERFORM datastorage_guard.note_guards();
+        END IF;
     END IF;
 END
 $$;
