@@ -142,8 +142,11 @@ $$;
 -- What is wrong with the guards right now, one line each (empty: all well).
 -- PL/pgSQL so the plan is kept for the session: it runs inside DDL commands
 -- that block writers (retention's DETACH and DROP).
+-- (A generic plan: its parameters never change which plan is best, and
+-- planning anew each time cost as much as running it.)
 CREATE OR REPLACE FUNCTION datastorage_guard.violations() RETURNS SETOF text
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     parent regclass := to_regclass('public.audit_events');
     -- The parent's delete rule when it is the right one, as a node tree, and
@@ -151,7 +154,10 @@ DECLARE
     -- the same tree over the same numbers of the same columns is the same
     -- condition, and is not deparsed again (that is what cost the most,
     -- once per partition); anything else is deparsed and compared.
+    -- (A clone made after the parent's trigger carries no query positions:
+    -- :location -1 throughout. Those do not change what the condition does.)
     rule_tree text;
+    rule_clone text;
     rule_cols smallint[];
 BEGIN
     SELECT g.tgqual::text INTO rule_tree
@@ -159,6 +165,7 @@ BEGIN
      WHERE g.tgrelid = parent AND g.tgname = 'enforce_legal_hold'
        AND substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
            = datastorage_guard.delete_refused_when();
+    rule_clone := regexp_replace(rule_tree, ':location -?[0-9]+', ':location -1', 'g');
     rule_cols := ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
                        WHERE a.attrelid = parent AND NOT a.attisdropped
                          AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
@@ -182,7 +189,7 @@ BEGIN
     LEFT JOIN cols ON cols.rel = e.rel
     WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
        OR CASE WHEN g.tgqual IS NULL AND e.tgname <> 'enforce_legal_hold' THEN false
-               WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text = rule_tree
+               WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text IN (rule_tree, rule_clone)
                     AND cols.nums = rule_cols THEN false
                ELSE substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
                     IS DISTINCT FROM CASE WHEN e.tgname = 'enforce_legal_hold'
