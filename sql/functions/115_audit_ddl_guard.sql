@@ -231,16 +231,14 @@ $$;
 -- Record what is true now (anyone may ask: it writes no value of its
 -- caller's). Called after a command that found violations already there
 -- passed, and after a superuser repaired what ddl_end() cannot see (a
--- change made with the event triggers off). No write in a read-only
--- transaction, none when nothing changes (so DDL does not queue on the row).
+-- change made with the event triggers off). No write when nothing changes,
+-- so DDL does not queue on the row.
 CREATE OR REPLACE FUNCTION datastorage_guard.note_guards() RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     ok boolean := NOT EXISTS (SELECT 1 FROM datastorage_guard.violations());
 BEGIN
-    IF NOT current_setting('transaction_read_only')::boolean THEN
-        UPDATE datastorage_guard.ddl_state SET intact = ok WHERE intact IS DISTINCT FROM ok;
-    END IF;
+    UPDATE datastorage_guard.ddl_state SET intact = ok WHERE intact IS DISTINCT FROM ok;
     RETURN ok;
 END
 $$;
@@ -249,9 +247,7 @@ $$;
 CREATE OR REPLACE FUNCTION datastorage_guard.forget_guards() RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT current_setting('transaction_read_only')::boolean THEN
-        UPDATE datastorage_guard.ddl_state SET intact = false WHERE intact;
-    END IF;
+    UPDATE datastorage_guard.ddl_state SET intact = false WHERE intact;
 END
 $$;
 
@@ -306,6 +302,19 @@ BEGIN
             HINT = 'If a superuser left this with the event triggers off, '
                    'SELECT datastorage_guard.note_guards() and try again.';
     END IF;
+END
+$$;
+
+-- The guard's first run in a session compiles its functions and plans its
+-- queries (~4x a warm run). A caller about to hold locks that stop writers
+-- (retention) runs them here first; nothing is decided or kept but the
+-- session's caches, so this cannot let any command through.
+CREATE OR REPLACE FUNCTION datastorage_guard.warm_up() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM datastorage_guard.is_superuser(), datastorage_guard.guards_intact(),
+            datastorage_guard.held_partitions();
+    PERFORM count(*) FROM datastorage_guard.violations();
 END
 $$;
 

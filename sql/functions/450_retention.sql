@@ -401,6 +401,7 @@ BEGIN
         RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', rel, stray
             USING ERRCODE = '55000';
     END IF;
+    PERFORM datastorage_guard.warm_up();  -- its first run, not under the locks below
     -- What DETACH locks: the parent, the partition, the default partition.
     PERFORM datastorage.retention_lock(ARRAY['public.audit_events'::regclass, rel]
                                        || ARRAY(SELECT p.partdefid::regclass
@@ -454,6 +455,7 @@ BEGIN
             -- Detached by this run's previous step or by a run that died:
             -- checked then, out of every verification since. Only the chain
             -- heads' lock (the DDL guard's) stops writers, briefly.
+            PERFORM datastorage_guard.warm_up();
             PERFORM datastorage.retention_lock(ARRAY[rel]);
             began := clock_timestamp();
             EXECUTE format('DROP TABLE %s', rel);

@@ -2347,6 +2347,7 @@ BEGIN
         RAISE EXCEPTION 'partition % holds % event(s) outside the pruned prefixes', rel, stray
             USING ERRCODE = '55000';
     END IF;
+    PERFORM datastorage_guard.warm_up();  -- its first run, not under the locks below
     -- What DETACH locks: the parent, the partition, the default partition.
     PERFORM datastorage.retention_lock(ARRAY['public.audit_events'::regclass, rel]
                                        || ARRAY(SELECT p.partdefid::regclass
@@ -2742,6 +2743,7 @@ BEGIN
             -- Detached by this run's previous step or by a run that died:
             -- checked then, out of every verification since. Only the chain
             -- heads' lock (the DDL guard's) stops writers, briefly.
+            PERFORM datastorage_guard.warm_up();
             PERFORM datastorage.retention_lock(ARRAY[rel]);
             began := clock_timestamp();
             EXECUTE format('DROP TABLE %s', rel);
@@ -4019,10 +4021,9 @@ ALTER FUNCTION datastorage.workflow_versions(p_workflow_name text) OWNER TO data
 
 CREATE FUNCTION datastorage_guard.audit_partitions() RETURNS SETOF regclass
     LANGUAGE sql STABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT t.relid FROM pg_catalog.pg_partition_tree(to_regclass('public.audit_events')) t
-    WHERE t.level > 0
+    SELECT t.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass('public.audit_events')) t
+    WHERE t.level OPERATOR(pg_catalog.>) 0
 $$;
 
 
@@ -4033,12 +4034,19 @@ ALTER FUNCTION datastorage_guard.audit_partitions() OWNER TO postgres;
 --
 
 CREATE FUNCTION datastorage_guard.before_ddl(p_held boolean) RETURNS jsonb
-    LANGUAGE sql
+    LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT jsonb_build_object('held', CASE WHEN p_held THEN datastorage_guard.held_partitions()
+DECLARE
+    listed boolean := NOT datastorage_guard.guards_intact();
+BEGIN
+    RETURN jsonb_build_object('held', CASE WHEN p_held THEN datastorage_guard.held_partitions()
                                            ELSE '[]' END,
-                              'violations', to_jsonb(ARRAY(SELECT datastorage_guard.violations())))
+                              'listed', listed,
+                              'violations', CASE WHEN listed
+                                                 THEN to_jsonb(ARRAY(SELECT datastorage_guard.violations()))
+                                                 ELSE '[]' END);
+END
 $$;
 
 
@@ -4074,8 +4082,12 @@ BEGIN
     SELECT v INTO bad FROM datastorage_guard.violations() v
     WHERE NOT coalesce(p_before -> 'violations', '[]') ? v
     LIMIT 1;
-    IF FOUND THEN
+    IF FOUND AND coalesce((p_before ->> 'listed')::boolean, true) THEN
         RAISE EXCEPTION '%', bad USING ERRCODE = '42501';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION '%', bad USING ERRCODE = '42501',
+            HINT = 'If a superuser left this with the event triggers off, '
+                   'SELECT datastorage_guard.note_guards() and try again.';
     END IF;
 END
 $$;
@@ -4091,11 +4103,19 @@ CREATE FUNCTION datastorage_guard.ddl_end() RETURNS event_trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    before jsonb;
 BEGIN
     PERFORM datastorage_guard.install_truncate_guards();
-    IF NOT datastorage_guard.is_superuser() THEN
-        PERFORM datastorage_guard.check_guards(
-            coalesce(nullif(current_setting('datastorage_guard.before', true), ''), '{}')::jsonb);
+    IF datastorage_guard.is_superuser() THEN
+        PERFORM datastorage_guard.forget_guards();
+    ELSE
+        before := coalesce(nullif(current_setting('datastorage_guard.before', true), ''), '{}')::jsonb;
+        PERFORM datastorage_guard.check_guards(before);
+        -- Violations were there before it: are they still?
+        IF (before ->> 'listed')::boolean THEN
+            PERFORM datastorage_guard.note_guards();
+        END IF;
     END IF;
 END
 $$;
@@ -4160,27 +4180,45 @@ ALTER FUNCTION datastorage_guard.delete_refused_when() OWNER TO postgres;
 
 CREATE FUNCTION datastorage_guard.expected_triggers() RETURNS TABLE(rel regclass, tgname name, fn regprocedure)
     LANGUAGE sql STABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT r, g.tgname, g.fn::regprocedure
-    FROM (SELECT to_regclass('public.audit_events') AS r
-          UNION ALL SELECT p FROM datastorage_guard.audit_partitions() p) events
-    CROSS JOIN (VALUES ('audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
-                       ('enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
-                       ('audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'))
-               AS g(tgname, fn)
-    UNION ALL
-    SELECT to_regclass('public.audit_chain_heads'), g.tgname, g.fn::regprocedure
-    FROM (VALUES ('audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
-                 ('audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
-    UNION ALL
-    SELECT to_regclass('public.audit_legal_holds'), g.tgname, g.fn::regprocedure
-    FROM (VALUES ('audit_legal_holds_append_only', 'datastorage_guard.guard_hold_history()'),
-                 ('audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()')) AS g(tgname, fn)
+    WITH g AS MATERIALIZED (
+        SELECT v.tbl, v.tgname::name AS tgname, v.fn::pg_catalog.regprocedure AS fn
+        FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
+                     ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
+                     ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'),
+                     ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
+                     ('audit_chain_heads', 'audit_chain_heads_no_truncate',
+                      'datastorage_guard.refuse_truncate()'),
+                     ('audit_legal_holds', 'audit_legal_holds_append_only',
+                      'datastorage_guard.guard_hold_history()'),
+                     ('audit_legal_holds', 'audit_legal_holds_no_truncate',
+                      'datastorage_guard.refuse_truncate()')) AS v(tbl, tgname, fn))
+    SELECT r.rel, g.tgname, g.fn
+    FROM (SELECT 'audit_events' AS tbl, pg_catalog.to_regclass('public.audit_events') AS rel
+          UNION ALL SELECT 'audit_events', p FROM datastorage_guard.audit_partitions() p
+          UNION ALL SELECT 'audit_chain_heads', pg_catalog.to_regclass('public.audit_chain_heads')
+          UNION ALL SELECT 'audit_legal_holds', pg_catalog.to_regclass('public.audit_legal_holds')) r
+    JOIN g ON g.tbl OPERATOR(pg_catalog.=) r.tbl
 $$;
 
 
 ALTER FUNCTION datastorage_guard.expected_triggers() OWNER TO postgres;
+
+--
+-- Name: forget_guards(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.forget_guards() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE datastorage_guard.ddl_state SET intact = false WHERE intact;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.forget_guards() OWNER TO postgres;
 
 --
 -- Name: freeze_holds(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -4252,17 +4290,46 @@ $$;
 ALTER FUNCTION datastorage_guard.guard_hold_history() OWNER TO postgres;
 
 --
+-- Name: guards_intact(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.guards_intact() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT coalesce((SELECT s.intact FROM datastorage_guard.ddl_state s), false)
+$$;
+
+
+ALTER FUNCTION datastorage_guard.guards_intact() OWNER TO postgres;
+
+--
 -- Name: held_partitions(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
 CREATE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
+    AS $_$
 DECLARE
     rel regclass;
     out jsonb := '[]';
+    distributed boolean := false;
 BEGIN
+    IF to_regclass('public.audit_events') IS NULL THEN
+        RETURN out;
+    END IF;
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+           INTO distributed USING to_regclass('public.audit_events');
+    END IF;
+    IF NOT distributed THEN
+        SELECT coalesce(jsonb_agg(jsonb_build_object('oid', h.rel::oid, 'name', h.rel::regclass::text)
+                                  ORDER BY h.rel), '[]')
+          INTO out
+          FROM (SELECT DISTINCT e.tableoid AS rel FROM public.audit_events e WHERE e.legal_hold) h;
+        RETURN out;
+    END IF;
     FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
                JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'
     LOOP
@@ -4272,7 +4339,7 @@ BEGIN
     END LOOP;
     RETURN out;
 END
-$$;
+$_$;
 
 
 ALTER FUNCTION datastorage_guard.held_partitions() OWNER TO postgres;
@@ -4328,6 +4395,25 @@ $$;
 
 
 ALTER FUNCTION datastorage_guard.may_change_hold() OWNER TO postgres;
+
+--
+-- Name: note_guards(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.note_guards() RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    ok boolean := NOT EXISTS (SELECT 1 FROM datastorage_guard.violations());
+BEGIN
+    UPDATE datastorage_guard.ddl_state SET intact = ok WHERE intact IS DISTINCT FROM ok;
+    RETURN ok;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.note_guards() OWNER TO postgres;
 
 --
 -- Name: partition_is_held(regclass); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -4443,10 +4529,40 @@ ALTER FUNCTION datastorage_guard.refuse_truncate() OWNER TO postgres;
 --
 
 CREATE FUNCTION datastorage_guard.violations() RETURNS SETOF text
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
-    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.expected_triggers() WHERE rel IS NOT NULL)
+DECLARE
+    parent regclass := to_regclass('public.audit_events');
+    -- The parent's delete rule when it is the right one, as a node tree, and
+    -- the column numbers of the columns it names. A partition's clone with
+    -- the same tree over the same numbers of the same columns is the same
+    -- condition, and is not deparsed again (that is what cost the most,
+    -- once per partition); anything else is deparsed and compared.
+    -- (A clone made after the parent's trigger carries no query positions:
+    -- :location -1 throughout. Those do not change what the condition does.)
+    rule_tree text;
+    rule_clone text;
+    rule_cols smallint[];
+BEGIN
+    SELECT g.tgqual::text INTO rule_tree
+      FROM pg_catalog.pg_trigger g
+     WHERE g.tgrelid = parent AND g.tgname = 'enforce_legal_hold'
+       AND substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
+           = datastorage_guard.delete_refused_when();
+    rule_clone := regexp_replace(rule_tree, ':location -?[0-9]+', ':location -1', 'g');
+    rule_cols := ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = parent AND NOT a.attisdropped
+                         AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
+                       ORDER BY a.attname);
+    RETURN QUERY
+    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.expected_triggers() WHERE rel IS NOT NULL),
+         cols AS (SELECT a.attrelid AS rel, array_agg(a.attnum ORDER BY a.attname) AS nums
+                  FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid IN (SELECT e.rel FROM e) AND NOT a.attisdropped
+                    AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
+                  GROUP BY a.attrelid)
     SELECT format('public.%s is protected: it cannot be dropped, renamed or moved', t)
     FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
     WHERE to_regclass('public.' || t) IS NULL
@@ -4456,8 +4572,11 @@ CREATE FUNCTION datastorage_guard.violations() RETURNS SETOF text
     SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
     FROM e
     LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
+    LEFT JOIN cols ON cols.rel = e.rel
     WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
        OR CASE WHEN g.tgqual IS NULL AND e.tgname <> 'enforce_legal_hold' THEN false
+               WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text IN (rule_tree, rule_clone)
+                    AND cols.nums = rule_cols THEN false
                ELSE substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
                     IS DISTINCT FROM CASE WHEN e.tgname = 'enforce_legal_hold'
                                           THEN datastorage_guard.delete_refused_when() END
@@ -4480,13 +4599,32 @@ CREATE FUNCTION datastorage_guard.violations() RETURNS SETOF text
     UNION ALL
     SELECT 'The legal_hold columns of audit_events and audit_chain_heads must stay'
     WHERE (SELECT count(*) FROM pg_catalog.pg_attribute a
-           WHERE a.attrelid IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'))
+           WHERE a.attrelid IN (parent, to_regclass('public.audit_chain_heads'))
              AND a.attname = 'legal_hold' AND a.atttypid = 'boolean'::regtype
-             AND NOT a.attisdropped) <> 2
+             AND NOT a.attisdropped) <> 2;
+END
 $$;
 
 
 ALTER FUNCTION datastorage_guard.violations() OWNER TO postgres;
+
+--
+-- Name: warm_up(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.warm_up() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM datastorage_guard.is_superuser(), datastorage_guard.guards_intact(),
+            datastorage_guard.held_partitions();
+    PERFORM count(*) FROM datastorage_guard.violations();
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.warm_up() OWNER TO postgres;
 
 --
 -- Name: chain_links(text, text); Type: AGGREGATE; Schema: datastorage; Owner: datastorage_owner
@@ -4499,6 +4637,19 @@ CREATE AGGREGATE datastorage.chain_links(text, text) (
 
 
 ALTER AGGREGATE datastorage.chain_links(text, text) OWNER TO datastorage_owner;
+
+--
+-- Name: ddl_state; Type: TABLE; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE TABLE datastorage_guard.ddl_state (
+    one boolean DEFAULT true NOT NULL,
+    intact boolean NOT NULL,
+    CONSTRAINT ddl_state_one_check CHECK (one)
+);
+
+
+ALTER TABLE datastorage_guard.ddl_state OWNER TO postgres;
 
 --
 -- Name: audit_chain_heads; Type: TABLE; Schema: public; Owner: datastorage_owner
@@ -4790,6 +4941,14 @@ ALTER TABLE ONLY public.audit_events ATTACH PARTITION public.audit_events_defaul
 --
 
 ALTER TABLE ONLY public.notification_audit ALTER COLUMN id SET DEFAULT nextval('public.notification_audit_id_seq'::regclass);
+
+
+--
+-- Name: ddl_state ddl_state_pkey; Type: CONSTRAINT; Schema: datastorage_guard; Owner: postgres
+--
+
+ALTER TABLE ONLY datastorage_guard.ddl_state
+    ADD CONSTRAINT ddl_state_pkey PRIMARY KEY (one);
 
 
 --

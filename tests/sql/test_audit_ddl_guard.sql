@@ -3,11 +3,16 @@
 -- while leaving partitions without held rows free. The attacks one by one,
 -- by a real login: tests/db/test_owner_attacks.py.
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 SELECT is((SELECT bool_and(r.rolsuper) FROM pg_event_trigger e JOIN pg_roles r ON r.oid = e.evtowner
            WHERE e.evtname LIKE 'datastorage_guard_%'), true, 'the event triggers belong to a superuser');
 SELECT is((SELECT r.rolsuper FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
            WHERE n.nspname = 'datastorage_guard'), true, 'so does the guard schema');
+SELECT is((SELECT r.rolsuper AND c.relacl IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner)
+           FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+           WHERE c.oid = 'datastorage_guard.ddl_state'::regclass), true,
+          'and its state table, which grants nothing to anyone');
 SELECT is((SELECT count(*) FROM pg_auth_members WHERE roleid = 'datastorage_owner'::regrole), 0::bigint,
           'nobody is granted datastorage_owner');
 SELECT datastorage.append_audit_events(jsonb_build_array(jsonb_build_object(
