@@ -60,15 +60,19 @@ $$;
 
 -- The partitions that hold at least one held row, with their current names.
 -- VOLATILE: it must see what committed while freeze_holds() waited.
--- Single node: one query over the parent, which reads each partition's
--- partial index of held rows (idx_audit_events_legal_hold: empty in a month
--- without holds) with a plan kept for the session. On a Citus cluster
--- every partition asks its placements (partition_is_held).
+-- Single node, up to 1,000 held rows: one query over the parent, which
+-- reads each partition's partial index of held rows
+-- (idx_audit_events_legal_hold: empty in a month without holds) with a
+-- plan kept for the session. More held rows than that (a long chain under
+-- hold), or a Citus cluster: each partition is asked whether it holds one
+-- (partition_is_held), which stops at the first.
 CREATE OR REPLACE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rel regclass;
     out jsonb := '[]';
+    n bigint;
+    rels oid[];
     distributed boolean := false;
 BEGIN
     IF to_regclass('public.audit_events') IS NULL THEN
@@ -79,11 +83,13 @@ BEGIN
            INTO distributed USING to_regclass('public.audit_events');
     END IF;
     IF NOT distributed THEN
-        SELECT coalesce(jsonb_agg(jsonb_build_object('oid', h.rel::oid, 'name', h.rel::regclass::text)
-                                  ORDER BY h.rel), '[]')
-          INTO out
-          FROM (SELECT DISTINCT e.tableoid AS rel FROM public.audit_events e WHERE e.legal_hold) h;
-        RETURN out;
+        SELECT count(*), array_agg(DISTINCT h.rel) INTO n, rels
+          FROM (SELECT e.tableoid AS rel FROM public.audit_events e WHERE e.legal_hold LIMIT 1001) h;
+        IF n <= 1000 THEN
+            RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('oid', r, 'name', r::regclass::text)
+                                              ORDER BY r)
+                             FROM unnest(rels) r), '[]');
+        END IF;
     END IF;
     FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
                JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'

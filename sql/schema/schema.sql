@@ -4314,6 +4314,8 @@ CREATE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
 DECLARE
     rel regclass;
     out jsonb := '[]';
+    n bigint;
+    rels oid[];
     distributed boolean := false;
 BEGIN
     IF to_regclass('public.audit_events') IS NULL THEN
@@ -4324,11 +4326,13 @@ BEGIN
            INTO distributed USING to_regclass('public.audit_events');
     END IF;
     IF NOT distributed THEN
-        SELECT coalesce(jsonb_agg(jsonb_build_object('oid', h.rel::oid, 'name', h.rel::regclass::text)
-                                  ORDER BY h.rel), '[]')
-          INTO out
-          FROM (SELECT DISTINCT e.tableoid AS rel FROM public.audit_events e WHERE e.legal_hold) h;
-        RETURN out;
+        SELECT count(*), array_agg(DISTINCT h.rel) INTO n, rels
+          FROM (SELECT e.tableoid AS rel FROM public.audit_events e WHERE e.legal_hold LIMIT 1001) h;
+        IF n <= 1000 THEN
+            RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('oid', r, 'name', r::regclass::text)
+                                              ORDER BY r)
+                             FROM unnest(rels) r), '[]');
+        END IF;
     END IF;
     FOR rel IN SELECT p FROM datastorage_guard.audit_partitions() p
                JOIN pg_catalog.pg_class c ON c.oid = p WHERE c.relkind = 'r'

@@ -125,3 +125,23 @@ def test_what_a_superuser_leaves_with_the_guard_on_is_not_held_against_the_owner
     assert _intact(su) is False  # still broken: still listed before each command
     assert _sqlstate(owner, ATTACK) == "42501"
 
+
+
+def test_a_hold_over_many_events_still_keeps_its_partitions(held):
+    """More than 1,000 held rows: the guard asks partition by partition."""
+    su, owner = held
+    _held_partition(su, "audit_events_2031_01", "2031-01-01")
+    _held_partition(su, "audit_events_2031_02", "2031-02-01")
+    _append(su, *(_event("long", f"2031-01-{1 + i // 60:02d}T00:{i % 60:02d}:00Z") for i in range(1200)),
+            _event("long", "2031-02-03T00:00:00Z"), _event("free", "2031-02-03T00:00:00Z"))
+    _held_partition(su, "audit_events_2031_03", "2031-03-01")
+    _append(su, _event("free", "2031-03-03T00:00:00Z"))
+    su.execute("SELECT datastorage.place_legal_hold('long', 'litigation', 'legal')")
+    assert su.execute("SELECT count(*) FROM audit_events WHERE legal_hold").fetchone()[0] > 1001
+    held_names = {h["name"] for h in su.execute("SELECT datastorage_guard.held_partitions()").fetchone()[0]}
+    assert held_names == {f"public.audit_events_{m}" for m in ("2026_06", "2031_01", "2031_02")}
+    for part in ("audit_events_2031_01", "audit_events_2031_02"):
+        assert _sqlstate(owner, f"ALTER TABLE audit_events DETACH PARTITION {part}") == "23503"
+        assert _sqlstate(owner, f"DROP TABLE {part}") == "23503"
+    assert _sqlstate(owner, "ALTER TABLE audit_events DETACH PARTITION audit_events_2031_03") is None
+    assert _sqlstate(owner, "DROP TABLE audit_events_2031_03") is None
