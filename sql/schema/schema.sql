@@ -4086,8 +4086,8 @@ BEGIN
         RAISE EXCEPTION '%', bad USING ERRCODE = '42501';
     ELSIF FOUND THEN
         RAISE EXCEPTION '%', bad USING ERRCODE = '42501',
-            HINT = 'If a superuser left this with the event triggers off, '
-                   'SELECT datastorage_guard.note_guards() and try again.';
+            HINT = 'Refused as this command''s doing. If a superuser made this change with the '
+                   'event triggers off, SELECT datastorage_guard.note_guards() first.';
     END IF;
 END
 $$;
