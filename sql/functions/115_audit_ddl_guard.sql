@@ -318,9 +318,10 @@ $$;
 CREATE OR REPLACE FUNCTION datastorage_guard.warm_up() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM datastorage_guard.is_superuser(), datastorage_guard.guards_intact(),
-            datastorage_guard.held_partitions();
-    PERFORM count(*) FROM datastorage_guard.violations();
+    PERFORM datastorage_guard.is_superuser();
+    PERFORM datastorage_guard.check_guards(datastorage_guard.before_ddl(true));
+EXCEPTION WHEN insufficient_privilege OR foreign_key_violation THEN
+    NULL;  -- something is wrong already: the command itself will meet it
 END
 $$;
 
