@@ -59,23 +59,22 @@ BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
     END IF;
-    -- rows_in keeps the array's order (a bare function scan emits its rows
-    -- in order), so an event's ordinality in unnest(rows_in) is its
-    -- position. Every chain's head is locked in sorted order; its tail and
-    -- hold come back with the lock, so nothing below reads the heads again.
-    WITH parsed AS MATERIALIZED (
-        SELECT e FROM jsonb_populate_recordset(NULL::public.audit_events, p_events) e
-    ), locked AS (
+    -- Every chain's head first, locked in sorted order; its tail and hold
+    -- come back with the lock, so nothing below reads the heads again. Then
+    -- the array is parsed, once, into rows_in, in the array's order (a bare
+    -- function scan emits its rows in order): an event's ordinality in
+    -- unnest(rows_in) is its position.
+    WITH locked AS (
         INSERT INTO public.audit_chain_heads AS h (correlation_id)
-        SELECT DISTINCT (p.e).correlation_id FROM parsed p ORDER BY 1
+        SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
         ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at
         RETURNING h.correlation_id, h.last_seq, h.last_hash, h.legal_hold, h.legal_hold_reason,
                   h.legal_hold_placed_by, h.legal_hold_placed_at)
-    SELECT (SELECT array_agg(p.e) FROM parsed p),
-           array_agg(l.correlation_id), array_agg(l.last_seq), array_agg(l.last_hash),
+    SELECT array_agg(l.correlation_id), array_agg(l.last_seq), array_agg(l.last_hash),
            array_agg(l.legal_hold), array_agg(l.legal_hold_reason),
-           array_agg(l.legal_hold_placed_by), array_agg(l.legal_hold_placed_at)
-      INTO rows_in, chains, seqs, hashes, held, reasons, placers, placed
+           array_agg(l.legal_hold_placed_by), array_agg(l.legal_hold_placed_at),
+           (SELECT array_agg(e) FROM jsonb_populate_recordset(NULL::public.audit_events, p_events) e)
+      INTO chains, seqs, hashes, held, reasons, placers, placed, rows_in
       FROM locked l;
 
     -- Claim the ids: a repeated id within the array counts once (its first
@@ -86,16 +85,14 @@ BEGIN
     -- The claimed events are numbered here, on narrow rows: numbers[i] is
     -- the chain_seq of the array's i-th event, 0 where it is not appended
     -- (a replay, a repeat). Fixed-width and without NULLs, so numbers[i] is
-    -- one lookup, no join.
-    WITH firsts AS (
-        SELECT DISTINCT ON (e.event_id) e.event_id, e.event_timestamp, e.correlation_id,
-               e.ordinality
+    -- one lookup, no join. Each INSERT reads variables, never a CTE: Citus
+    -- would copy a CTE's rows to every node (a dead one included).
+    WITH claimed AS (
+        INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
+        SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
+               e.correlation_id
         FROM unnest(rows_in) WITH ORDINALITY AS e
         ORDER BY e.event_id, e.ordinality
-    ), claimed AS (
-        INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
-        SELECT f.event_id, (f.event_timestamp AT TIME ZONE 'UTC')::date, f.correlation_id
-        FROM firsts f
         ON CONFLICT DO NOTHING
         RETURNING event_id)
     SELECT array_agg(coalesce(s.seq, 0) ORDER BY p.p) INTO numbers
@@ -103,7 +100,10 @@ BEGIN
       LEFT JOIN (SELECT f.ordinality,
                         h.last_seq + row_number() OVER (PARTITION BY f.correlation_id
                                                         ORDER BY f.ordinality) AS seq
-                 FROM firsts f JOIN unnest(chains, seqs) AS h(correlation_id, last_seq)
+                 FROM (SELECT DISTINCT ON (e.event_id) e.event_id, e.correlation_id, e.ordinality
+                       FROM unnest(rows_in) WITH ORDINALITY AS e
+                       ORDER BY e.event_id, e.ordinality) f    -- the occurrence claimed above
+                 JOIN unnest(chains, seqs) AS h(correlation_id, last_seq)
                       ON h.correlation_id = f.correlation_id
                  WHERE f.event_id IN (SELECT c.event_id FROM claimed c)) s ON s.ordinality = p.p;
     IF NOT coalesce(0 < ANY (numbers), false) THEN  -- nothing new
