@@ -265,8 +265,9 @@ BEGIN
     -- The claimed events are numbered here, on narrow rows: numbers[i] is
     -- the chain_seq of the array's i-th event, 0 where it is not appended
     -- (a replay, a repeat). Fixed-width and without NULLs, so numbers[i] is
-    -- one lookup, no join. Each INSERT reads variables, never a CTE: Citus
-    -- would copy a CTE's rows to every node (a dead one included).
+    -- one lookup, no join. An INSERT here reads variables, never a CTE of
+    -- its statement: Citus would copy that CTE's rows to every node, a dead
+    -- one included.
     WITH claimed AS (
         INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
         SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
