@@ -38,8 +38,9 @@ import psycopg
 from app import events
 from app.migrate import libpq_url
 from app.workflows import service_event
-from bench.common import (BenchCluster, CpuMeter, HttpClient, asyncpg_load, drive, http_load,
-                          http_request, latency_summary, log, markdown_table, quick_mode, run_async,
+from bench.common import (BenchCluster, CpuMeter, HttpClient, asyncpg_load, collapsed_summary,
+                          drive, http_load, http_request, latency_summary, log, markdown_table,
+                          py_spy_record, quick_mode, results_dir, run_async, sanic_workers,
                           start_service, stop_service, target, write_results)
 
 NAME = "bench_workflows"
@@ -392,6 +393,45 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
     return doc
 
 
+def profile(quick: bool = False, *, clients: int = 32, seconds: float | None = None) -> dict:
+    """py-spy on the service's worker during the closed-loop search: where the
+    Python layer spends a search. Writes workflows_profile.{json,md} and the
+    collapsed stacks (workflows_profile_search.txt, flamegraph.pl input)."""
+    seconds = seconds or (4.0 if quick else 12.0)
+    rng = random.Random(6)
+    with BenchCluster() as pg:
+        url = pg.database("bench_workflows_profile")
+        top_up(url, catalog_bodies(rng, "wf", CATALOG_ROWS, CATALOG_ROWS * 3 // 4))
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute("ANALYZE remediation_workflow_catalog")
+        reqs = [http_request("POST", "/api/v1/workflows/search", orjson.dumps(search_body(rng, n)))
+                for n in range(5_000)]
+        svc = start_service(url, workers=1)
+        try:
+            worker = sanic_workers(svc.proc.pid)[0]
+            raw = results_dir(quick) / "workflows_profile_search.txt"
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            http_load(svc.base_url, reqs, clients=clients, duration=1.0, warmup=0.2)
+            log(f"profiling the search for {seconds:.0f} s")
+            spy = py_spy_record(worker, seconds + 1, raw)
+            with CpuMeter(service=svc.proc.pid, postgres=pg.postmaster_pid()) as meter:
+                res = http_load(svc.base_url, reqs, clients=clients, duration=seconds, warmup=0.5)
+            meter.into(res)
+            spy.wait()
+        finally:
+            stop_service(svc)
+    out = {"tool": "py-spy (record --nonblocking -r 200 -f raw)", "quick": quick,
+           "load": res.to_dict(), **collapsed_summary(raw, 40)}
+    md = (f"### Workflow search profile (py-spy, 1 worker, {clients} clients)\n\n"
+          f"{res.rate:,.0f} searches/s, CPU µs per search {res.to_dict().get('cpu_us_per_item')}, "
+          f"{out['samples']} samples; share of the worker's busy samples\n\n"
+          + markdown_table(["function", "inclusive %", "self %"],
+                           [[r["function"], r["inclusive_pct"], r["self_pct"]] for r in out["top"]]))
+    write_results("workflows_profile", out, md)
+    print(md)
+    return out
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(prog="python -m bench.bench_workflows",
                                  description=__doc__.split("\n")[0])
@@ -400,6 +440,11 @@ if __name__ == "__main__":
     ap.add_argument("--search-clients", type=int, default=32)
     ap.add_argument("--create-clients", type=int, default=16)
     ap.add_argument("--duration", type=float)
+    ap.add_argument("--profile", action="store_true",
+                    help="instead: py-spy on the worker during the closed-loop search")
     a = ap.parse_args()
+    if a.profile:
+        profile(quick=a.quick, clients=a.search_clients, seconds=a.duration)
+        raise SystemExit(0)
     main(quick=a.quick or quick_mode([]), workers=a.workers, search_clients=a.search_clients,
          create_clients=a.create_clients, duration=a.duration)
