@@ -196,11 +196,14 @@ GRANT EXECUTE ON FUNCTION datastorage.search_workflows(jsonb, integer, numeric, 
 -- detected_labels in jsonb's own text form. The audit copy cuts each
 -- description to 2048 characters (a search event names up to 100
 -- workflows; one huge description must not make it unstorable).
+-- PL/pgSQL, not SQL: a SQL function's query is planned again on every call
+-- (~250 µs here); PL/pgSQL keeps the plan for the session.
 CREATE OR REPLACE FUNCTION datastorage.search_workflows_rendered(
     p_filters jsonb, p_top_k integer DEFAULT 10, p_min_score numeric DEFAULT 0,
     p_include_disabled boolean DEFAULT false,
     OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     SELECT '[' || coalesce(string_agg(
                '{"workflow_id":"' || s.workflow_id::text
                || '","title":' || coalesce(to_json(s.title)::text, 'null')
@@ -230,7 +233,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
                        THEN ',"description":' || to_json(left(s.description, 2048))::text ELSE '' END
                || '}',
                ',' ORDER BY s.rank), '') || ']'
-    FROM datastorage.search_workflows(p_filters, p_top_k, p_min_score, p_include_disabled) s
+    INTO workflows, total_matches, returned, audit_results
+    FROM datastorage.search_workflows(p_filters, p_top_k, p_min_score, p_include_disabled) s;
+END
 $$;
 
 GRANT EXECUTE ON FUNCTION datastorage.search_workflows_rendered(jsonb, integer, numeric, boolean)

@@ -3134,9 +3134,10 @@ ALTER FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_
 --
 
 CREATE FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer DEFAULT 10, p_min_score numeric DEFAULT 0, p_include_disabled boolean DEFAULT false, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) RETURNS record
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
     SELECT '[' || coalesce(string_agg(
                '{"workflow_id":"' || s.workflow_id::text
                || '","title":' || coalesce(to_json(s.title)::text, 'null')
@@ -3166,7 +3167,9 @@ CREATE FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k i
                        THEN ',"description":' || to_json(left(s.description, 2048))::text ELSE '' END
                || '}',
                ',' ORDER BY s.rank), '') || ']'
-    FROM datastorage.search_workflows(p_filters, p_top_k, p_min_score, p_include_disabled) s
+    INTO workflows, total_matches, returned, audit_results
+    FROM datastorage.search_workflows(p_filters, p_top_k, p_min_score, p_include_disabled) s;
+END
 $$;
 
 
