@@ -182,10 +182,6 @@ class Database:
 
     @staticmethod
     async def _admit(sem: asyncio.Semaphore, wait: float, what: str) -> None:
-        if not sem.locked():
-            # Free: taken at once, without the task and timer wait_for costs.
-            await sem.acquire()
-            return
         try:
             await asyncio.wait_for(sem.acquire(), wait)
         except asyncio.TimeoutError:
