@@ -240,6 +240,13 @@ def row(label: str, res, *, ceiling: float | None = None, note: str = "") -> dic
             "note": note}
 
 
+def _cpu_ratio(ceiling, service) -> float | None:
+    a = ceiling.to_dict().get("cpu_us_per_item") or {}
+    b = service.to_dict().get("cpu_us_per_item") or {}
+    spent = b.get("service", 0) + b.get("postgres", 0)
+    return round(a["postgres"] / spent, 3) if a.get("postgres") and spent else None
+
+
 def check(label: str, res, *ok: int) -> None:
     other = {s: n for s, n in res.statuses.items() if s not in ok}
     if other or res.errors or not res.completed:
@@ -376,7 +383,11 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
                target("search p99 at half max rate, open loop (ms)", phases[-1]["p99_ms"], "<", 20.0),
                # Issue 15: the HTTP layer within 0.8 of the SQL it calls, same concurrency.
                target(f"issue 15: HTTP search / SQL search_workflows_rendered, {search_clients} "
-                      "connections", hs.rate / s_sql.rate if s_sql.rate else None, ">=", 0.8)]
+                      "connections", hs.rate / s_sql.rate if s_sql.rate else None, ">=", 0.8),
+               # Where the cores are the limit (a quiet machine), the rates go
+               # inversely with the server CPU each path needs per search.
+               target("the same projected from server CPU per search (PostgreSQL; "
+                      "service + PostgreSQL)", _cpu_ratio(s_sql, hs), ">=", 0.8)]
     doc = {"config": {"workers": workers, "search_clients": search_clients,
                       "create_clients": create_clients, "duration_s": duration,
                       "warmup_s": warmup, "catalog_rows": CATALOG_ROWS, "quick": quick,
