@@ -1,8 +1,10 @@
 """The workflow catalog's own audit events (spec/workflow-catalog.md §4.6, §7,
 §9, §10.7) and the writer that appends them.
 
-Every event is built by `events.prepare` (the validation and row building of
-client events) and stored by `datastorage.append_audit_events`, so it is
+Create and update events are built by `events.prepare` (the validation and
+row building of client events); the search event, one per search, is built
+directly from parts already validated (`search_event`), with the same
+members. All are stored by `datastorage.append_audit_events`, so they are
 hash-chained like any other. Creates and status changes hand their event to
 the catalog function, which appends it in the catalog change's own
 transaction: the change and its record commit together. Search events go
@@ -21,8 +23,8 @@ import orjson
 
 from . import events, metrics
 from .db import DatabaseError
-from .timeutil import utc_micro
 from .retry import until_success
+from .timeutil import utc_micro
 from .writes import persist, single_chain
 
 log = logging.getLogger("datastorage.workflows")
@@ -32,9 +34,6 @@ EMBEDDING_DIMENSIONS = 768
 EMBEDDING_MODEL = "all-mpnet-base-v2"
 # Service events are kept 90 days (spec §9), not the client default.
 RETENTION_DAYS = 90
-# A search event names up to 100 workflows; their descriptions are cut here
-# so that one pathological catalog entry cannot make the event unstorable.
-MAX_AUDIT_DESCRIPTION = 2048
 _LABEL_KEYS = ("signal_type", "severity", "component", "environment", "priority")
 
 
@@ -110,9 +109,9 @@ def search_event(req, found, duration_ms: int, *, max_bytes: int) -> dict[str, A
     the request (SearchRequest) and the results as
     datastorage.search_workflows_rendered returned them (its `audit_results`
     is embedded verbatim). No second validation: every value is either the
-    validated request's or a typed column's, and tests/test_search_event.py
-    holds this row equal to what events.prepare builds from the same
-    envelope."""
+    validated request's or a typed column's, and
+    tests/api/test_workflow_search_wire.py holds this row equal to what
+    events.prepare builds from the same envelope."""
     f = req.filters
     query: dict[str, Any] = {"top_k": req.top_k}
     if req.min_score > 0:

@@ -16,8 +16,8 @@ from psycopg.rows import dict_row
 from app.migrate import libpq_url
 from app.models.workflows import SearchRequest
 from app.validation import parse_model
-from app.workflows import (EMBEDDING_DIMENSIONS, EMBEDDING_MODEL, MAX_AUDIT_DESCRIPTION,
-                           query_hash, search_event, service_event)
+from app.workflows import (EMBEDDING_DIMENSIONS, EMBEDDING_MODEL, query_hash, search_event,
+                           service_event)
 
 from .test_workflows import eventually_events, labels, name, query
 
@@ -59,7 +59,7 @@ def reference_event(req, rows: list[dict], duration_ms: int) -> dict:
         item = {"workflow_id": str(r["workflow_id"]), "title": r["title"], "rank": r["rank"],
                 "scoring": {"confidence": float(r["confidence"])}}
         if r["description"]:
-            item["description"] = r["description"][:MAX_AUDIT_DESCRIPTION]
+            item["description"] = r["description"][:2048]   # cut as documented
         results.append(item)
     total = rows[0]["total_matches"] if rows else 0
     data = {"event_type": "workflow.catalog.search_completed", "query": q,
