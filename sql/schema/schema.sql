@@ -3143,6 +3143,52 @@ $$;
 ALTER FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) OWNER TO datastorage_owner;
 
 --
+-- Name: search_workflows_rendered(jsonb, integer, numeric, boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer DEFAULT 10, p_min_score numeric DEFAULT 0, p_include_disabled boolean DEFAULT false, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    SELECT '[' || coalesce(string_agg(
+               '{"workflow_id":"' || s.workflow_id::text
+               || '","title":' || coalesce(to_json(s.title)::text, 'null')
+               || ',"description":' || coalesce(to_json(s.description)::text, 'null')
+               || ',"signal_type":' || coalesce(to_json(s.signal_type)::text, 'null')
+               || CASE WHEN coalesce(s.container_image, '') <> ''
+                       THEN ',"container_image":' || to_json(s.container_image)::text ELSE '' END
+               || CASE WHEN coalesce(s.container_digest, '') <> ''
+                       THEN ',"container_digest":' || to_json(s.container_digest)::text ELSE '' END
+               || ',"confidence":' || s.confidence::text
+               || ',"label_boost":' || s.label_boost::text
+               || ',"label_penalty":' || s.label_penalty::text
+               || ',"final_score":' || s.final_score::text
+               || ',"rank":' || s.rank::text
+               || CASE WHEN s.custom_labels <> '{}'
+                       THEN ',"custom_labels":' || s.custom_labels::text ELSE '' END
+               || ',"detected_labels":' || s.detected_labels::text || '}',
+               ',' ORDER BY s.rank), '') || ']',
+           coalesce(max(s.total_matches), 0),
+           count(*)::integer,
+           '[' || coalesce(string_agg(
+               '{"workflow_id":"' || s.workflow_id::text
+               || '","title":' || coalesce(to_json(s.title)::text, 'null')
+               || ',"rank":' || s.rank::text
+               || ',"scoring":{"confidence":' || s.confidence::text || '}'
+               || CASE WHEN coalesce(s.description, '') <> ''
+                       THEN ',"description":' || to_json(left(s.description, 2048))::text ELSE '' END
+               || '}',
+               ',' ORDER BY s.rank), '') || ']'
+    INTO workflows, total_matches, returned, audit_results
+    FROM datastorage.search_workflows(p_filters, p_top_k, p_min_score, p_include_disabled) s;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) OWNER TO datastorage_owner;
+
+--
 -- Name: set_workflow_status(uuid, text, text, text, text, jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
 --
 
@@ -5942,6 +5988,14 @@ GRANT ALL ON FUNCTION datastorage.search_audit_events(p_event_type text, p_event
 REVOKE ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) TO datastorage_app;
 GRANT ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION search_workflows_rendered(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) TO datastorage_app;
 
 
 --
