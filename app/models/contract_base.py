@@ -14,16 +14,19 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, get_args
+from typing import Annotated, Any, ClassVar, Union, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
     StrictInt,
     StrictStr,
+    Tag,
+    TypeAdapter,
     ValidationError,
     WithJsonSchema,
     create_model,
@@ -43,6 +46,7 @@ __all__ = [
     "event_data_as_sent",
     "make_event_data_validator",
     "make_one_pass_validator",
+    "OnePass",
 ]
 
 # ---------------------------------------------------------------------------
@@ -337,41 +341,77 @@ def _without_defaults(model: type[BaseModel], seen: set | None = None) -> bool:
 
 def make_one_pass_validator(
     envelope: type[BaseModel], schemas: Mapping[str, type[BaseModel]], discriminator: str
-) -> Callable[[Any], tuple[BaseModel, dict[str, Any]] | None]:
-    """Return ``one_pass(data)``: the envelope and its payload validated in
-    one pydantic-core call, for the hot path of valid events.
+) -> "OnePass":
+    """Return ``one_pass``, the envelope and its payload validated in one
+    pydantic-core call, for the hot path of valid events (see OnePass)."""
+    return OnePass(envelope, schemas, discriminator)
 
-    It answers ``(envelope model, event_data as validate_event_data gives
-    it)`` or None when `data` is not a valid event. It never raises and
-    never explains: the caller then validates in two passes (envelope, then
+
+class OnePass:
+    """``one_pass(data)`` answers ``(envelope model, event_data as
+    validate_event_data gives it)`` or None when `data` is not a valid
+    event; ``one_pass.many(items)`` does the same for a list of events in one
+    pydantic-core call, or None when any of them is invalid. Neither raises
+    nor explains: the caller then validates in two passes (envelope, then
     payload), whose order decides which error a doubly bad event reports.
     """
-    # The envelope with event_data typed by its payload class, one per class.
-    typed: dict[type[BaseModel], type[BaseModel]] = {
-        payload: create_model(f"{payload.__name__}Event", __base__=envelope,
-                              event_data=(payload, ...))
-        for payload in dict.fromkeys(schemas.values())
-    }
 
-    # Payloads whose models declare no default at any depth: validated, they
-    # dump to exactly the members sent (strict types keep every value as
-    # sent, unknown members are kept verbatim, names are the wire names), so
-    # the dump is skipped; only the order of members may differ, which
-    # jsonb does not keep.
-    as_sent = {payload: _without_defaults(payload) for payload in typed}
+    def __init__(self, envelope: type[BaseModel], schemas: Mapping[str, type[BaseModel]],
+                 discriminator: str) -> None:
+        self.schemas = schemas
+        self.discriminator = discriminator
+        # The envelope with event_data typed by its payload class, one per class.
+        self.typed: dict[type[BaseModel], type[BaseModel]] = {
+            payload: create_model(f"{payload.__name__}Event", __base__=envelope,
+                                  event_data=(payload, ...))
+            for payload in dict.fromkeys(schemas.values())
+        }
+        # Payloads whose models declare no default at any depth: validated,
+        # they dump to exactly the members sent (strict types keep every value
+        # as sent, unknown members are kept verbatim, names are the wire
+        # names), so the dump is skipped; only the order of members may
+        # differ, which jsonb does not keep.
+        self.as_sent = {payload: _without_defaults(payload) for payload in self.typed}
+        # A list of events: a union of the typed envelopes, told apart by the
+        # payload class their event_data's discriminator selects.
+        names = {payload: payload.__name__ for payload in self.typed}
+        assert len(set(names.values())) == len(names), "payload class names must differ"
 
-    def one_pass(data: Any) -> tuple[BaseModel, dict[str, Any]] | None:
+        def tag(data: Any) -> str | None:
+            try:
+                return names[schemas[data["event_data"][discriminator]]]
+            except (KeyError, TypeError, IndexError):
+                return None
+
+        self.list_adapter = TypeAdapter(list[Annotated[
+            Union[tuple(Annotated[model, Tag(names[payload])]  # noqa: UP007 - built at runtime
+                        for payload, model in self.typed.items())],
+            Discriminator(tag)]])
+
+    def __call__(self, data: Any) -> tuple[BaseModel, dict[str, Any]] | None:
         event_data = data.get("event_data") if isinstance(data, dict) else None
-        tag = event_data.get(discriminator) if isinstance(event_data, dict) else None
-        payload = schemas.get(tag) if isinstance(tag, str) else None
+        tag = event_data.get(self.discriminator) if isinstance(event_data, dict) else None
+        payload = self.schemas.get(tag) if isinstance(tag, str) else None
         if payload is None:
             return None
         try:
-            env = typed[payload].model_validate(data, by_alias=True, by_name=False)
+            env = self.typed[payload].model_validate(data, by_alias=True, by_name=False)
         except ValidationError:
             return None
-        if as_sent[payload]:
-            return env, dict(event_data)
-        return env, event_data_as_sent(env.event_data, discriminator, tag)
+        return env, self._stored(env, event_data, payload, tag)
 
-    return one_pass
+    def many(self, items: list[Any]) -> list[tuple[BaseModel, dict[str, Any]]] | None:
+        try:
+            envs = self.list_adapter.validate_python(items, by_alias=True, by_name=False)
+        except ValidationError:
+            return None
+        disc = self.discriminator
+        return [(env, self._stored(env, data["event_data"], type(env.event_data),
+                                   data["event_data"][disc]))
+                for env, data in zip(envs, items)]
+
+    def _stored(self, env: BaseModel, event_data: dict[str, Any], payload: type[BaseModel],
+                tag: str) -> dict[str, Any]:
+        if self.as_sent[payload]:
+            return dict(event_data)
+        return event_data_as_sent(env.event_data, self.discriminator, tag)
