@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from itertools import repeat
+from operator import add
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -185,18 +187,21 @@ def valid_batch(items: Any, *, max_events: int, max_event_data_bytes: int,
     if type(items) is not list or not items or len(items) > max_events:
         return None
     valid = validate_one_pass.many(items)
-    if valid is None:
+    if valid is None or not all(map(ENVELOPE_MEMBERS.issuperset, items)):
+        return None   # unknown members are not typed: their nesting is unbounded
+    envs, stored = valid
+    # Column by column where C can loop: these checks cost a few hundred
+    # nanoseconds per event as Python statements.
+    texts = list(map(orjson.dumps, stored))
+    if max(map(len, texts)) > max_event_data_bytes:
+        return None
+    # The list, the event and event_data itself take three levels.
+    if max(map(add, map(bytes.count, texts, repeat(b"{")),
+               map(bytes.count, texts, repeat(b"[")))) > MAX_JSON_DEPTH - 2:
         return None
     low, high = now - MAX_AGE, now + MAX_FUTURE
-    # The list, the event and event_data itself take three levels.
-    max_brackets = MAX_JSON_DEPTH - 2
     prepared = []
-    for (env, event_data), data, event_id in zip(valid, items, new_event_ids(len(items))):
-        if not data.keys() <= ENVELOPE_MEMBERS:
-            return None   # unknown members are not typed: their nesting is unbounded
-        text = orjson.dumps(event_data)
-        if len(text) > max_event_data_bytes or text.count(b"{") + text.count(b"[") > max_brackets:
-            return None
+    for env, data, text, event_id in zip(envs, items, texts, new_event_ids(len(items))):
         try:
             ts, ts_text = parse_utc_micro(env.event_timestamp)
         except TimeFormatError:

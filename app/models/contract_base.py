@@ -400,15 +400,19 @@ class OnePass:
             return None
         return env, self._stored(env, event_data, payload, tag)
 
-    def many(self, items: list[Any]) -> list[tuple[BaseModel, dict[str, Any]]] | None:
+    def many(self, items: list[Any]) -> tuple[list[BaseModel], list[dict[str, Any]]] | None:
+        """(envelopes, event_data as stored) of a list of events, or None.
+        A payload stored as sent is the input's own object, not a copy:
+        read it, do not change it."""
         try:
             envs = self.list_adapter.validate_python(items, by_alias=True, by_name=False)
         except ValidationError:
             return None
-        disc = self.discriminator
-        return [(env, self._stored(env, data["event_data"], type(env.event_data),
-                                   data["event_data"][disc]))
-                for env, data in zip(envs, items)]
+        as_sent, disc = self.as_sent, self.discriminator
+        stored = [data["event_data"] if as_sent[type(env.event_data)] else
+                  event_data_as_sent(env.event_data, disc, data["event_data"][disc])
+                  for env, data in zip(envs, items)]
+        return envs, stored
 
     def _stored(self, env: BaseModel, event_data: dict[str, Any], payload: type[BaseModel],
                 tag: str) -> dict[str, Any]:
