@@ -11,6 +11,7 @@ import uuid
 from itertools import repeat
 from operator import add
 from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -127,8 +128,8 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
             metrics.VALIDATION_FAILURES.labels(field="business_rules",
                                                reason="validation_failed").inc()
             raise validation(out_of_window)
-    return Prepared(_row(env, data, event_data, ts_text, parent, event_id or new_event_id()),
-                    ts, env.event_category)
+    return Prepared(_row(env.__dict__, data, event_data, ts_text, parent,
+                         event_id or new_event_id()), ts, env.event_category)
 
 
 def prepare_batch(body: Any, *, max_events: int, max_event_data_bytes: int,
@@ -215,46 +216,49 @@ def valid_batch(items: Any, *, max_events: int, max_event_data_bytes: int,
     prepared = []
     for env, data, text, event_id in zip(envs, items, texts, new_event_ids(len(items))):
         try:
-            ts, ts_text = parse_utc_micro(env.event_timestamp)
+            ts, ts_text = parse_utc_micro(env["event_timestamp"])
         except TimeFormatError:
             return None
         if not low <= ts <= high:
             return None
-        parent = None
-        if env.parent_event_id is not None:
+        parent = env.get("parent_event_id")
+        if parent is not None:
             try:
-                parent = str(uuid.UUID(env.parent_event_id))
+                parent = str(uuid.UUID(parent))
             except ValueError:
                 return None
         prepared.append(Prepared(_row(env, data, orjson.Fragment(text), ts_text, parent,
-                                      event_id), ts, env.event_category))
+                                      event_id), ts, env["event_category"]))
     return prepared
 
 
-def _row(env: AuditEventEnvelope, data: dict, event_data: Any, ts_text: str,
+def _row(env: Mapping[str, Any], data: dict, event_data: Any, ts_text: str,
          parent: str | None, event_id: str) -> dict:
-    """The row append_audit_events stores, server defaults applied."""
-    category = env.event_category
+    """The row append_audit_events stores, server defaults applied. `env`:
+    the validated envelope's members (a model's __dict__, or the dict of
+    OnePass.many, where members not sent are absent)."""
+    category = env["event_category"]
+    get = env.get
     return {
         "event_id": event_id,
-        "event_version": env.version,
+        "event_version": env["version"],
         "event_timestamp": ts_text,
-        "event_type": env.event_type,
+        "event_type": env["event_type"],
         "event_category": category,
-        "event_action": env.event_action,
-        "event_outcome": env.event_outcome,
-        "correlation_id": env.correlation_id,
+        "event_action": env["event_action"],
+        "event_outcome": env["event_outcome"],
+        "correlation_id": env["correlation_id"],
         # Defaults apply only when the key is absent (explicit "" is stored).
-        "actor_type": env.actor_type if env.actor_type is not None else "service",
-        "actor_id": env.actor_id if env.actor_id is not None else f"{category}-service",
-        "resource_type": env.resource_type if env.resource_type is not None else category,
-        "resource_id": env.resource_id if env.resource_id is not None else env.correlation_id,
+        "actor_type": v if (v := get("actor_type")) is not None else "service",
+        "actor_id": v if (v := get("actor_id")) is not None else f"{category}-service",
+        "resource_type": v if (v := get("resource_type")) is not None else category,
+        "resource_id": v if (v := get("resource_id")) is not None else env["correlation_id"],
         "parent_event_id": parent,
-        "namespace": env.namespace or None,
-        "cluster_name": env.cluster_name or None,
-        "severity": ("info" if "severity" not in data else (env.severity or None)),
-        "duration_ms": env.duration_ms or None,
-        "retention_days": (env.retention_days if env.retention_days is not None
+        "namespace": get("namespace") or None,
+        "cluster_name": get("cluster_name") or None,
+        "severity": ("info" if "severity" not in data else (get("severity") or None)),
+        "duration_ms": get("duration_ms") or None,
+        "retention_days": (v if (v := get("retention_days")) is not None
                            else RETENTION_DAYS_DEFAULT),
         "is_sensitive": False,
         "event_data": event_data,
