@@ -109,6 +109,8 @@ def test_every_payload_type_in_one_batch_takes_the_fast_path_with_the_same_rows(
         data = full(SCHEMAS[MAPPING[value]])
         data["event_type"] = value
         data["x_unknown"] = {"nested": [1, 2.5, -0.0, 1e300, "ü\u2028", None, True]}
+        # `global` is the wire name; the Python name `global_` stays an unknown member.
+        data["timeout_config"] = {"global_": "1h", "processing": "5m"}
         batch.append(event(data, severity="", actor_id="", duration_ms=5, retention_days=30,
                            namespace="", cluster_name="c", resource_id="r",
                            parent_event_id="123E4567-E89B-12D3-A456-426614174000"))
