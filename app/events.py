@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from itertools import repeat
 from operator import add
-from datetime import datetime, timedelta, timezone
-from collections.abc import Mapping
 from typing import Any
 
 import orjson

@@ -422,26 +422,24 @@ class OnePass:
             env = self.typed[payload].model_validate(data, by_alias=True, by_name=False)
         except ValidationError:
             return None
-        return env, self._stored(env, event_data, payload, tag)
+        return env, self._stored(env.event_data, event_data)
 
     def many(self, items: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(envelopes as dicts, event_data as stored) of a list of events, or
         None. An envelope dict holds the members sent (the payload model
         under event_data); a member not sent is absent, where the model has
-        None. A payload stored as sent is the input's own object, not a
-        copy: read it, do not change it."""
+        None."""
         try:
             envs = self.list_adapter.validate_python(items, by_alias=True, by_name=False)
         except ValidationError:
             return None
-        as_sent, disc = self.as_sent, self.discriminator
-        stored = [data["event_data"] if as_sent[type(env["event_data"])] else
-                  event_data_as_sent(env["event_data"], disc, data["event_data"][disc])
-                  for env, data in zip(envs, items)]
-        return envs, stored
+        return envs, [self._stored(env["event_data"], data["event_data"])
+                      for env, data in zip(envs, items)]
 
-    def _stored(self, env: BaseModel, event_data: dict[str, Any], payload: type[BaseModel],
-                tag: str) -> dict[str, Any]:
-        if self.as_sent[payload]:
-            return dict(event_data)
-        return event_data_as_sent(env.event_data, self.discriminator, tag)
+    def _stored(self, payload: BaseModel, sent: dict[str, Any]) -> dict[str, Any]:
+        """event_data as stored, from its validated payload and the object
+        sent: for a payload stored as sent, that object itself (not a copy:
+        read it, do not change it)."""
+        if self.as_sent[type(payload)]:
+            return sent
+        return event_data_as_sent(payload, self.discriminator, sent[self.discriminator])
