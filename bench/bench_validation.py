@@ -20,11 +20,11 @@ from app.validation import check_json
 from bench.common import audit_event, log, markdown_table, quick_mode, target, write_results
 
 NAME = "validation"
+MAX_EVENT_DATA = 1 << 20
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
-MAX_EVENT_DATA = 1 << 20
 
 
 def cpu_us_per_event(fn, batch: list, whole: bool = False) -> float:
