@@ -34,11 +34,14 @@ from tests.test_one_pass import full, gateway
 
 LIMIT = 1 << 20
 MAX_EVENTS = 5000
+# One clock for both paths and for the events' times: problem texts quote
+# ages, and the acceptance window must not move while the suite runs.
+NOW = datetime.now(timezone.utc)
 
 
 def stamp(delta: timedelta = timedelta(minutes=-5), form: str = "Z") -> str:
-    """A time `delta` from now in one of the textual forms clients send."""
-    t = datetime.now(timezone.utc).replace(microsecond=123456) + delta
+    """A time `delta` from NOW in one of the textual forms clients send."""
+    t = NOW.replace(microsecond=123456) + delta
     base = t.strftime("%Y-%m-%dT%H:%M:%S")
     return {
         "Z": base + "Z",
@@ -64,9 +67,6 @@ def sql_input(prepared: list[events.Prepared]) -> bytes:
     """The payload text append_audit_events gets, with positional event ids."""
     rows = [{**ev.row, "event_id": f"id-{i}"} for i, ev in enumerate(prepared)]
     return events.payload(rows).encode()
-
-
-NOW = datetime.now(timezone.utc)   # one clock for both paths: problem texts quote ages
 
 
 def old_path(body: Any) -> list[events.Prepared]:
