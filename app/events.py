@@ -101,10 +101,7 @@ def prepare(data: Any, *, max_event_data_bytes: int, prefix: str = "",
     `event_id`, one of new_event_ids(), saves a batch an id per event."""
     valid = validate_one_pass(data)
     env, event_data = valid if valid is not None else validate_two_passes(data, prefix)
-    size = len(orjson.dumps(event_data))
-    if size > max_event_data_bytes:
-        raise problem("payload-too-large",
-                      f"event_data is {size} bytes; the limit is {max_event_data_bytes} bytes")
+    check_event_data_size(event_data, max_event_data_bytes)
     try:
         ts, ts_text = parse_utc_micro(env.event_timestamp)
     except TimeFormatError as exc:
@@ -257,6 +254,13 @@ def _row(env: Mapping[str, Any], data: dict, event_data: Any, ts_text: str,
         "is_sensitive": False,
         "event_data": event_data,
     }
+
+
+def check_event_data_size(event_data: Any, max_bytes: int) -> None:
+    size = len(orjson.dumps(event_data))
+    if size > max_bytes:
+        raise problem("payload-too-large",
+                      f"event_data is {size} bytes; the limit is {max_bytes} bytes")
 
 
 def payload(rows: list[dict]) -> str:

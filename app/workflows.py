@@ -1,8 +1,10 @@
 """The workflow catalog's own audit events (spec/workflow-catalog.md §4.6, §7,
 §9, §10.7) and the writer that appends them.
 
-Every event is built by `events.prepare` (the validation and row building of
-client events) and stored by `datastorage.append_audit_events`, so it is
+Create and update events are built by `events.prepare` (the validation and
+row building of client events); the search event, one per search, is built
+directly from parts already validated (`search_event`), with the same
+members. All are stored by `datastorage.append_audit_events`, so they are
 hash-chained like any other. Creates and status changes hand their event to
 the catalog function, which appends it in the catalog change's own
 transaction: the change and its record commit together. Search events go
@@ -17,9 +19,12 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from . import events, metrics
 from .db import DatabaseError
 from .retry import until_success
+from .timeutil import utc_micro
 from .writes import persist, single_chain
 
 log = logging.getLogger("datastorage.workflows")
@@ -29,9 +34,6 @@ EMBEDDING_DIMENSIONS = 768
 EMBEDDING_MODEL = "all-mpnet-base-v2"
 # Service events are kept 90 days (spec §9), not the client default.
 RETENTION_DAYS = 90
-# A search event names up to 100 workflows; their descriptions are cut here
-# so that one pathological catalog entry cannot make the event unstorable.
-MAX_AUDIT_DESCRIPTION = 2048
 _LABEL_KEYS = ("signal_type", "severity", "component", "environment", "priority")
 
 
@@ -102,31 +104,52 @@ def query_hash(filters) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def search_event(req, rows, total: int, duration_ms: int, *, max_bytes: int) -> dict[str, Any]:
+def search_event(req, found, duration_ms: int, *, max_bytes: int) -> dict[str, Any]:
+    """The search's audit row, built straight from already-validated parts:
+    the request (SearchRequest) and the results as
+    datastorage.search_workflows_rendered returned them (its `audit_results`
+    is embedded verbatim). No second validation: every value is either the
+    validated request's or a typed column's, and
+    tests/api/test_workflow_search_wire.py holds this row equal to what
+    events.prepare builds from the same envelope."""
     f = req.filters
     query: dict[str, Any] = {"top_k": req.top_k}
     if req.min_score > 0:
         query["min_score"] = req.min_score
     query["filters"] = {k: getattr(f, k) for k in _LABEL_KEYS}
-    results = []
-    for r in rows:
-        item = {"workflow_id": str(r["workflow_id"]), "title": r["title"], "rank": r["rank"],
-                "scoring": {"confidence": float(r["confidence"])}}
-        if r["description"]:
-            item["description"] = r["description"][:MAX_AUDIT_DESCRIPTION]
-        results.append(item)
     data = {
         "event_type": "workflow.catalog.search_completed",
         "query": query,
-        "results": {"total_found": total, "returned": len(results), "workflows": results},
+        "results": {"total_found": found["total_matches"], "returned": found["returned"],
+                    "workflows": orjson.Fragment(found["audit_results"])},
         "search_metadata": {"duration_ms": duration_ms,
                             "embedding_dimensions": EMBEDDING_DIMENSIONS,
                             "embedding_model": EMBEDDING_MODEL},
     }
+    events.check_event_data_size(data, max_bytes)
     digest = query_hash(f)
-    return service_event("workflow.catalog.search_completed", "search_completed",
-                         "workflow_catalog", digest, req.remediation_id or digest, data,
-                         max_bytes=max_bytes, duration_ms=duration_ms)
+    return {
+        "event_id": events.new_event_id(),
+        "event_version": "1.0",
+        "event_timestamp": utc_micro(datetime.now(timezone.utc)),
+        "event_type": "workflow.catalog.search_completed",
+        "event_category": "workflow",
+        "event_action": "search_completed",
+        "event_outcome": "success",
+        "correlation_id": req.remediation_id or digest,
+        "actor_type": "service",
+        "actor_id": "datastorage",
+        "resource_type": "workflow_catalog",
+        "resource_id": digest,
+        "parent_event_id": None,
+        "namespace": None,
+        "cluster_name": None,
+        "severity": None,
+        "duration_ms": duration_ms or None,
+        "retention_days": RETENTION_DAYS,
+        "is_sensitive": False,
+        "event_data": data,
+    }
 
 
 class AuditWriter:

@@ -11,6 +11,13 @@ idempotency probe) into the other. The two alternate batch by batch, each
 going first every other time, so a noisy neighbour hits both alike; the
 ratio is the sum of plain times over the sum of append times.
 
+What the rules cost, in the same run and on the same rows (the plain
+database, beside each plain INSERT): the hash chain alone (the version-2
+canonical text, SHA-256 and the chain window of each batch, minus parsing
+the array) and the idempotency claim alone (the batch's ids into a copy of
+audit_event_ids holding the preload's ids, minus parsing). The append's
+other work (head locks and updates, numbering, sorts) is what remains.
+
     python -m bench.bench_append [--quick] [--events N] [--preload N] [--batch N]
 """
 from __future__ import annotations
@@ -44,6 +51,19 @@ def batches(first_chain: int, events: int, batch: int, tl: Timeline) -> list[lis
     return [b for b in out if b]
 
 
+# The rules' costs, each measured as (statement - PARSE) on the plain rows.
+PARSE = "SELECT count(e.event_data) FROM jsonb_populate_recordset(NULL::audit_events, %s::jsonb) e"
+HASH = """SELECT count(s.link) FROM (
+    SELECT datastorage.chain_links('', datastorage.canonical_event_v2(e))
+               OVER (PARTITION BY e.correlation_id ORDER BY e.chain_seq) AS link
+    FROM jsonb_populate_recordset(NULL::audit_events, %s::jsonb) e) s"""
+CLAIM = """INSERT INTO bench_event_ids (event_id, event_date, correlation_id)
+SELECT e.event_id, e.event_date, e.correlation_id
+FROM jsonb_populate_recordset(NULL::audit_events, %s::jsonb) e ORDER BY e.event_id
+ON CONFLICT DO NOTHING"""
+RULES = {"parse": PARSE, "hash": HASH, "claim": CLAIM}
+
+
 def _timed(conn, sql: str, text: str) -> float:
     t0 = time.perf_counter()
     conn.execute(sql, (text,))
@@ -64,8 +84,13 @@ def run(events: int, preload: int, batch: int) -> dict:
             for b in batches(0, preload, batch, tl) if preload else []:
                 conns["append"].execute(APPEND, (orjson.dumps(b).decode(),))
                 conns["plain"].execute(PLAIN, (orjson.dumps(_unchained(b)).decode(),))
+            conns["plain"].execute("CREATE TABLE bench_event_ids (LIKE audit_event_ids INCLUDING ALL)")
+            conns["plain"].execute("INSERT INTO bench_event_ids SELECT event_id, event_date, correlation_id"
+                                   " FROM audit_events")
             for c in conns.values():
                 c.execute("VACUUM (ANALYZE) audit_events")
+            conns["plain"].execute("VACUUM (ANALYZE) bench_event_ids")
+            rules = dict.fromkeys(RULES, 0.0)
             load_before = os.getloadavg()[0]
             spent = {"append": 0.0, "plain": 0.0}
             stored = 0
@@ -76,6 +101,9 @@ def run(events: int, preload: int, batch: int) -> dict:
                 order = ("append", "plain") if i % 2 == 0 else ("plain", "append")
                 for mode in order:
                     spent[mode] += _timed(conns[mode], sql[mode], texts[mode])
+                names = list(RULES)
+                for rule in names[i % 3:] + names[:i % 3]:  # none always first
+                    rules[rule] += _timed(conns["plain"], RULES[rule], texts["plain"])
                 stored += len(b)
             counts = {m: c.execute("SELECT count(*) FROM audit_events").fetchone()[0]
                       for m, c in conns.items()}
@@ -88,11 +116,19 @@ def run(events: int, preload: int, batch: int) -> dict:
     assert counts["append"] == counts["plain"] == preload + stored, counts
     rates = {m: round(stored / s) for m, s in spent.items()}
     ratio = spent["plain"] / spent["append"]
+    us = {m: 1e6 * t / stored for m, t in spent.items()}
+    cost = {"hash_chain": 1e6 * (rules["hash"] - rules["parse"]) / stored,
+            "id_claim": 1e6 * (rules["claim"] - rules["parse"]) / stored}
+    cost["rest"] = us["append"] - us["plain"] - cost["hash_chain"] - cost["id_claim"]
     return {"events": stored, "preload": preload, "batch": batch, "partitions": partitions,
             "append_events_per_s": rates["append"], "plain_events_per_s": rates["plain"],
             "append_vs_plain": round(ratio, 3),
             "append_us_per_event": round(1e6 * spent["append"] / stored, 1),
             "plain_us_per_event": round(1e6 * spent["plain"] / stored, 1),
+            "rule_us_per_event": {k: round(v, 1) for k, v in cost.items()},
+            # The ratio the append would reach if the hash chain cost nothing.
+            "append_vs_plain_without_hash_chain": round(
+                us["plain"] / (us["append"] - cost["hash_chain"]), 3),
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "targets": [target("append / plain INSERT", ratio, ">=", 0.8)]}
 
@@ -113,6 +149,13 @@ def main(argv: list[str] | None = None) -> dict:
         ["path", "events/s", "µs/event"],
         [["append_audit_events", res["append_events_per_s"], res["append_us_per_event"]],
          ["plain INSERT, same rows", res["plain_events_per_s"], res["plain_us_per_event"]]]) + (
+        "\nWhere the append's extra µs per event go (same run, same rows):\n\n" + markdown_table(
+            ["rule", "µs/event"],
+            [["hash chain (canonical text v2, SHA-256, chain window)", res["rule_us_per_event"]["hash_chain"]],
+             ["idempotency claim (audit_event_ids)", res["rule_us_per_event"]["id_claim"]],
+             ["the rest (head locks and updates, numbering, sorts)", res["rule_us_per_event"]["rest"]]]) +
+        f"\nWithout the hash chain's cost the ratio would be "
+        f"{res['append_vs_plain_without_hash_chain']}.\n") + (
         f"\nappend / plain = **{res['append_vs_plain']}** (target ≥ 0.8); "
         f"{res['events']:,} events in batches of ~{res['batch']} after a preload of "
         f"{res['preload']:,}, {res['partitions']} partitions; load average "

@@ -41,14 +41,13 @@ EVENTS = 10_000
 # As the superuser, past the immutability trigger: the chain's hashes in
 # version 1, links and head included.
 TO_V1 = """
-WITH h AS (
+WITH l AS (
     SELECT e.event_id, e.event_date, e.chain_seq,
            datastorage.chain_links('', '{' || datastorage.canonical_members(e) || '}')
-               OVER (ORDER BY e.chain_seq) AS hash
-    FROM audit_events e WHERE e.correlation_id = %(cid)s),
-l AS (
-    SELECT h.*, coalesce(lag(h.hash) OVER (ORDER BY h.chain_seq), '') AS prev FROM h)
-UPDATE audit_events e SET hash_version = 1, event_hash = l.hash, previous_event_hash = l.prev
+               OVER (ORDER BY e.chain_seq) AS link
+    FROM audit_events e WHERE e.correlation_id = %(cid)s)
+UPDATE audit_events e SET hash_version = 1, event_hash = right(l.link, 64),
+                          previous_event_hash = left(l.link, -64)
 FROM l WHERE e.event_id = l.event_id AND e.event_date = l.event_date
 """
 

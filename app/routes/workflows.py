@@ -165,15 +165,15 @@ async def search_workflows(request):
     raw = _object_body(read_json(request))
     req = parse_model(SearchRequest, raw)
     started = time.perf_counter()
-    rows = await app.ctx.db.call("datastorage.search_workflows", _dumps(raw["filters"]),
-                                 req.top_k, Decimal(str(req.min_score)), req.include_disabled,
-                                 many=True)
+    # One row: both result arrays already rendered as JSON text by SQL.
+    found = await app.ctx.db.call("datastorage.search_workflows_rendered",
+                                  _dumps(raw["filters"]), req.top_k, Decimal(str(req.min_score)),
+                                  req.include_disabled)
     searched = time.perf_counter()
-    total = rows[0]["total_matches"] if rows else 0
-    response = {"workflows": [_result(r) for r in rows], "total_results": total,
-                "filters": _filters_echo(req.filters)}
+    response = {"workflows": orjson.Fragment(found["workflows"]),
+                "total_results": found["total_matches"], "filters": _filters_echo(req.filters)}
     auditing = time.perf_counter()
-    event = search_event(req, rows, total, int((searched - started) * 1000),
+    event = search_event(req, found, int((searched - started) * 1000),
                          max_bytes=app.ctx.settings.max_body_bytes)
     # Queued for the group-commit writer; waits only when its backlog is full.
     await app.ctx.workflow_audit.submit(event)
@@ -181,29 +181,6 @@ async def search_workflows(request):
     # search: the SQL call; audit: building and queueing the audit event.
     timing = f"search;dur={(searched - started) * 1000:.3f}, audit;dur={(done - auditing) * 1000:.3f}"
     return json_response(response, headers={"Server-Timing": timing})
-
-
-def _result(r) -> dict:
-    item = {"workflow_id": str(r["workflow_id"]), "title": r["title"],
-            "description": r["description"], "signal_type": r["signal_type"]}
-    if r["container_image"]:
-        item["container_image"] = r["container_image"]
-    if r["container_digest"]:
-        item["container_digest"] = r["container_digest"]
-    item["confidence"] = _number(r["confidence"])
-    item["label_boost"] = _number(r["label_boost"])
-    item["label_penalty"] = _number(r["label_penalty"])
-    item["final_score"] = _number(r["final_score"])
-    item["rank"] = r["rank"]
-    if r["custom_labels"] != "{}":
-        item["custom_labels"] = orjson.Fragment(r["custom_labels"])
-    item["detected_labels"] = orjson.Fragment(r["detected_labels"])
-    return item
-
-
-def _number(d: Decimal) -> int | float:
-    """Exact decimal to the shortest JSON number: 0.51, 0.5, and 0 (not 0.0)."""
-    return int(d) if d == d.to_integral_value() else float(d)
 
 
 def _filters_echo(f) -> dict:

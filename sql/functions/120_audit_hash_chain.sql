@@ -177,17 +177,22 @@ RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- The running link of a chain, as a window aggregate over the chain's new
--- events in order: the state is the previous event's hash (the chain head's
--- hash for the first), each step is link_hash(state, canonical). PL/pgSQL
--- because a transition function is never inlined, and a plain RETURN
--- expression is PL/pgSQL's cheapest call.
+-- events in order: each row's value is the previous event's hash (the chain
+-- head's hash, possibly '', for the first) followed by the event's own,
+-- link_hash(previous, canonical): 64 hex digits each, so right(value, 64)
+-- is the event hash and left(value, -64) the previous one. Carrying both
+-- spares the append a lag() window over its wide rows. PL/pgSQL because a
+-- transition function is never inlined, and a RETURN expression is
+-- PL/pgSQL's cheapest call.
 CREATE OR REPLACE FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
+DECLARE
     -- Qualified throughout instead of a SET search_path clause, which
     -- would cost a configuration change on every call (every event).
-    RETURN pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-        coalesce(p_state, p_start) OPERATOR(pg_catalog.||) p_canonical, 'UTF8')), 'hex');
+    prev text := coalesce(pg_catalog.right(p_state, 64), p_start);
+BEGIN
+    RETURN prev OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+        prev OPERATOR(pg_catalog.||) p_canonical, 'UTF8')), 'hex');
 END
 $$;
 
@@ -206,15 +211,19 @@ CREATE OR REPLACE AGGREGATE datastorage.chain_links(text, text) (
 --   * parent_event_id must name a stored event (or one earlier in the array).
 -- Returns the number of events inserted (the rest were already stored).
 --
--- Set-based: after the head locks, one statement claims the new ids in
--- audit_event_ids (one B-tree, not one probe per partition), one numbers and
--- hashes every chain's new events (a window over each chain) and inserts
--- them, one moves the heads. Ids are claimed in sorted order, so two replays
--- of overlapping batches wait for each other without deadlocking.
+-- Set-based, four statements whatever the batch size: (1) parse the array
+-- once into typed rows (a PL/pgSQL array that the later statements unnest:
+-- parsing costs ~5 us per event, unnesting ~0.3) and lock the chain heads;
+-- (2) claim the new ids in audit_event_ids (one B-tree, not one probe per
+-- partition) and number them, on narrow rows; (3) hash and insert the
+-- numbered events, one window over each chain; (4) move the heads. Ids are
+-- claimed in sorted order, so two replays of overlapping batches wait for
+-- each other without deadlocking.
 CREATE OR REPLACE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n          integer;
+    rows_in    public.audit_events[];
     chains     text[];
     seqs       bigint[];
     hashes     text[];
@@ -224,14 +233,17 @@ DECLARE
     placed     timestamptz[];
     tails      uuid[];
     parents    uuid[];
-    fresh      uuid[];
+    numbers    bigint[];
     missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
     END IF;
     -- Every chain's head first, locked in sorted order; its tail and hold
-    -- come back with the lock, so nothing below reads the heads again.
+    -- come back with the lock, so nothing below reads the heads again. Then
+    -- the array is parsed, once, into rows_in, in the array's order (a bare
+    -- function scan emits its rows in order): an event's ordinality in
+    -- unnest(rows_in) is its position.
     WITH locked AS (
         INSERT INTO public.audit_chain_heads AS h (correlation_id)
         SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
@@ -240,8 +252,9 @@ BEGIN
                   h.legal_hold_placed_by, h.legal_hold_placed_at)
     SELECT array_agg(l.correlation_id), array_agg(l.last_seq), array_agg(l.last_hash),
            array_agg(l.legal_hold), array_agg(l.legal_hold_reason),
-           array_agg(l.legal_hold_placed_by), array_agg(l.legal_hold_placed_at)
-      INTO chains, seqs, hashes, held, reasons, placers, placed
+           array_agg(l.legal_hold_placed_by), array_agg(l.legal_hold_placed_at),
+           (SELECT array_agg(e) FROM jsonb_populate_recordset(NULL::public.audit_events, p_events) e)
+      INTO chains, seqs, hashes, held, reasons, placers, placed, rows_in
       FROM locked l;
 
     -- Claim the ids: a repeated id within the array counts once (its first
@@ -249,42 +262,46 @@ BEGIN
     -- claim in one order. No conflict target: the registry's key decides
     -- what a replay is, event_id alone on one node, (event_id,
     -- correlation_id) on a Citus cluster (migration 0100, docs/scaling-out.md).
+    -- The claimed events are numbered here, on narrow rows: numbers[i] is
+    -- the chain_seq of the array's i-th event, 0 where it is not appended
+    -- (a replay, a repeat). Fixed-width and without NULLs, so numbers[i] is
+    -- one lookup, no join. An INSERT here reads variables, never a CTE of
+    -- its statement: Citus would copy that CTE's rows to every node, a dead
+    -- one included.
     WITH claimed AS (
         INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
         SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
                e.correlation_id
-        FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
-             WITH ORDINALITY AS e
+        FROM unnest(rows_in) WITH ORDINALITY AS e
         ORDER BY e.event_id, e.ordinality
         ON CONFLICT DO NOTHING
         RETURNING event_id)
-    SELECT array_agg(c.event_id) INTO fresh FROM claimed c;
-    IF fresh IS NULL THEN
+    SELECT array_agg(coalesce(s.seq, 0) ORDER BY p.p) INTO numbers
+      FROM generate_series(1, cardinality(rows_in)) AS p(p)
+      LEFT JOIN (SELECT f.ordinality,
+                        h.last_seq + row_number() OVER (PARTITION BY f.correlation_id
+                                                        ORDER BY f.ordinality) AS seq
+                 FROM (SELECT DISTINCT ON (e.event_id) e.event_id, e.correlation_id, e.ordinality
+                       FROM unnest(rows_in) WITH ORDINALITY AS e
+                       ORDER BY e.event_id, e.ordinality) f    -- the occurrence claimed above
+                 JOIN unnest(chains, seqs) AS h(correlation_id, last_seq)
+                      ON h.correlation_id = f.correlation_id
+                 WHERE f.event_id IN (SELECT c.event_id FROM claimed c)) s ON s.ordinality = p.p;
+    IF NOT coalesce(0 < ANY (numbers), false) THEN  -- nothing new
         RETURN 0;
     END IF;
 
-    -- Number, hash and insert the claimed events. Each statement reads only
-    -- this function's arguments and variables, never another statement's
-    -- result: on a cluster Citus would copy such a result to every node,
-    -- and an append of one chain would then touch them all.
+    -- Hash and insert the claimed events. Each statement reads only this
+    -- function's arguments and variables, never another statement's result:
+    -- on a cluster Citus would copy such a result to every node, and an
+    -- append of one chain would then touch them all.
     WITH ins AS (
         INSERT INTO public.audit_events
-        WITH firsts AS MATERIALIZED (
-            SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
-            FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
-                 WITH ORDINALITY AS e
-            WHERE e.event_id IN (SELECT unnest(fresh))     -- hashed, not a scan per row
-            ORDER BY e.event_id, e.ordinality
-        ), heads AS (
-            SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
-                     AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
-        ), numbered AS (
-            SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
-                   h.held, h.reason, h.placed_by, h.placed_at
-            FROM firsts f JOIN heads h ON h.correlation_id = f.correlation_id
-            WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
-        ), hashed AS (
-            SELECT x.*, datastorage.chain_links(x.start_hash, datastorage.canonical_fields_v2(
+        WITH heads AS (
+            SELECT * FROM unnest(chains, hashes, held, reasons, placers, placed)
+                     AS t(correlation_id, last_hash, held, reason, placed_by, placed_at)
+        ), linked AS (
+            SELECT x.*, datastorage.chain_links(x.last_hash, datastorage.canonical_fields_v2(
                        x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
                        x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
                        x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
@@ -292,9 +309,13 @@ BEGIN
                        x.error_message, x.event_outcome, x.resource_name, x.resource_type,
                        x.correlation_id, x.event_category, x.event_metadata,
                        coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
-                       x.parent_event_date)) OVER chain AS hash
-            FROM numbered x
-            WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
+                       x.parent_event_date)) OVER (PARTITION BY x.correlation_id ORDER BY x.seq) AS link
+            FROM (SELECT f.*, (f.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date,
+                         numbers[f.ordinality] AS seq, h.last_hash, h.held, h.reason,
+                         h.placed_by, h.placed_at
+                  FROM unnest(rows_in) WITH ORDINALITY AS f
+                  JOIN heads h ON h.correlation_id = f.correlation_id
+                  WHERE numbers[f.ordinality] > 0) x
         )
         SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
                k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,
@@ -302,12 +323,10 @@ BEGIN
                k.correlation_id, k.parent_event_id, k.parent_event_date, k.trace_id, k.span_id,
                k.namespace, k.cluster_name, k.event_data, k.event_metadata, k.severity,
                k.duration_ms, k.error_code, k.error_message, coalesce(k.retention_days, 2555),
-               coalesce(k.is_sensitive, false), k.seq, k.hash,
-               coalesce(lag(k.hash) OVER chain, k.start_hash), k.held,
-               CASE WHEN k.held THEN k.reason END, CASE WHEN k.held THEN k.placed_by END,
+               coalesce(k.is_sensitive, false), k.seq, right(k.link, 64), left(k.link, -64),
+               k.held, CASE WHEN k.held THEN k.reason END, CASE WHEN k.held THEN k.placed_by END,
                CASE WHEN k.held THEN k.placed_at END, 2
-        FROM hashed k
-        WINDOW chain AS (PARTITION BY k.correlation_id ORDER BY k.ordinality)
+        FROM linked k
         RETURNING correlation_id, chain_seq, event_hash, event_id, parent_event_id
     ), tail AS (
         SELECT DISTINCT ON (i.correlation_id) i.correlation_id, i.chain_seq, i.event_hash,

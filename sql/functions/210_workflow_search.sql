@@ -185,3 +185,58 @@ $$;
 
 GRANT EXECUTE ON FUNCTION datastorage.search_workflows(jsonb, integer, numeric, boolean)
     TO datastorage_app, datastorage_auditor;
+
+-- The search as the service answers it, rendered in the same call: the
+-- `workflows` array of the response body and the `results.workflows` array
+-- of the search's audit event, as JSON text, plus the counts both need.
+-- The service embeds the text verbatim, so this is where the wire format of
+-- a result lives: members in the order below; container_image,
+-- container_digest and an empty custom_labels left out; scores as the exact
+-- decimals search_workflows returns (0.5, 0.539, 0); custom_labels and
+-- detected_labels in jsonb's own text form. The audit copy cuts each
+-- description to 2048 characters (a search event names up to 100
+-- workflows; one huge description must not make it unstorable).
+-- PL/pgSQL, not SQL: a SQL function's query is planned again on every call
+-- (~250 µs here); PL/pgSQL keeps the plan for the session.
+CREATE OR REPLACE FUNCTION datastorage.search_workflows_rendered(
+    p_filters jsonb, p_top_k integer DEFAULT 10, p_min_score numeric DEFAULT 0,
+    p_include_disabled boolean DEFAULT false,
+    OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT '[' || coalesce(string_agg(
+               '{"workflow_id":"' || s.workflow_id::text
+               || '","title":' || coalesce(to_json(s.title)::text, 'null')
+               || ',"description":' || coalesce(to_json(s.description)::text, 'null')
+               || ',"signal_type":' || coalesce(to_json(s.signal_type)::text, 'null')
+               || CASE WHEN coalesce(s.container_image, '') <> ''
+                       THEN ',"container_image":' || to_json(s.container_image)::text ELSE '' END
+               || CASE WHEN coalesce(s.container_digest, '') <> ''
+                       THEN ',"container_digest":' || to_json(s.container_digest)::text ELSE '' END
+               || ',"confidence":' || s.confidence::text
+               || ',"label_boost":' || s.label_boost::text
+               || ',"label_penalty":' || s.label_penalty::text
+               || ',"final_score":' || s.final_score::text
+               || ',"rank":' || s.rank::text
+               || CASE WHEN s.custom_labels <> '{}'
+                       THEN ',"custom_labels":' || s.custom_labels::text ELSE '' END
+               || ',"detected_labels":' || s.detected_labels::text || '}',
+               ',' ORDER BY s.rank), '') || ']',
+           coalesce(max(s.total_matches), 0),
+           count(*)::integer,
+           '[' || coalesce(string_agg(
+               '{"workflow_id":"' || s.workflow_id::text
+               || '","title":' || coalesce(to_json(s.title)::text, 'null')
+               || ',"rank":' || s.rank::text
+               || ',"scoring":{"confidence":' || s.confidence::text || '}'
+               || CASE WHEN coalesce(s.description, '') <> ''
+                       THEN ',"description":' || to_json(left(s.description, 2048))::text ELSE '' END
+               || '}',
+               ',' ORDER BY s.rank), '') || ']'
+    INTO workflows, total_matches, returned, audit_results
+    FROM datastorage.search_workflows(p_filters, p_top_k, p_min_score, p_include_disabled) s;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION datastorage.search_workflows_rendered(jsonb, integer, numeric, boolean)
+    TO datastorage_app;

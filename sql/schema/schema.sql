@@ -43,6 +43,7 @@ CREATE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
     AS $$
 DECLARE
     n          integer;
+    rows_in    public.audit_events[];
     chains     text[];
     seqs       bigint[];
     hashes     text[];
@@ -52,14 +53,17 @@ DECLARE
     placed     timestamptz[];
     tails      uuid[];
     parents    uuid[];
-    fresh      uuid[];
+    numbers    bigint[];
     missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
     END IF;
     -- Every chain's head first, locked in sorted order; its tail and hold
-    -- come back with the lock, so nothing below reads the heads again.
+    -- come back with the lock, so nothing below reads the heads again. Then
+    -- the array is parsed, once, into rows_in, in the array's order (a bare
+    -- function scan emits its rows in order): an event's ordinality in
+    -- unnest(rows_in) is its position.
     WITH locked AS (
         INSERT INTO public.audit_chain_heads AS h (correlation_id)
         SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
@@ -68,8 +72,9 @@ BEGIN
                   h.legal_hold_placed_by, h.legal_hold_placed_at)
     SELECT array_agg(l.correlation_id), array_agg(l.last_seq), array_agg(l.last_hash),
            array_agg(l.legal_hold), array_agg(l.legal_hold_reason),
-           array_agg(l.legal_hold_placed_by), array_agg(l.legal_hold_placed_at)
-      INTO chains, seqs, hashes, held, reasons, placers, placed
+           array_agg(l.legal_hold_placed_by), array_agg(l.legal_hold_placed_at),
+           (SELECT array_agg(e) FROM jsonb_populate_recordset(NULL::public.audit_events, p_events) e)
+      INTO chains, seqs, hashes, held, reasons, placers, placed, rows_in
       FROM locked l;
 
     -- Claim the ids: a repeated id within the array counts once (its first
@@ -77,42 +82,46 @@ BEGIN
     -- claim in one order. No conflict target: the registry's key decides
     -- what a replay is, event_id alone on one node, (event_id,
     -- correlation_id) on a Citus cluster (migration 0100, docs/scaling-out.md).
+    -- The claimed events are numbered here, on narrow rows: numbers[i] is
+    -- the chain_seq of the array's i-th event, 0 where it is not appended
+    -- (a replay, a repeat). Fixed-width and without NULLs, so numbers[i] is
+    -- one lookup, no join. An INSERT here reads variables, never a CTE of
+    -- its statement: Citus would copy that CTE's rows to every node, a dead
+    -- one included.
     WITH claimed AS (
         INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
         SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
                e.correlation_id
-        FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
-             WITH ORDINALITY AS e
+        FROM unnest(rows_in) WITH ORDINALITY AS e
         ORDER BY e.event_id, e.ordinality
         ON CONFLICT DO NOTHING
         RETURNING event_id)
-    SELECT array_agg(c.event_id) INTO fresh FROM claimed c;
-    IF fresh IS NULL THEN
+    SELECT array_agg(coalesce(s.seq, 0) ORDER BY p.p) INTO numbers
+      FROM generate_series(1, cardinality(rows_in)) AS p(p)
+      LEFT JOIN (SELECT f.ordinality,
+                        h.last_seq + row_number() OVER (PARTITION BY f.correlation_id
+                                                        ORDER BY f.ordinality) AS seq
+                 FROM (SELECT DISTINCT ON (e.event_id) e.event_id, e.correlation_id, e.ordinality
+                       FROM unnest(rows_in) WITH ORDINALITY AS e
+                       ORDER BY e.event_id, e.ordinality) f    -- the occurrence claimed above
+                 JOIN unnest(chains, seqs) AS h(correlation_id, last_seq)
+                      ON h.correlation_id = f.correlation_id
+                 WHERE f.event_id IN (SELECT c.event_id FROM claimed c)) s ON s.ordinality = p.p;
+    IF NOT coalesce(0 < ANY (numbers), false) THEN  -- nothing new
         RETURN 0;
     END IF;
 
-    -- Number, hash and insert the claimed events. Each statement reads only
-    -- this function's arguments and variables, never another statement's
-    -- result: on a cluster Citus would copy such a result to every node,
-    -- and an append of one chain would then touch them all.
+    -- Hash and insert the claimed events. Each statement reads only this
+    -- function's arguments and variables, never another statement's result:
+    -- on a cluster Citus would copy such a result to every node, and an
+    -- append of one chain would then touch them all.
     WITH ins AS (
         INSERT INTO public.audit_events
-        WITH firsts AS MATERIALIZED (
-            SELECT DISTINCT ON (e.event_id) e.*, (e.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date
-            FROM ROWS FROM (jsonb_populate_recordset(NULL::public.audit_events, p_events))
-                 WITH ORDINALITY AS e
-            WHERE e.event_id IN (SELECT unnest(fresh))     -- hashed, not a scan per row
-            ORDER BY e.event_id, e.ordinality
-        ), heads AS (
-            SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
-                     AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
-        ), numbered AS (
-            SELECT f.*, h.last_seq + row_number() OVER chain AS seq, h.last_hash AS start_hash,
-                   h.held, h.reason, h.placed_by, h.placed_at
-            FROM firsts f JOIN heads h ON h.correlation_id = f.correlation_id
-            WINDOW chain AS (PARTITION BY f.correlation_id ORDER BY f.ordinality)
-        ), hashed AS (
-            SELECT x.*, datastorage.chain_links(x.start_hash, datastorage.canonical_fields_v2(
+        WITH heads AS (
+            SELECT * FROM unnest(chains, hashes, held, reasons, placers, placed)
+                     AS t(correlation_id, last_hash, held, reason, placed_by, placed_at)
+        ), linked AS (
+            SELECT x.*, datastorage.chain_links(x.last_hash, datastorage.canonical_fields_v2(
                        x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
                        x.event_id, x.severity, x.trace_id, x.seq, x.namespace, x.actor_type,
                        x.error_code, x.event_data, x.utc_date, x.event_type, x.duration_ms,
@@ -120,9 +129,13 @@ BEGIN
                        x.error_message, x.event_outcome, x.resource_name, x.resource_type,
                        x.correlation_id, x.event_category, x.event_metadata,
                        coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
-                       x.parent_event_date)) OVER chain AS hash
-            FROM numbered x
-            WINDOW chain AS (PARTITION BY x.correlation_id ORDER BY x.ordinality)
+                       x.parent_event_date)) OVER (PARTITION BY x.correlation_id ORDER BY x.seq) AS link
+            FROM (SELECT f.*, (f.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date,
+                         numbers[f.ordinality] AS seq, h.last_hash, h.held, h.reason,
+                         h.placed_by, h.placed_at
+                  FROM unnest(rows_in) WITH ORDINALITY AS f
+                  JOIN heads h ON h.correlation_id = f.correlation_id
+                  WHERE numbers[f.ordinality] > 0) x
         )
         SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
                k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,
@@ -130,12 +143,10 @@ BEGIN
                k.correlation_id, k.parent_event_id, k.parent_event_date, k.trace_id, k.span_id,
                k.namespace, k.cluster_name, k.event_data, k.event_metadata, k.severity,
                k.duration_ms, k.error_code, k.error_message, coalesce(k.retention_days, 2555),
-               coalesce(k.is_sensitive, false), k.seq, k.hash,
-               coalesce(lag(k.hash) OVER chain, k.start_hash), k.held,
-               CASE WHEN k.held THEN k.reason END, CASE WHEN k.held THEN k.placed_by END,
+               coalesce(k.is_sensitive, false), k.seq, right(k.link, 64), left(k.link, -64),
+               k.held, CASE WHEN k.held THEN k.reason END, CASE WHEN k.held THEN k.placed_by END,
                CASE WHEN k.held THEN k.placed_at END, 2
-        FROM hashed k
-        WINDOW chain AS (PARTITION BY k.correlation_id ORDER BY k.ordinality)
+        FROM linked k
         RETURNING correlation_id, chain_seq, event_hash, event_id, parent_event_id
     ), tail AS (
         SELECT DISTINCT ON (i.correlation_id) i.correlation_id, i.chain_seq, i.event_hash,
@@ -406,11 +417,13 @@ ALTER FUNCTION datastorage.chain_head_matches(p_correlation_id text, p_last_seq 
 CREATE FUNCTION datastorage.chain_link_step(p_state text, p_start text, p_canonical text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
-BEGIN
+DECLARE
     -- Qualified throughout instead of a SET search_path clause, which
     -- would cost a configuration change on every call (every event).
-    RETURN pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
-        coalesce(p_state, p_start) OPERATOR(pg_catalog.||) p_canonical, 'UTF8')), 'hex');
+    prev text := coalesce(pg_catalog.right(p_state, 64), p_start);
+BEGIN
+    RETURN prev OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+        prev OPERATOR(pg_catalog.||) p_canonical, 'UTF8')), 'hex');
 END
 $$;
 
@@ -3128,6 +3141,52 @@ $$;
 
 
 ALTER FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) OWNER TO datastorage_owner;
+
+--
+-- Name: search_workflows_rendered(jsonb, integer, numeric, boolean); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
+--
+
+CREATE FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer DEFAULT 10, p_min_score numeric DEFAULT 0, p_include_disabled boolean DEFAULT false, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    SELECT '[' || coalesce(string_agg(
+               '{"workflow_id":"' || s.workflow_id::text
+               || '","title":' || coalesce(to_json(s.title)::text, 'null')
+               || ',"description":' || coalesce(to_json(s.description)::text, 'null')
+               || ',"signal_type":' || coalesce(to_json(s.signal_type)::text, 'null')
+               || CASE WHEN coalesce(s.container_image, '') <> ''
+                       THEN ',"container_image":' || to_json(s.container_image)::text ELSE '' END
+               || CASE WHEN coalesce(s.container_digest, '') <> ''
+                       THEN ',"container_digest":' || to_json(s.container_digest)::text ELSE '' END
+               || ',"confidence":' || s.confidence::text
+               || ',"label_boost":' || s.label_boost::text
+               || ',"label_penalty":' || s.label_penalty::text
+               || ',"final_score":' || s.final_score::text
+               || ',"rank":' || s.rank::text
+               || CASE WHEN s.custom_labels <> '{}'
+                       THEN ',"custom_labels":' || s.custom_labels::text ELSE '' END
+               || ',"detected_labels":' || s.detected_labels::text || '}',
+               ',' ORDER BY s.rank), '') || ']',
+           coalesce(max(s.total_matches), 0),
+           count(*)::integer,
+           '[' || coalesce(string_agg(
+               '{"workflow_id":"' || s.workflow_id::text
+               || '","title":' || coalesce(to_json(s.title)::text, 'null')
+               || ',"rank":' || s.rank::text
+               || ',"scoring":{"confidence":' || s.confidence::text || '}'
+               || CASE WHEN coalesce(s.description, '') <> ''
+                       THEN ',"description":' || to_json(left(s.description, 2048))::text ELSE '' END
+               || '}',
+               ',' ORDER BY s.rank), '') || ']'
+    INTO workflows, total_matches, returned, audit_results
+    FROM datastorage.search_workflows(p_filters, p_top_k, p_min_score, p_include_disabled) s;
+END
+$$;
+
+
+ALTER FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) OWNER TO datastorage_owner;
 
 --
 -- Name: set_workflow_status(uuid, text, text, text, text, jsonb); Type: FUNCTION; Schema: datastorage; Owner: datastorage_owner
@@ -5929,6 +5988,14 @@ GRANT ALL ON FUNCTION datastorage.search_audit_events(p_event_type text, p_event
 REVOKE ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) TO datastorage_app;
 GRANT ALL ON FUNCTION datastorage.search_workflows(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean) TO datastorage_auditor;
+
+
+--
+-- Name: FUNCTION search_workflows_rendered(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text); Type: ACL; Schema: datastorage; Owner: datastorage_owner
+--
+
+REVOKE ALL ON FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) FROM PUBLIC;
+GRANT ALL ON FUNCTION datastorage.search_workflows_rendered(p_filters jsonb, p_top_k integer, p_min_score numeric, p_include_disabled boolean, OUT workflows text, OUT total_matches bigint, OUT returned integer, OUT audit_results text) TO datastorage_app;
 
 
 --

@@ -2,7 +2,7 @@
 -- order, by chain_seq; batches link each chain in array order; replays of a
 -- stored event_id store nothing; the chain verifies end to end.
 BEGIN;
-SELECT plan(21);
+SELECT plan(26);
 
 CREATE FUNCTION pg_temp.ev(id int, cid text, ts timestamptz DEFAULT now()) RETURNS jsonb
 LANGUAGE sql AS $$
@@ -50,6 +50,23 @@ SELECT is((SELECT count(*) FROM audit_events WHERE correlation_id = 'hc-elsewher
 -- Stored ids are registered with their date and chain (one index answers "stored?").
 SELECT is((SELECT count(*) FROM audit_events e JOIN audit_event_ids i USING (event_id, event_date, correlation_id)),
           (SELECT count(*) FROM audit_event_ids), 'every registered id names a stored event of that date and chain');
+
+-- Replayed, repeated and new ids in one array: only the new ones are
+-- numbered, densely, after the stored tail (hc-a holds 1..4).
+SELECT is(datastorage.append_audit_events(jsonb_build_array(pg_temp.ev(1, 'hc-a'), pg_temp.ev(5, 'hc-a'),
+              pg_temp.ev(2, 'hc-a'), pg_temp.ev(5, 'hc-a'), pg_temp.ev(6, 'hc-a'))), 2,
+          'of a mixed array only the new ids are stored');
+SELECT results_eq($$ SELECT chain_seq, right(event_id::text, 1) FROM audit_events
+                     WHERE correlation_id = 'hc-a' AND chain_seq > 3 ORDER BY chain_seq $$,
+                  $$ VALUES (4::bigint, '4'), (5, '5'), (6, '6') $$,
+                  'the new ids follow the tail without gaps, in array order');
+SELECT is((SELECT is_valid FROM datastorage.verify_chain_summary('hc-a')), true, 'the mixed append verifies');
+SELECT is(datastorage.append_audit_events('[]'), 0, 'an empty array stores nothing');
+-- The window aggregate's value: the previous hash, then the event's own.
+SELECT results_eq($$ SELECT datastorage.chain_links('', t) OVER (ORDER BY t) FROM (VALUES ('x'), ('y')) v(t) $$,
+                  ARRAY[datastorage.link_hash('', 'x'),
+                        datastorage.link_hash('', 'x') || datastorage.link_hash(datastorage.link_hash('', 'x'), 'y')],
+                  'chain_links carries the previous hash beside the link');
 
 -- A batch spanning 20 chains, interleaved: each chain links in array order.
 SELECT is(datastorage.append_audit_events(

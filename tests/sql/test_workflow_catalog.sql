@@ -3,7 +3,7 @@
 -- changes, the audit event committed with the change, listing, and who may
 -- call what.
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 
 CREATE FUNCTION pg_temp.body(p_name text, p_version text, p_extra jsonb DEFAULT '{}') RETURNS jsonb
 LANGUAGE sql AS $$
@@ -176,6 +176,10 @@ SELECT function_privs_are('datastorage', 'create_workflow', ARRAY['jsonb', 'uuid
                           ARRAY[]::text[], 'the auditor may not create');
 SELECT function_privs_are('datastorage', 'search_workflows', ARRAY['jsonb', 'integer', 'numeric', 'boolean'],
                           'datastorage_auditor', ARRAY['EXECUTE'], 'the auditor may search');
+SELECT function_privs_are('datastorage', 'search_workflows_rendered', ARRAY['jsonb', 'integer', 'numeric', 'boolean'],
+                          'datastorage_app', ARRAY['EXECUTE'], 'the service may search, rendered');
+SELECT function_privs_are('datastorage', 'search_workflows_rendered', ARRAY['jsonb', 'integer', 'numeric', 'boolean'],
+                          'datastorage_auditor', ARRAY[]::text[], 'the rendered search is the service''s alone');
 SELECT table_privs_are('public', 'remediation_workflow_catalog', 'datastorage_app', ARRAY[]::text[],
                        'the service has no direct access to the catalog table');
 SELECT table_privs_are('public', 'remediation_workflow_catalog', 'datastorage_auditor', ARRAY['SELECT'],
