@@ -32,9 +32,11 @@ def render(problem: Problem, path: str, headers: dict | None = None) -> HTTPResp
                         headers=headers, content_type=CONTENT_TYPE)
 
 
-def read_json(request, *, required: bool = True) -> Any:
+def read_json(request, *, required: bool = True, nesting: bool = True) -> Any:
     """Decode the body as JSON; wrong media type, bad syntax, NUL characters
-    and absurd nesting are 400 problems."""
+    and absurd nesting are 400 problems. nesting=False leaves the nesting
+    limit to the caller (check_json(value, strings=False) before anything
+    else judges the value), unless a NUL check walks the value anyway."""
     body = request.body
     if not body:
         if not required:
@@ -51,7 +53,7 @@ def read_json(request, *, required: bool = True) -> Any:
     except orjson.JSONDecodeError as exc:
         count("body", "invalid_json")
         raise validation(f"request body has an error: malformed JSON: {exc}") from None
-    nul, deep = needed_checks(body)
+    nul, deep = needed_checks(body, nesting)
     if nul or deep:
         check_json(value, strings=nul)
     return value

@@ -4,6 +4,7 @@ the background)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -101,6 +102,15 @@ def create_app(settings: Settings | None = None) -> Sanic:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s %s -> %d in %.1f ms", request.method, request.path, status,
                           elapsed * 1000)
+
+    @app.after_server_start
+    async def _freeze_heap(app):
+        # What is alive once the worker serves (modules, models, schemas,
+        # the pool) lives as long as the worker: the cyclic collector need
+        # not scan it again. Otherwise each full collection walks all of it,
+        # and a batch allocates enough objects to start several (~30% of a
+        # batch's CPU in the service, docs/performance.md).
+        gc.freeze()
 
     @app.after_server_start
     async def _drain_on_sigterm(app):

@@ -92,6 +92,27 @@ def _fail(value: str):
         f"invalid time format: {value} (expected: 24h, 7d, or RFC3339 timestamp)")
 
 
+# What most clients send: UTC, `Z`, at most microseconds (ASCII digits only;
+# parse_rfc3339 also takes other Unicode digits, and goes the long way).
+_UTC_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
+
+
+def parse_utc_micro(value: str) -> tuple[datetime, str]:
+    """parse_rfc3339(value) and its utc_micro() text, the common UTC form
+    parsed by datetime.fromisoformat (C) and rendered by slicing."""
+    m = _UTC_FORM.fullmatch(value) if type(value) is str else None
+    if m is not None:
+        try:
+            ts = datetime.fromisoformat(value)
+        except ValueError:   # e.g. hour 24: parse_rfc3339 explains it
+            pass
+        else:
+            frac = m.group(1)
+            return ts, value[:19] + ((frac + "00000")[:7] if frac else ".000000") + "Z"
+    ts = parse_rfc3339(value)
+    return ts, utc_micro(ts)
+
+
 def utc_micro(ts: datetime) -> str:
     """Fixed-width UTC rendering sent to SQL (exact to the microsecond)."""
     if ts.tzinfo is not timezone.utc:   # most clients send UTC: no conversion then

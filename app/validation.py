@@ -125,11 +125,13 @@ def _too_deep(what: str) -> Exception:
                       {"body": "nested too deep"})
 
 
-def needed_checks(raw: bytes) -> tuple[bool, bool]:
+def needed_checks(raw: bytes, nesting: bool = True) -> tuple[bool, bool]:
     """Cheap pre-test on the raw body: (may hold a NUL, may nest too deep).
     JSON text cannot carry a raw NUL, only the escape `\\u0000`; nesting
-    deeper than MAX_JSON_DEPTH needs at least that many brackets."""
-    return b"\\u0000" in raw, raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
+    deeper than MAX_JSON_DEPTH needs at least that many brackets (not
+    counted when the caller checks the nesting itself)."""
+    return (b"\\u0000" in raw,
+            nesting and raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH)
 
 
 def int_param(raw: str, lo: int, hi: int | None) -> tuple[int | None, str | None]:

@@ -1,4 +1,5 @@
-"""CPU per event of the audit-event validation, one pass against two:
+"""CPU per event of the audit-event validation, one pass against two, and
+of a whole batch, fast path against event by event:
 `python -m bench.bench_validation [--quick]`.
 
 No database: the 500 events of one benchmark batch (bench.common.audit_event)
@@ -10,19 +11,29 @@ both alike. Process CPU time, median of the rounds, in µs per event.
 """
 from __future__ import annotations
 
+import gc
 import time
+from datetime import datetime, timezone
 
 from app import events
+from app.validation import check_json
 from bench.common import audit_event, log, markdown_table, quick_mode, target, write_results
 
 NAME = "validation"
 MAX_EVENT_DATA = 1 << 20
 
 
-def cpu_us_per_event(fn, batch: list) -> float:
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def cpu_us_per_event(fn, batch: list, whole: bool = False) -> float:
     started = time.process_time()
-    for item in batch:
-        fn(item)
+    if whole:
+        fn(batch)
+    else:
+        for item in batch:
+            fn(item)
     return (time.process_time() - started) / len(batch) * 1e6
 
 
@@ -35,20 +46,38 @@ def main(quick: bool = False) -> dict:
         "whole row (events.prepare)": lambda e: events.prepare(
             e, max_event_data_bytes=MAX_EVENT_DATA, check_window=False),
     }
-    samples: dict[str, list[float]] = {name: [] for name in paths}
+    # Whole batches: the fast path against event by event (what a batch
+    # request did before, nesting check included), rows to JSON text.
+    batches = {
+        "batch, fast path (events.valid_batch + payload)": lambda b: events.payload(
+            [ev.row for ev in events.valid_batch(b, max_events=len(b), now=now(),
+                                                 max_event_data_bytes=MAX_EVENT_DATA)]),
+        "batch, event by event (check_json + events.batch_by_event + payload)":
+            lambda b: check_json(b, strings=False) or events.payload(
+                [ev.row for ev in events.batch_by_event(b, max_events=len(b), now=now(),
+                                                        max_event_data_bytes=MAX_EVENT_DATA)]),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in [*paths, *batches]}
+    gc.freeze()   # as the service does once started (app/server.py)
     for r in range(rounds):
-        for name, fn in (paths.items() if r % 2 == 0 else reversed(paths.items())):
-            samples[name].append(cpu_us_per_event(fn, batch))
+        order = [*paths.items(), *batches.items()]
+        for name, fn in (order if r % 2 == 0 else reversed(order)):
+            samples[name].append(cpu_us_per_event(fn, batch, whole=name in batches))
     med = {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
     one, two = med["one pass (validate_one_pass)"], med["two passes (validate_two_passes)"]
+    fast = med["batch, fast path (events.valid_batch + payload)"]
+    each = med["batch, event by event (check_json + events.batch_by_event + payload)"]
     targets = [target("one pass / two passes, CPU per valid event (lower is better)",
-                      one / two, "<", 1.0)]
+                      one / two, "<", 1.0),
+               target("batch fast path / event by event, CPU per event (lower is better)",
+                      fast / each, "<", 1.0)]
     md = (f"### Audit-event validation, CPU per event ({rounds} interleaved rounds of "
           f"{len(batch)} events, medians)\n\n"
           + markdown_table(["path", "µs per event (median)", "min", "max"],
                            [[n, round(med[n], 1), round(min(v), 1), round(max(v), 1)]
                             for n, v in samples.items()])
-          + f"\none pass / two passes: {one / two:.2f}\n")
+          + f"\none pass / two passes: {one / two:.2f}; batch fast path / event by event: "
+            f"{fast / each:.2f}\n")
     log(md)
     data = {"quick": quick, "rounds": rounds, "us_per_event": med, "samples": samples,
             "targets": targets}

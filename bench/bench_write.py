@@ -373,12 +373,14 @@ def render(phases: list[dict], targets: list[dict], config: dict, checks: dict) 
 
 def ratios(quick: bool = False, *, rounds: int = 3, duration: float | None = None,
            clients: int = 64, pool: int = 16, batch_clients: int = 8,
-           batch_size: int = 500) -> dict:
+           batch_size: int = 500, only: str | None = None) -> dict:
     """The issue-15 ratios, each service phase beside its ceiling measured
     right before or after it (the order alternates by round), in several
     rounds: on a shared machine whose load swings by 2-3x within minutes,
     a ceiling measured minutes earlier says little. Reports every round's
-    ratio and the median. Writes write_ratios.{json,md}."""
+    ratio and the median. Writes write_ratios.{json,md}; with `only`
+    ("single" or "batch") just those pairs (the open loop needs "single"),
+    into write_ratios_<only>.{json,md}."""
     duration = duration or (2.0 if quick else 5.0)
     warmup = 0.5 if quick else 1.0
     results: dict[str, list[dict]] = {}
@@ -417,6 +419,8 @@ def ratios(quick: bool = False, *, rounds: int = 3, duration: float | None = Non
                                   batch_size),
                  lambda r: http(batches, batch_clients, batch_size)),
             ]
+            if only is not None:
+                pairs = [p for p in pairs if p[0].startswith(only)]
             for r in range(rounds):
                 for name, ceiling, service in pairs:
                     log(f"round {r + 1}/{rounds}: {name}")
@@ -435,12 +439,15 @@ def ratios(quick: bool = False, *, rounds: int = 3, duration: float | None = Non
                          "cpu_projected_ratio": round(cpu_a / cpu_b, 3) if cpu_b else None})
                     log(f"    asyncpg {a.rate * a.items_per_request:,.0f} events/s, HTTP "
                         f"{b.rate * b.items_per_request:,.0f} events/s: {b.rate / a.rate:.2f}")
-            # Open loop at half the maximum single-event rate (64 connections).
-            best = sorted(x["service"]["requests_per_s"]
-                          for x in results[pairs[1][0]])[rounds // 2]
-            log(f"open loop at half the maximum: {best / 2:,.0f} requests/s")
-            ol = http(singles, clients, rate=best / 2).to_dict()
-            ol_ceiling = direct(single_payloads("aol", 1000), clients, rate=best / 2).to_dict()
+            ol = ol_ceiling = None
+            if only in (None, "single"):
+                # Open loop at half the maximum single-event rate (64 connections).
+                best = sorted(x["service"]["requests_per_s"]
+                              for x in results[pairs[1][0]])[rounds // 2]
+                log(f"open loop at half the maximum: {best / 2:,.0f} requests/s")
+                ol = http(singles, clients, rate=best / 2).to_dict()
+                ol_ceiling = direct(single_payloads("aol", 1000), clients,
+                                    rate=best / 2).to_dict()
         finally:
             stop_service(svc)
 
@@ -455,8 +462,9 @@ def ratios(quick: bool = False, *, rounds: int = 3, duration: float | None = Non
                       medians[name], ">=", 0.8) for name in results]
     targets += [target(f"the same projected from server CPU per event, {name} (median)",
                        projected[name], ">=", 0.8) for name in results]
-    targets.append(target("issue 15: open loop at half the maximum single rate, p99 ms",
-                          ol["p99_ms"], "<", 20))
+    if ol is not None:
+        targets.append(target("issue 15: open loop at half the maximum single rate, p99 ms",
+                              ol["p99_ms"], "<", 20))
     table = []
     for name, rows in results.items():
         for r, x in enumerate(rows):
@@ -471,10 +479,11 @@ def ratios(quick: bool = False, *, rounds: int = 3, duration: float | None = Non
           + markdown_table(["phase", "round", "asyncpg events/s", "HTTP events/s", "ratio",
                             "ratio from CPU/event", "asyncpg p99 ms", "HTTP p99 ms", "HTTP CPU µs/event: service + PG",
                             "asyncpg PG CPU µs/event"], table)
-          + f"\nOpen loop at {ol['target_rate_per_s']:,.0f} requests/s (half the median HTTP "
-            f"maximum at {clients} connections): HTTP p50 {ol['p50_ms']} ms, p99 "
-            f"{ol['p99_ms']} ms; asyncpg at the same rate: p50 {ol_ceiling['p50_ms']} ms, "
-            f"p99 {ol_ceiling['p99_ms']} ms.\n\n"
+          + (f"\nOpen loop at {ol['target_rate_per_s']:,.0f} requests/s (half the median HTTP "
+             f"maximum at {clients} connections): HTTP p50 {ol['p50_ms']} ms, p99 "
+             f"{ol['p99_ms']} ms; asyncpg at the same rate: p50 {ol_ceiling['p50_ms']} ms, "
+             f"p99 {ol_ceiling['p99_ms']} ms.\n" if ol is not None else "")
+          + "\n"
           + markdown_table(["target", "value", "limit", "met"],
                            [[t["target"], t["value"], f"{t['op']} {t['limit']}", t["met"]]
                             for t in targets]))
@@ -484,8 +493,9 @@ def ratios(quick: bool = False, *, rounds: int = 3, duration: float | None = Non
            "results": results, "medians": medians, "cpu_projected_medians": projected,
            "open_loop": ol,
            "open_loop_ceiling": ol_ceiling, "targets": targets,
-           "command": "python -m bench.bench_write --ratios" + (" --quick" if quick else "")}
-    write_results("write_ratios", doc, md)
+           "command": "python -m bench.bench_write --ratios" + (" --quick" if quick else "")
+           + (f" --only {only}" if only else "")}
+    write_results("write_ratios" + (f"_{only}" if only else ""), doc, md)
     print(md)
     return doc
 
@@ -550,10 +560,12 @@ def cli(argv: list[str] | None = None) -> None:
     ap.add_argument("--ratios", action="store_true",
                     help="instead: the issue-15 ratios, HTTP and asyncpg interleaved in rounds")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", choices=["single", "batch"],
+                    help="with --ratios: only these pairs (batch: no open loop)")
     a = ap.parse_args(argv)
     if a.ratios:
         ratios(quick=a.quick, rounds=a.rounds, duration=a.duration, clients=a.clients,
-               batch_clients=a.batch_clients, batch_size=a.batch_size)
+               batch_clients=a.batch_clients, batch_size=a.batch_size, only=a.only)
         return
     if a.profile:
         profile(quick=a.quick, clients=a.clients, batch_clients=a.batch_clients,

@@ -1,12 +1,15 @@
 """app.timeutil: the UTC shortcuts of parse_rfc3339 and utc_micro render
-exactly what the general conversion renders. No database needed."""
+exactly what the general conversion renders, and parse_utc_micro (the
+fromisoformat shortcut of both) gives what they give. No database needed."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.timeutil import TimeFormatError, parse_rfc3339, utc_micro
+from app.timeutil import TimeFormatError, parse_rfc3339, parse_utc_micro, utc_micro
 
 
 def converted(ts) -> str:
@@ -30,3 +33,40 @@ def test_utc_micro_equals_the_general_conversion(text):
 def test_times_outside_utc_years_are_still_refused(text):
     with pytest.raises(TimeFormatError):
         parse_rfc3339(text)
+
+
+def long_way(text: str):
+    """parse_rfc3339 then utc_micro, or the error text: what parse_utc_micro shortcuts."""
+    try:
+        ts = parse_rfc3339(text)
+    except TimeFormatError as exc:
+        return "error", str(exc)
+    return ts, utc_micro(ts)
+
+
+def short_way(text: str):
+    try:
+        return parse_utc_micro(text)
+    except TimeFormatError as exc:
+        return "error", str(exc)
+
+
+@pytest.mark.parametrize("text", [
+    "2025-01-02T03:04:05Z", "2025-01-02T03:04:05.1Z", "2025-01-02T03:04:05.12Z",
+    "2025-01-02T03:04:05.12345Z", "2025-01-02T03:04:05.123456Z", "2025-01-02T03:04:05.1234567Z",
+    "2025-01-02t03:04:05z", "2025-01-02T03:04:05+02:00", "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999Z", "2025-01-02T24:00:00Z", "2025-02-30T03:04:05Z",
+    "2025-13-02T03:04:05Z", "2025-01-02T03:60:05Z", "2025-01-02T03:04:60Z",
+    "２０２５-01-02T03:04:05Z", "2025-01-02T03:04:05", "2025-01-02 03:04:05Z", "",
+])
+def test_parse_utc_micro_equals_the_long_way(text):
+    assert short_way(text) == long_way(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+       st.integers(0, 9), st.sampled_from(["Z", "z", "+00:00", "-03:30"]))
+def test_random_times_parse_the_same_both_ways(t, digits, zone):
+    frac = ("." + f"{t.microsecond:06d}{t.microsecond % 1000:03d}"[:digits]) if digits else ""
+    text = t.strftime("%Y-%m-%dT%H:%M:%S") + frac + zone
+    assert short_way(text) == long_way(text)

@@ -14,22 +14,26 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, get_args
+from typing import Annotated, Any, ClassVar, Union, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
     StrictInt,
     StrictStr,
+    Tag,
+    TypeAdapter,
     ValidationError,
     WithJsonSchema,
     create_model,
     model_validator,
 )
 from pydantic_core import PydanticCustomError, PydanticKnownError, core_schema
+from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
     "ContractModel",
@@ -43,6 +47,7 @@ __all__ = [
     "event_data_as_sent",
     "make_event_data_validator",
     "make_one_pass_validator",
+    "OnePass",
 ]
 
 # ---------------------------------------------------------------------------
@@ -335,43 +340,106 @@ def _without_defaults(model: type[BaseModel], seen: set | None = None) -> bool:
                for m in nested(field.annotation))
 
 
+def _as_typed_dict(model: type[BaseModel], name: str, **types: Any) -> type:
+    """A TypedDict that validates like `model`, members typed as in `types`
+    where given: same types and constraints, optional members NotRequired.
+    Only for models whose optional members all default to None and that
+    have no validators or aliases (what a dict cannot reproduce)."""
+    decorators = model.__pydantic_decorators__
+    assert not (decorators.model_validators or decorators.field_validators), model
+    members: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        assert info.alias in (None, field_name), (model, field_name)
+        tp = types.get(field_name) or (Annotated[(info.annotation, *info.metadata)]
+                                       if info.metadata else info.annotation)
+        if not info.is_required():
+            assert info.default is None, (model, field_name)
+            tp = NotRequired[tp]
+        members[field_name] = tp
+    typed = TypedDict(name, members)  # type: ignore[operator]
+    typed.__pydantic_config__ = ConfigDict(extra=model.model_config.get("extra", "ignore"))
+    return typed
+
+
 def make_one_pass_validator(
     envelope: type[BaseModel], schemas: Mapping[str, type[BaseModel]], discriminator: str
-) -> Callable[[Any], tuple[BaseModel, dict[str, Any]] | None]:
-    """Return ``one_pass(data)``: the envelope and its payload validated in
-    one pydantic-core call, for the hot path of valid events.
+) -> "OnePass":
+    """Return ``one_pass``, the envelope and its payload validated in one
+    pydantic-core call, for the hot path of valid events (see OnePass)."""
+    return OnePass(envelope, schemas, discriminator)
 
-    It answers ``(envelope model, event_data as validate_event_data gives
-    it)`` or None when `data` is not a valid event. It never raises and
-    never explains: the caller then validates in two passes (envelope, then
+
+class OnePass:
+    """``one_pass(data)`` answers ``(envelope model, event_data as
+    validate_event_data gives it)`` or None when `data` is not a valid
+    event; ``one_pass.many(items)`` does the same for a list of events in one
+    pydantic-core call, or None when any of them is invalid. Neither raises
+    nor explains: the caller then validates in two passes (envelope, then
     payload), whose order decides which error a doubly bad event reports.
     """
-    # The envelope with event_data typed by its payload class, one per class.
-    typed: dict[type[BaseModel], type[BaseModel]] = {
-        payload: create_model(f"{payload.__name__}Event", __base__=envelope,
-                              event_data=(payload, ...))
-        for payload in dict.fromkeys(schemas.values())
-    }
 
-    # Payloads whose models declare no default at any depth: validated, they
-    # dump to exactly the members sent (strict types keep every value as
-    # sent, unknown members are kept verbatim, names are the wire names), so
-    # the dump is skipped; only the order of members may differ, which
-    # jsonb does not keep.
-    as_sent = {payload: _without_defaults(payload) for payload in typed}
+    def __init__(self, envelope: type[BaseModel], schemas: Mapping[str, type[BaseModel]],
+                 discriminator: str) -> None:
+        self.schemas = schemas
+        self.discriminator = discriminator
+        # The envelope with event_data typed by its payload class, one per class.
+        self.typed: dict[type[BaseModel], type[BaseModel]] = {
+            payload: create_model(f"{payload.__name__}Event", __base__=envelope,
+                                  event_data=(payload, ...))
+            for payload in dict.fromkeys(schemas.values())
+        }
+        # Payloads whose models declare no default at any depth: validated,
+        # they dump to exactly the members sent (strict types keep every value
+        # as sent, unknown members are kept verbatim, names are the wire
+        # names), so the dump is skipped; only the order of members may
+        # differ, which jsonb does not keep.
+        self.as_sent = {payload: _without_defaults(payload) for payload in self.typed}
+        # A list of events: a union of the typed envelopes, told apart by the
+        # payload class their event_data's discriminator selects. Validated
+        # into dicts (TypedDicts), not model instances: a third cheaper.
+        names = {payload: payload.__name__ for payload in self.typed}
+        assert len(set(names.values())) == len(names), "payload class names must differ"
 
-    def one_pass(data: Any) -> tuple[BaseModel, dict[str, Any]] | None:
+        def tag(data: Any) -> str | None:
+            try:
+                return names[schemas[data["event_data"][discriminator]]]
+            except (KeyError, TypeError, IndexError):
+                return None
+
+        self.list_adapter = TypeAdapter(list[Annotated[
+            Union[tuple(Annotated[_as_typed_dict(envelope, f"{names[payload]}EventDict",  # noqa: UP007
+                                                 event_data=payload), Tag(names[payload])]
+                        for payload in self.typed)],
+            Discriminator(tag)]])
+
+    def __call__(self, data: Any) -> tuple[BaseModel, dict[str, Any]] | None:
         event_data = data.get("event_data") if isinstance(data, dict) else None
-        tag = event_data.get(discriminator) if isinstance(event_data, dict) else None
-        payload = schemas.get(tag) if isinstance(tag, str) else None
+        tag = event_data.get(self.discriminator) if isinstance(event_data, dict) else None
+        payload = self.schemas.get(tag) if isinstance(tag, str) else None
         if payload is None:
             return None
         try:
-            env = typed[payload].model_validate(data, by_alias=True, by_name=False)
+            env = self.typed[payload].model_validate(data, by_alias=True, by_name=False)
         except ValidationError:
             return None
-        if as_sent[payload]:
-            return env, dict(event_data)
-        return env, event_data_as_sent(env.event_data, discriminator, tag)
+        return env, self._stored(env.event_data, event_data)
 
-    return one_pass
+    def many(self, items: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """(envelopes as dicts, event_data as stored) of a list of events, or
+        None. An envelope dict holds the members sent (the payload model
+        under event_data); a member not sent is absent, where the model has
+        None."""
+        try:
+            envs = self.list_adapter.validate_python(items, by_alias=True, by_name=False)
+        except ValidationError:
+            return None
+        return envs, [self._stored(env["event_data"], data["event_data"])
+                      for env, data in zip(envs, items)]
+
+    def _stored(self, payload: BaseModel, sent: dict[str, Any]) -> dict[str, Any]:
+        """event_data as stored, from its validated payload and the object
+        sent: for a payload stored as sent, that object itself (not a copy:
+        read it, do not change it)."""
+        if self.as_sent[type(payload)]:
+            return sent
+        return event_data_as_sent(payload, self.discriminator, sent[self.discriminator])

@@ -58,35 +58,10 @@ async def create_event(request):
 async def create_batch(request):
     app = request.app
     settings = app.ctx.settings
-    body = read_json(request)
-    if isinstance(body, dict):
-        metrics.VALIDATION_FAILURES.labels(field="body", reason="not_array").inc()
-        raise validation("request body must be a JSON array, not a single object "
-                         "(value must be an array)")
-    if not isinstance(body, list):
-        metrics.VALIDATION_FAILURES.labels(field="body", reason="invalid_json_array").inc()
-        raise validation("request body must be a JSON array: value must be an array")
-    if not body:
-        metrics.VALIDATION_FAILURES.labels(field="body", reason="empty_batch").inc()
-        raise validation("batch cannot be empty")
-    if len(body) > settings.max_batch_events:
-        metrics.VALIDATION_FAILURES.labels(field="body", reason="batch_too_large").inc()
-        raise validation(f"batch of {len(body)} events exceeds the maximum of "
-                         f"{settings.max_batch_events} events per request")
-    now = datetime.now(timezone.utc)
-    prepared = []
-    ids = events.new_event_ids(len(body))
-    for i, item in enumerate(body):
-        if not isinstance(item, dict):
-            raise validation(f'request body has an error: Error at "/{i}": value must be an object',
-                             {str(i): "value must be an object"})
-        ev = events.prepare(item, max_event_data_bytes=settings.max_event_data_bytes,
-                            prefix=f"{i}.", now=now, check_window=False, event_id=ids[i])
-        out_of_window = events.check_bounds(ev.timestamp, now)
-        if out_of_window:
-            metrics.VALIDATION_FAILURES.labels(field="batch_event", reason="validation_failed").inc()
-            raise validation(f"event at index {i}: {out_of_window}")
-        prepared.append(ev)
+    body = read_json(request, nesting=False)
+    prepared = events.prepare_batch(body, max_events=settings.max_batch_events,
+                                    max_event_data_bytes=settings.max_event_data_bytes)
+    ids = [ev.row["event_id"] for ev in prepared]
     started = time.perf_counter()
     try:
         rows = [ev.row for ev in prepared]

@@ -218,6 +218,34 @@ def test_batch_errors(client, module_conn):
                                (cid,)).fetchone()[0] == 0
 
 
+def test_batch_nesting_limit_as_for_single_events(client, module_conn):
+    """The batch fast path proves the nesting limit from event_data's JSON
+    text instead of walking the body: the same limit, the same problem."""
+    from app.validation import MAX_JSON_DEPTH
+    from tests.test_json_depth import nested
+
+    cid = unique("deep")
+    ok = [gateway_event(cid) for _ in range(3)]
+    # List, event and event_data take three levels; nested(k) adds k - 1.
+    ok[1]["event_data"]["deep"] = nested(MAX_JSON_DEPTH - 3)
+    resp = client.post("/api/v1/audit/events/batch", json=ok)
+    assert resp.status_code == 201, resp.text
+    stored = row(module_conn, resp.json()["event_ids"][1])["event_data"]["deep"]
+    assert stored == nested(MAX_JSON_DEPTH - 3)
+    deeper = [gateway_event(cid) for _ in range(3)]
+    deeper[2]["event_data"]["deep"] = nested(MAX_JSON_DEPTH - 2)
+    body = assert_problem(client.post("/api/v1/audit/events/batch", json=deeper), 400,
+                          "/validation-error")
+    assert body["detail"] == (f"request body has an error: JSON nested deeper than "
+                              f"{MAX_JSON_DEPTH} levels")
+    # Under an envelope member the models ignore: refused as well, never stored.
+    hidden = [gateway_event(cid, x_ignored=nested(MAX_JSON_DEPTH))]
+    assert assert_problem(client.post("/api/v1/audit/events/batch", json=hidden),
+                          400)["detail"] == body["detail"]
+    assert module_conn.execute("SELECT count(*) FROM audit_events WHERE correlation_id = %s",
+                               (cid,)).fetchone()[0] == 3
+
+
 def test_batch_size_limit(module_db):
     svc = Service(module_db, env={"DS_MAX_BATCH_EVENTS": "5"}).start()
     try:
