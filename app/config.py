@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     retention_role: str = "datastorage_maintenance"
     retention_database_url: str | None = None
     retention_batch: int = Field(10000, ge=1, le=1_000_000)
+    # Rest after each retention step, as a multiple of the step's time.
+    retention_pause: float = Field(1.0, ge=0, le=100)
 
     model_config = SettingsConfigDict(env_prefix="DS_", env_ignore_empty=True, frozen=True,
                                       extra="ignore")

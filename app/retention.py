@@ -59,9 +59,10 @@ async def plan(conn: asyncpg.Connection, as_of: datetime | None) -> dict:
 
 
 async def run(conn: asyncpg.Connection, *, started_by: str, as_of: datetime | None = None,
-              batch: int = 10000, on_progress: Callable[[Progress, dict], None] | None = None
-              ) -> dict:
-    """One run to its end; returns the run's record. Raises RetentionError."""
+              batch: int = 10000, pause: float = 1.0,
+              on_progress: Callable[[Progress, dict], None] | None = None) -> dict:
+    """One run to its end; returns the run's record. Raises RetentionError.
+    `pause`: the rest after each step, as a multiple of its time."""
     progress = Progress()
 
     def notice(_conn, message) -> None:
@@ -79,6 +80,7 @@ async def run(conn: asyncpg.Connection, *, started_by: str, as_of: datetime | No
 
     conn.add_log_listener(notice)
     try:
+        await conn.execute(f"SET datastorage.retention_pause = {float(pause)!r}")
         result = await conn.fetchval(
             "CALL datastorage.run_retention(coalesce($1::timestamptz, now()), $2, $3, NULL)",
             as_of, started_by, batch)
@@ -122,7 +124,8 @@ async def service_run(settings) -> dict | None:
                          settings.retention_role or None)
     try:
         try:
-            record = await run(conn, started_by="service", batch=settings.retention_batch)
+            record = await run(conn, started_by="service", batch=settings.retention_batch,
+                               pause=settings.retention_pause)
         except RetentionError as exc:
             if exc.already_running:
                 log.info("retention: another replica is running it")

@@ -1,7 +1,7 @@
 """`datastorage retention plan|run`: retention on demand (docs/retention.md).
 
     datastorage retention plan [--as-of DATE] [--chains N] [--json]
-    datastorage retention run [--as-of DATE] [--batch N] [--json]
+    datastorage retention run [--as-of DATE] [--batch N] [--pause X] [--json]
 
 `plan` is the dry run: what a run as of DATE (default: now; a later date
 answers "what will have expired by then") would remove, per partition and
@@ -37,6 +37,16 @@ def _as_of(text: str) -> datetime:
         return parse_rfc3339(text, require_zone=True)
     except TimeFormatError as exc:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD) or RFC 3339 time: {exc}") from None
+
+
+def _pause(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"not a number from 0 to 100: {text!r}")
+    return value
 
 
 def _url(settings) -> str:
@@ -109,6 +119,8 @@ async def _run(args, settings) -> int:
     try:
         record = await retention.run(conn, started_by="cli", as_of=args.as_of,
                                      batch=args.batch or settings.retention_batch,
+                                     pause=(settings.retention_pause if args.pause is None
+                                            else args.pause),
                                      on_progress=progress)
     except retention.RetentionError as exc:
         print(f"datastorage retention: {exc}", file=sys.stderr)
@@ -158,6 +170,9 @@ def register(subparsers) -> None:
     q.add_argument("--as-of", type=_as_of, help="default now; never ahead of the database clock")
     q.add_argument("--batch", type=int, default=None, help="events per delete step "
                                                            "(default DS_RETENTION_BATCH)")
+    q.add_argument("--pause", type=_pause, default=None,
+                   help="rest after each step, times its duration (0..100; default "
+                        "DS_RETENTION_PAUSE, 1: at most half a core; 0: flat out)")
     q.add_argument("--json", action="store_true", help="print the run's record as JSON")
     progress_options(q)
     q.set_defaults(func=cmd_retention)

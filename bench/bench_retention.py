@@ -19,7 +19,10 @@ each step its own transaction), every step timed from its NOTICE:
 A run lasts about a second, so one run's p99 is its slowest write or two:
 the scenario is repeated (BENCH_RETENTION_RUNS, default 5; --quick 2),
 each time on a fresh database, and the writes of all runs are pooled
-(BENCH_RETENTION_RATE, default 300/s).
+(BENCH_RETENTION_RATE, default 300/s). The run rests after each step as
+the service's runs do (datastorage.retention_pause; BENCH_RETENTION_PAUSE,
+default 1: as long as the step took); step times are the steps' own, rests
+excluded, and "during" spans the whole run, rests included.
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ from bench.common import (BenchCluster, audit_event, latency_summary, log, markd
                           quick_mode, target, write_results)
 
 NAME = "retention"
+PAUSE = float(os.environ.get("BENCH_RETENTION_PAUSE", "1"))
 
 
 def load_months(url: str, month_events: int, chain_len: int = 10) -> dict:
@@ -141,13 +145,16 @@ def run_retention(url: str) -> tuple[list[dict], dict, float]:
         if step["action"] == "plan":
             planned[0] = now
         else:
-            step["window"] = (last[0], now)
-            step["seconds"] = now - last[0]
+            # The step's own time (the server's, to its commit), without the
+            # rest the run took after the previous step.
+            step["seconds"] = step.get("seconds", now - last[0])
+            step["window"] = (now - step["seconds"], now)
             steps.append(step)
         last[0] = now
 
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("SET ROLE datastorage_maintenance")
+        conn.execute(f"SET datastorage.retention_pause = {PAUSE!r}")
         conn.add_notice_handler(notice)
         record = conn.execute("CALL datastorage.run_retention('2020-04-01', 'bench', 10000, NULL)"
                               ).fetchone()[0]
@@ -185,6 +192,9 @@ def scenario(cluster: BenchCluster, month: int, rate: float, ceiling: bool) -> d
         plan=writes.between(t1, planned),
         month=[lat for s in month_steps for lat in writes.between(*s["window"])],
         rows=[lat for s in rows for lat in writes.between(*s["window"])],
+        # ... and while it rested between steps (no step running).
+        rest=[lat for due, lat in writes.samples if t1 <= due < t2 and due >= planned
+              and not any(s["window"][0] <= due < s["window"][1] for s in steps)],
         drop_s=sum(s["seconds"] for s in month_steps) if month_steps else None,
         row_events=sum(s["events"] for s in rows), row_s=sum(s["seconds"] for s in rows),
         locked={s["action"]: s["locked_ms"] for s in month_steps if "locked_ms" in s})
@@ -217,7 +227,8 @@ def main(quick: bool = False) -> dict:
     ratio = ld["p99_ms"] / lb["p99_ms"] if before and during else None
     phases = {"plan": latency_summary([lat for r in reps for lat in r["plan"]]),
               "month": latency_summary([lat for r in reps for lat in r["month"]]),
-              "rows": latency_summary([lat for r in reps for lat in r["rows"]])}
+              "rows": latency_summary([lat for r in reps for lat in r["rows"]]),
+              "rest": latency_summary([lat for r in reps for lat in r["rest"]])}
     locked = {a: [r["locked"].get(a) for r in reps] for a in ("detach", "drop")}
 
     def span(values: list) -> str:
@@ -227,7 +238,8 @@ def main(quick: bool = False) -> dict:
                target("row-wise expiry (events/s)", row_rate, ">=", 50_000),
                target("write p99 during / without retention", ratio, "<", 2.0)]
     result = {"quick": quick,
-              "config": {**data, "write_rate_per_s": rate, "runs": runs, "quick": quick},
+              "config": {**data, "write_rate_per_s": rate, "runs": runs, "quick": quick,
+                         "retention_pause": PAUSE},
               "runs": [{"run": r["record"], "steps": r["steps"], "seconds": round(r["seconds"], 3),
                         "locked_ms": r["locked"], "writes_during": len(r["during"])} for r in reps],
               "delete_ceiling_events_per_s": round(ceiling),
@@ -238,7 +250,8 @@ def main(quick: bool = False) -> dict:
     md = (f"Retention run over two months of {data['month_events']:,} events "
           f"(January expires whole, February every other chain), "
           f"single-event writes at {rate:.0f}/s throughout; {runs} runs, each on a fresh "
-          f"database, writes pooled ({len(during):,} during the runs, {len(before):,} in "
+          f"database, resting {PAUSE:g}× each step's time after it; writes pooled "
+          f"({len(during):,} during the runs, {len(before):,} in "
           f"windows as long just before each):\n\n"
           + markdown_table(["measure", "value", "ceiling / baseline", "target", "met"], [
               ["drop of the expired month, detach + drop steps (s, median)", drop_s, None, "< 1",
@@ -250,7 +263,8 @@ def main(quick: bool = False) -> dict:
           ])
           + f"\nChains failing verification afterwards: {bad}. Write p99 / max while the run "
             f"planned: {phases['plan']['p99_ms']} / {phases['plan']['max_ms']} ms; while the month "
-            f"went: {phases['month']['p99_ms']} / {phases['month']['max_ms']} ms; while rows "
+            f"went: {phases['month']['p99_ms']} / {phases['month']['max_ms']} ms; between steps: "
+            f"{phases['rest']['p99_ms']} / {phases['rest']['max_ms']} ms; while rows "
             f"went: {phases['rows']['p99_ms']} / {phases['rows']['max_ms']} ms; "
             f"writers locked out by the month's steps (to their commit), median (range) over "
             f"the runs: detach {span(locked['detach'])}, drop {span(locked['drop'])}; "

@@ -26,6 +26,10 @@
 -- (app/retention.py), or SELECT datastorage.enforce_retention() (one
 -- transaction: for tests and small databases).
 
+-- Retention is maintenance: its plan and steps run without parallel workers
+-- (the SET clauses below), so a run takes one core, never every core the
+-- writers need (a parallel plan scan doubled their p99, docs/performance.md).
+
 -- The advisory lock key shared by every driver.
 CREATE OR REPLACE FUNCTION datastorage.retention_lock_key() RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$ SELECT 7310575183440000014::bigint $$;
@@ -89,7 +93,8 @@ $$;
 -- ("what will have expired by then").
 CREATE OR REPLACE FUNCTION datastorage.retention_plan(p_now timestamptz DEFAULT now())
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     v_cutoff date := (p_now AT TIME ZONE 'UTC')::date;
     chains jsonb;
@@ -123,7 +128,8 @@ $$;
 -- run's cutoff, and a second concurrent run; plan into the queue.
 CREATE OR REPLACE FUNCTION datastorage.retention_begin(p_now timestamptz, p_started_by text)
 RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     v_cutoff date := (p_now AT TIME ZONE 'UTC')::date;
     last_cutoff date;
@@ -422,7 +428,8 @@ $$;
 -- recorded) and drop (the detached table goes). p_batch bounds a delete step.
 CREATE OR REPLACE FUNCTION datastorage.retention_step(p_run bigint, p_batch integer DEFAULT 10000)
 RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET max_parallel_workers_per_gather = 0 AS $$
 DECLARE
     r public.audit_retention_runs;
     part text;
@@ -572,6 +579,10 @@ $$;
 --   CALL datastorage.run_retention();
 -- p_result returns the run's record. A failed step is recorded with its
 -- reason (everything it did is rolled back) and raised.
+-- After each step (and the plan) the run rests datastorage.retention_pause
+-- times as long as the step took (default 1: retention uses at most half of
+-- one core; 0: no rest), as autovacuum's cost delay does, so that writers
+-- sharing the machine keep their latency. The rest holds no lock.
 -- (No SET clause: a procedure with one cannot COMMIT; every name is qualified.)
 CREATE OR REPLACE PROCEDURE datastorage.run_retention(p_now timestamptz DEFAULT now(),
                                                       p_started_by text DEFAULT 'run_retention',
@@ -586,14 +597,23 @@ DECLARE
     batch integer := least(greatest(p_batch, 1), 1000);  -- grows to fit 0.1 s
     began timestamptz;
     took double precision;
+    pause double precision := coalesce(nullif(pg_catalog.current_setting('datastorage.retention_pause',
+                                                                           true), ''), '1')::float8;
 BEGIN
+    IF NOT pause BETWEEN 0 AND 100 THEN
+        RAISE EXCEPTION 'datastorage.retention_pause must lie between 0 and 100, not %', pause
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    began := pg_catalog.clock_timestamp();
     run := datastorage.retention_begin(p_now, p_started_by);
     COMMIT;
+    took := extract(epoch FROM pg_catalog.clock_timestamp() - began);
     RAISE NOTICE '%', (SELECT pg_catalog.jsonb_build_object(
                            'action', 'plan', 'run_id', r.run_id, 'cutoff', r.cutoff,
                            'events_planned', r.events_planned, 'chains_planned', r.chains_planned,
                            'partitions_planned', r.partitions_planned)
                        FROM public.audit_retention_runs r WHERE r.run_id = run);
+    PERFORM pg_catalog.pg_sleep(pause * took);
     LOOP
         err := NULL;
         began := pg_catalog.clock_timestamp();
@@ -617,6 +637,7 @@ BEGIN
         EXIT WHEN step ->> 'action' = 'done';
         RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds',
                                                                 pg_catalog.round(took::numeric, 4));
+        PERFORM pg_catalog.pg_sleep(pause * took);
         IF step ->> 'action' = 'delete' THEN
             -- The next delete step aims at about 0.1 s of work: that bounds
             -- its row locks and its slice of the CPU, whatever the machine.

@@ -2221,6 +2221,7 @@ ALTER FUNCTION datastorage.release_legal_hold(p_correlation_id text, p_release_r
 CREATE FUNCTION datastorage.retention_begin(p_now timestamp with time zone, p_started_by text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET max_parallel_workers_per_gather TO '0'
     AS $$
 DECLARE
     v_cutoff date := (p_now AT TIME ZONE 'UTC')::date;
@@ -2520,6 +2521,7 @@ ALTER FUNCTION datastorage.retention_partition_plan(p_cutoff date, p_cids text[]
 CREATE FUNCTION datastorage.retention_plan(p_now timestamp with time zone DEFAULT now()) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET max_parallel_workers_per_gather TO '0'
     AS $$
 DECLARE
     v_cutoff date := (p_now AT TIME ZONE 'UTC')::date;
@@ -2723,6 +2725,7 @@ ALTER FUNCTION datastorage.retention_run_json(r public.audit_retention_runs) OWN
 CREATE FUNCTION datastorage.retention_step(p_run bigint, p_batch integer DEFAULT 10000) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET max_parallel_workers_per_gather TO '0'
     AS $$
 DECLARE
     r public.audit_retention_runs;
@@ -2854,14 +2857,23 @@ DECLARE
     batch integer := least(greatest(p_batch, 1), 1000);  -- grows to fit 0.1 s
     began timestamptz;
     took double precision;
+    pause double precision := coalesce(nullif(pg_catalog.current_setting('datastorage.retention_pause',
+                                                                           true), ''), '1')::float8;
 BEGIN
+    IF NOT pause BETWEEN 0 AND 100 THEN
+        RAISE EXCEPTION 'datastorage.retention_pause must lie between 0 and 100, not %', pause
+            USING ERRCODE = 'DS400', HINT = 'validation-error';
+    END IF;
+    began := pg_catalog.clock_timestamp();
     run := datastorage.retention_begin(p_now, p_started_by);
     COMMIT;
+    took := extract(epoch FROM pg_catalog.clock_timestamp() - began);
     RAISE NOTICE '%', (SELECT pg_catalog.jsonb_build_object(
                            'action', 'plan', 'run_id', r.run_id, 'cutoff', r.cutoff,
                            'events_planned', r.events_planned, 'chains_planned', r.chains_planned,
                            'partitions_planned', r.partitions_planned)
                        FROM public.audit_retention_runs r WHERE r.run_id = run);
+    PERFORM pg_catalog.pg_sleep(pause * took);
     LOOP
         err := NULL;
         began := pg_catalog.clock_timestamp();
@@ -2885,6 +2897,7 @@ BEGIN
         EXIT WHEN step ->> 'action' = 'done';
         RAISE NOTICE '%', step || pg_catalog.jsonb_build_object('seconds',
                                                                 pg_catalog.round(took::numeric, 4));
+        PERFORM pg_catalog.pg_sleep(pause * took);
         IF step ->> 'action' = 'delete' THEN
             -- The next delete step aims at about 0.1 s of work: that bounds
             -- its row locks and its slice of the CPU, whatever the machine.

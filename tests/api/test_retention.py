@@ -169,6 +169,8 @@ def test_cli_run_under_write_load_removes_exactly_the_expired_unheld_events(quie
         conn.execute("RESET ROLE")
         ahead = run_cli("retention", "run", "--as-of", _ago(-2)[:10], env=env)
         assert ahead.returncode == 2 and "ahead of the database clock" in ahead.stderr
+        rest = run_cli("retention", "run", "--pause", "101", env=env)
+        assert rest.returncode == 2 and "not a number from 0 to 100" in rest.stderr, rest.stderr
 
 
 @pytest.mark.parametrize("value", [0, -1, 36501, "90", 1.5])

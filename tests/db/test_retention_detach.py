@@ -151,3 +151,29 @@ def test_run_retention_keeps_every_delete_step_within_its_batch(su, db_url):
     assert [s["action"] for s in steps[:3]] == ["plan", "detach", "drop"]
     assert sum(s["events"] for s in deletes) == 300 and len(deletes) >= 6, deletes
     assert all(s["events"] <= 50 + 4 for s in deletes), deletes
+
+
+def test_a_run_rests_between_steps_as_long_as_it_is_told(su, db_url):
+    """datastorage.retention_pause: after each step the run sleeps that many
+    times the step's own time, so it can never take less wall time than
+    (1 + pause) x the steps' time (a lower bound: true on any machine)."""
+    _append(su, *[ev for k in range(20) for ev in _chain(f"feb-{k}", 10, 5, 1, "02")])
+    steps: list[dict] = []
+    with _maintenance(db_url) as m:
+        m.add_notice_handler(lambda d: steps.append(json.loads(d.message_primary)))
+        m.execute("SET datastorage.retention_pause = 4")
+        record = m.execute("CALL datastorage.run_retention(%s, 'test', 20, NULL)", (AS_OF,)).fetchone()[0]
+        took = m.execute("SELECT extract(epoch FROM finished_at - started_at)::float8 "
+                         "FROM audit_retention_runs WHERE run_id = %s", (record["run_id"],)).fetchone()[0]
+    work = sum(s["seconds"] for s in steps if s["action"] != "plan")
+    assert record["status"] == "succeeded" and record["events_deleted"] == 7 + 100, record
+    assert len(steps) >= 6 and took >= 5 * work, (took, work, steps)
+
+
+@pytest.mark.parametrize("value", ["-1", "101", "NaN"])
+def test_a_pause_out_of_range_is_refused_before_the_run_starts(su, db_url, value):
+    with _maintenance(db_url) as m:
+        m.execute("SELECT set_config('datastorage.retention_pause', %s, false)", (value,))
+        with pytest.raises(psycopg.Error, match="retention_pause must lie between 0 and 100"):
+            m.execute("CALL datastorage.run_retention(%s, 'test', 20, NULL)", (AS_OF,))
+        assert m.execute("SELECT count(*) FROM audit_retention_runs").fetchone()[0] == 0
