@@ -26,21 +26,28 @@ excluded, and "during" spans the whole run, rests included.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import statistics
 import threading
 import time
+from contextlib import closing
+from urllib.parse import urlsplit
 
+import orjson
 import psycopg
 
 from app.events import payload, prepare
 from app.migrate import libpq_url
 from bench.common import (BenchCluster, audit_event, latency_summary, log, markdown_table,
-                          quick_mode, target, write_results)
+                          quick_mode, start_service, stop_service, target, write_results)
 
 NAME = "retention"
 PAUSE = float(os.environ.get("BENCH_RETENTION_PAUSE", "1"))
+# Who writes: "sql" (the append function, as datastorage_app) or "http"
+# (clients of the service).
+VIA_HTTP = os.environ.get("BENCH_RETENTION_WRITES", "sql") == "http"
 
 
 def load_months(url: str, month_events: int, chain_len: int = 10) -> dict:
@@ -91,17 +98,35 @@ def delete_ceiling(url: str) -> float:
 
 
 class Writes:
-    """Open-loop single-event appends as datastorage_app from `clients` threads."""
+    """Open-loop single-event appends from `clients` threads: as
+    datastorage_app calling the append function, or (base_url given) as a
+    client of the service, POST /api/v1/audit/events on a kept-alive
+    connection (the service adds its group commit and HTTP handling)."""
 
-    def __init__(self, url: str, rate: float, clients: int = 4):
-        self.url, self.rate, self.clients = url, rate, clients
+    def __init__(self, url: str, rate: float, clients: int = 4, base_url: str | None = None):
+        self.url, self.rate, self.clients, self.base_url = url, rate, clients, base_url
         self.samples: list[tuple[float, float]] = []  # (due, latency)
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._run, args=(k,)) for k in range(clients)]
 
     def _run(self, k: int) -> None:
-        with psycopg.connect(libpq_url(self.url), autocommit=True) as conn:
+        if self.base_url:
+            conn = http.client.HTTPConnection(urlsplit(self.base_url).netloc, timeout=30)
+
+            def write(event: dict) -> None:
+                conn.request("POST", "/api/v1/audit/events", orjson.dumps(event),
+                             {"Content-Type": "application/json"})
+                r = conn.getresponse()
+                r.read()
+                assert r.status in (201, 202), r.status
+        else:
+            conn = psycopg.connect(libpq_url(self.url), autocommit=True)
             conn.execute("SET ROLE datastorage_app")
+
+            def write(event: dict) -> None:
+                row = prepare(event, max_event_data_bytes=1 << 20).row
+                conn.execute("SELECT datastorage.append_audit_events(%s::jsonb)", (payload([row]),))
+        with closing(conn):
             period = self.clients / self.rate
             due = time.monotonic() + k * period / self.clients
             n = 0
@@ -109,9 +134,7 @@ class Writes:
                 now = time.monotonic()
                 if now < due:
                     time.sleep(due - now)
-                row = prepare(audit_event(f"w-{k}-{n % 50}", n=n),
-                              max_event_data_bytes=1 << 20).row
-                conn.execute("SELECT datastorage.append_audit_events(%s::jsonb)", (payload([row]),))
+                write(audit_event(f"w-{k}-{n % 50}", n=n))
                 self.samples.append((due, time.monotonic() - due))
                 due += period
                 n += 1
@@ -170,7 +193,17 @@ def scenario(cluster: BenchCluster, month: int, rate: float, ceiling: bool) -> d
     data = load_months(url, month)
     log(f"data loaded in {time.perf_counter() - t:.1f}s")
     out = {"data": data, "ceiling": delete_ceiling(url) if ceiling else None}
-    writes = Writes(url, rate).start()
+    # The service's own retention runs are off: only the benchmark's runs.
+    svc = start_service(url, env={"DS_RETENTION_INTERVAL": "0"}) if VIA_HTTP else None
+    try:
+        return _measure(url, out, Writes(url, rate, base_url=svc and svc.base_url))
+    finally:
+        if svc:
+            stop_service(svc)
+
+
+def _measure(url: str, out: dict, writes: Writes) -> dict:
+    writes.start()
     time.sleep(2.0 + 3.0)  # warm-up, then a quiet window of up to 3 s
     t1 = time.monotonic()
     steps, record, planned = run_retention(url)
@@ -239,6 +272,7 @@ def main(quick: bool = False) -> dict:
                target("write p99 during / without retention", ratio, "<", 2.0)]
     result = {"quick": quick,
               "config": {**data, "write_rate_per_s": rate, "runs": runs, "quick": quick,
+                         "writes_via": "http" if VIA_HTTP else "sql",
                          "retention_pause": PAUSE},
               "runs": [{"run": r["record"], "steps": r["steps"], "seconds": round(r["seconds"], 3),
                         "locked_ms": r["locked"], "writes_during": len(r["during"])} for r in reps],
@@ -249,7 +283,9 @@ def main(quick: bool = False) -> dict:
               "chains_invalid_after": bad, "targets": targets}
     md = (f"Retention run over two months of {data['month_events']:,} events "
           f"(January expires whole, February every other chain), "
-          f"single-event writes at {rate:.0f}/s throughout; {runs} runs, each on a fresh "
+          f"single-event writes at {rate:.0f}/s throughout "
+          f"({'POSTed to the service' if VIA_HTTP else 'calling the append function'}); "
+          f"{runs} runs, each on a fresh "
           f"database, resting {PAUSE:g}× each step's time after it; writes pooled "
           f"({len(during):,} during the runs, {len(before):,} in "
           f"windows as long just before each):\n\n"
@@ -269,7 +305,7 @@ def main(quick: bool = False) -> dict:
             f"writers locked out by the month's steps (to their commit), median (range) over "
             f"the runs: detach {span(locked['detach'])}, drop {span(locked['drop'])}; "
             f"load average {os.getloadavg()[0]:.2f}.\n")
-    write_results(NAME, result, md)
+    write_results(NAME + ("_http" if VIA_HTTP else ""), result, md)
     print(md)
     return result
 
