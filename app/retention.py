@@ -80,7 +80,8 @@ async def run(conn: asyncpg.Connection, *, started_by: str, as_of: datetime | No
 
     conn.add_log_listener(notice)
     try:
-        await conn.execute(f"SET datastorage.retention_pause = {float(pause)!r}")
+        await conn.execute("SELECT set_config('datastorage.retention_pause', $1, false)",
+                           str(float(pause)))
         result = await conn.fetchval(
             "CALL datastorage.run_retention(coalesce($1::timestamptz, now()), $2, $3, NULL)",
             as_of, started_by, batch)

@@ -30,6 +30,20 @@ LANGUAGE sql STABLE AS $$
     WHERE t.level OPERATOR(pg_catalog.>) 0
 $$;
 
+-- Is rel a Citus distributed table? (Citus's catalog read only where it exists.)
+CREATE OR REPLACE FUNCTION datastorage_guard.is_distributed(rel regclass) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+           INTO distributed USING rel;
+    END IF;
+    RETURN distributed;
+END
+$$;
+
 -- Does this partition hold a held row? On a Citus cluster, while Citus
 -- processes an ALTER TABLE of a distributed table, a query of that table from
 -- the event trigger returns no rows at all (the guard would see nothing held
@@ -40,13 +54,8 @@ CREATE OR REPLACE FUNCTION datastorage_guard.partition_is_held(rel regclass) RET
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     held boolean;
-    distributed boolean := false;
 BEGIN
-    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
-           INTO distributed USING rel;
-    END IF;
-    IF distributed THEN
+    IF datastorage_guard.is_distributed(rel) THEN
         EXECUTE $q$SELECT EXISTS (SELECT 1 FROM run_command_on_placements(
                        $1, 'SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)') r
                    WHERE NOT r.success OR r.result = 't')$q$
@@ -73,16 +82,11 @@ DECLARE
     out jsonb := '[]';
     n bigint;
     rels oid[];
-    distributed boolean := false;
 BEGIN
     IF to_regclass('public.audit_events') IS NULL THEN
         RETURN out;
     END IF;
-    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
-           INTO distributed USING to_regclass('public.audit_events');
-    END IF;
-    IF NOT distributed THEN
+    IF NOT datastorage_guard.is_distributed('public.audit_events') THEN
         SELECT count(*), array_agg(DISTINCT h.rel) INTO n, rels
           FROM (SELECT e.tableoid AS rel FROM public.audit_events e WHERE e.legal_hold LIMIT 1001) h;
         IF n <= 1000 THEN

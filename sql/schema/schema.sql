@@ -4382,22 +4382,17 @@ ALTER FUNCTION datastorage_guard.guards_intact() OWNER TO postgres;
 CREATE FUNCTION datastorage_guard.held_partitions() RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
+    AS $$
 DECLARE
     rel regclass;
     out jsonb := '[]';
     n bigint;
     rels oid[];
-    distributed boolean := false;
 BEGIN
     IF to_regclass('public.audit_events') IS NULL THEN
         RETURN out;
     END IF;
-    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
-           INTO distributed USING to_regclass('public.audit_events');
-    END IF;
-    IF NOT distributed THEN
+    IF NOT datastorage_guard.is_distributed('public.audit_events') THEN
         SELECT count(*), array_agg(DISTINCT h.rel) INTO n, rels
           FROM (SELECT e.tableoid AS rel FROM public.audit_events e WHERE e.legal_hold LIMIT 1001) h;
         IF n <= 1000 THEN
@@ -4415,7 +4410,7 @@ BEGIN
     END LOOP;
     RETURN out;
 END
-$_$;
+$$;
 
 
 ALTER FUNCTION datastorage_guard.held_partitions() OWNER TO postgres;
@@ -4443,6 +4438,28 @@ $$;
 
 
 ALTER FUNCTION datastorage_guard.install_truncate_guards() OWNER TO postgres;
+
+--
+-- Name: is_distributed(regclass); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.is_distributed(rel regclass) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+           INTO distributed USING rel;
+    END IF;
+    RETURN distributed;
+END
+$_$;
+
+
+ALTER FUNCTION datastorage_guard.is_distributed(rel regclass) OWNER TO postgres;
 
 --
 -- Name: is_superuser(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -4501,13 +4518,8 @@ CREATE FUNCTION datastorage_guard.partition_is_held(rel regclass) RETURNS boolea
     AS $_$
 DECLARE
     held boolean;
-    distributed boolean := false;
 BEGIN
-    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
-           INTO distributed USING rel;
-    END IF;
-    IF distributed THEN
+    IF datastorage_guard.is_distributed(rel) THEN
         EXECUTE $q$SELECT EXISTS (SELECT 1 FROM run_command_on_placements(
                        $1, 'SELECT EXISTS (SELECT 1 FROM %s WHERE legal_hold)') r
                    WHERE NOT r.success OR r.result = 't')$q$

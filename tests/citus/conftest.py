@@ -1,5 +1,6 @@
 """A Citus cluster for the session (coordinator + 2 workers on tmpfs) and a
-freshly migrated database on it per module. Every test here is marked
+freshly migrated database on it per module, and the service on that database per
+module (`svc`, `client`). Every test here is marked
 `citus`; without the extension they are skipped, saying how to get it."""
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from app.embedded_pg import find_bindir
 from app.migrate import ensure_runtime_login, migrate
+from tests.api.test_spool_faults import start_service
 
 _names = itertools.count()
 
@@ -58,4 +60,25 @@ def citus_db(citus):
 def coord(citus_db):
     """Superuser connection to the coordinator (autocommit)."""
     with psycopg.connect(citus_db, autocommit=True) as c:
+        yield c
+
+
+# The service on the cluster, one per test module (its own spool).
+@pytest.fixture(scope="module")
+def spool_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("citus-spool") / "spool"
+
+
+@pytest.fixture(scope="module")
+def svc(citus_db, spool_dir):
+    service = start_service(citus_db, spool_dir)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+def client(svc):
+    with svc.client() as c:
         yield c

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 
 import orjson
 import psycopg
@@ -19,30 +18,10 @@ from app.spool import Spool
 from app.writes import GroupCommit
 from harness import poll
 from tests.api.test_audit_events import USER, gateway_event
-from tests.api.test_spool_faults import start_service, wait_drained
+from tests.api.test_spool_faults import wait_drained
 from tests.citus.test_cluster_rules import as_role, chain_rows, verify_offline
 from tests.db.test_spool_drain import drain_all, open_db
 from tests.db.test_verifier_cli import verify
-
-
-@pytest.fixture(scope="module")
-def spool_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("citus-spool") / "spool"
-
-
-@pytest.fixture(scope="module")
-def svc(citus_db, spool_dir):
-    service = start_service(citus_db, spool_dir)
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def client(svc):
-    with svc.client() as c:
-        yield c
 
 
 def chain_on(coord, port: int, prefix: str) -> str:

@@ -9,7 +9,6 @@ import json
 import uuid
 
 import psycopg
-import pytest
 from psycopg import sql
 
 from app import tlog
@@ -17,26 +16,10 @@ from app.migrate import libpq_url
 from harness import poll
 from tests.api.test_audit_events import gateway_event
 from tests.api.test_reconstruction import full_trail, ok, store
-from tests.api.test_spool_faults import start_service
 from tests.citus.test_cluster_rules import as_role, event
 from tests.db.test_tlog_attacks import Log
 
 VERIFY = "/api/v1/audit/verify-chain"
-
-
-@pytest.fixture(scope="module")
-def svc(citus_db, tmp_path_factory):
-    service = start_service(citus_db, tmp_path_factory.mktemp("citus-reads") / "spool")
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def client(svc):
-    with svc.client() as c:
-        yield c
 
 
 def chain_via_api(client, n: int, prefix: str) -> str:
