@@ -485,7 +485,10 @@ class OnePass:
             envs = self.list_adapter.validate_python(items, by_alias=True, by_name=False)
         except ValidationError:
             return None
-        return envs, [self._stored(env["event_data"], data["event_data"])
+        # A dict payload is one stored as sent (the common case, decided here
+        # without a call).
+        return envs, [data["event_data"] if type(payload := env["event_data"]) is dict
+                      else self._stored(payload, data["event_data"])
                       for env, data in zip(envs, items)]
 
     def _stored(self, payload: BaseModel | dict, sent: dict[str, Any]) -> dict[str, Any]:
