@@ -379,17 +379,22 @@ def _dict_shaped(model: type[BaseModel]) -> bool:
 
 def _as_dicts(tp: Any, done: dict[type, Any]) -> Any:
     """The annotation `tp` with every model in it that _dict_shaped accepts
-    replaced by its TypedDict (nested ones too; `done` caches them). What
-    validates the same but builds plain dicts: for payloads whose validated
-    form is thrown away (stored as sent), the models are pure cost."""
+    replaced by its TypedDict (nested ones too; `done` caches them). It
+    accepts exactly what `tp` accepts but builds plain dicts, without the
+    unknown members (untyped: kept or ignored, any value passes; copying
+    them costs as much as validating the declared ones). For payloads whose
+    validated form is thrown away (stored as sent): the models and the
+    copies are pure cost."""
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         if tp not in done:
             done[tp] = tp   # until built: a model that nests itself stays a model
             if _dict_shaped(tp):
+                forbid = tp.model_config.get("extra") == "forbid"
                 done[tp] = _as_typed_dict(tp, f"{tp.__name__}Dict", {
                     name: _as_dicts(Annotated[(info.annotation, *info.metadata)]
                                     if info.metadata else info.annotation, done)
-                    for name, info in tp.model_fields.items()})
+                    for name, info in tp.model_fields.items()},
+                    extra="forbid" if forbid else "ignore")
         return done[tp]
     origin, args = get_origin(tp), get_args(tp)
     if origin is None or origin is Literal or not args:
@@ -456,8 +461,7 @@ class OnePass:
 
         self.list_adapter = TypeAdapter(list[Annotated[
             Union[tuple(Annotated[_as_typed_dict(envelope, f"{names[payload]}EventDict",  # noqa: UP007
-                                                 {"event_data": checked[payload]},
-                                                 extra="forbid"),
+                                                 {"event_data": checked[payload]}),
                                   Tag(names[payload])]
                         for payload in self.typed)],
             Discriminator(tag)]])
@@ -476,11 +480,10 @@ class OnePass:
 
     def many(self, items: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(envelopes as dicts, event_data as stored) of a list of events, or
-        None, also when an event carries a member the envelope does not
-        declare (ignored one by one, but untyped: events.valid_batch relies
-        on it). An envelope dict holds the members sent (under event_data
-        the payload as validated: a dict when stored as sent, else its
-        model); a member not sent is absent, where the model has None."""
+        None. An envelope dict holds the members sent (under event_data the
+        payload as validated: a dict, without its unknown members, when
+        stored as sent, else its model); a member not sent is absent, where
+        the model has None."""
         try:
             envs = self.list_adapter.validate_python(items, by_alias=True, by_name=False)
         except ValidationError:
