@@ -203,8 +203,8 @@ def valid_batch(items: Any, *, max_events: int, max_event_data_bytes: int,
     typed scalars (an unknown member, untyped, sends the batch the slow
     way), so an event nests no deeper than its event_data, whose JSON text
     (needed for the size limit anyway) has at least as many opening
-    brackets as levels. That text goes into the row as is (orjson.Fragment): payload()
-    does not encode event_data again."""
+    brackets as levels. That text goes into the row as is
+    (orjson.Fragment): payload() does not encode event_data again."""
     if type(items) is not list or not items or len(items) > max_events:
         return None
     valid = validate_one_pass.many(items)
