@@ -55,7 +55,7 @@ DECLARE
     placed     timestamptz[];
     tails      uuid[];
     parents    uuid[];
-    numbers    bigint[];
+    kept       bigint[];
     missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
@@ -86,14 +86,15 @@ BEGIN
     -- claim in one order. A plain INSERT first: the ids are new unless this
     -- is a replay, and ON CONFLICT's speculative insertion costs about twice
     -- a plain one per id. Only after a unique violation (its subtransaction
-    -- rolled back) are the new ones claimed, into `claimed`; NULL means all
-    -- were. No conflict target: the registry's key decides what a replay is,
-    -- event_id alone on one node, (event_id, correlation_id) on a Citus
-    -- cluster (migration 0100, docs/scaling-out.md).
+    -- rolled back) are the new ones claimed, returned into `claimed`. No
+    -- conflict target: the registry's key decides what a replay is, event_id
+    -- alone on one node, (event_id, correlation_id) on a Citus cluster
+    -- (migration 0100, docs/scaling-out.md).
     BEGIN
         INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
         SELECT f.event_id, f.event_date, f.correlation_id
         FROM datastorage.first_occurrences(rows_in) f;
+        GET DIAGNOSTICS n = ROW_COUNT;
     EXCEPTION WHEN unique_violation THEN
         WITH c AS (
             INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
@@ -101,36 +102,40 @@ BEGIN
             FROM datastorage.first_occurrences(rows_in) f
             ON CONFLICT DO NOTHING
             RETURNING event_id)
-        SELECT coalesce(array_agg(c.event_id), '{}') INTO claimed FROM c;
+        SELECT array_agg(c.event_id) INTO claimed FROM c;
+        n := -1;
     END;
-
-    -- Number the claimed events on narrow rows: numbers[i] is the chain_seq
-    -- of the array's i-th event, 0 where it is not appended (a replay, a
-    -- repeat). Fixed-width and without NULLs, so numbers[i] is one lookup,
-    -- no join.
-    SELECT array_agg(coalesce(s.seq, 0) ORDER BY p.p) INTO numbers
-      FROM generate_series(1, cardinality(rows_in)) AS p(p)
-      LEFT JOIN (SELECT f.ordinality,
-                        h.last_seq + row_number() OVER (PARTITION BY f.correlation_id
-                                                        ORDER BY f.ordinality) AS seq
-                 FROM datastorage.first_occurrences(rows_in) f
-                 JOIN unnest(chains, seqs) AS h(correlation_id, last_seq)
-                      ON h.correlation_id = f.correlation_id
-                 WHERE claimed IS NULL OR f.event_id IN (SELECT unnest(claimed))) s
-           ON s.ordinality = p.p;
-    IF NOT coalesce(0 < ANY (numbers), false) THEN  -- nothing new
-        RETURN 0;
+    -- Every event new and none repeated (the common case): all are appended,
+    -- kept stays NULL. Otherwise kept lists the positions of the claimed
+    -- first occurrences.
+    IF n IS DISTINCT FROM cardinality(rows_in) THEN
+        SELECT array_agg(f.ordinality) INTO kept
+          FROM datastorage.first_occurrences(rows_in) f
+         WHERE n >= 0 OR f.event_id IN (SELECT unnest(claimed));
+        IF kept IS NULL THEN  -- nothing new
+            RETURN 0;
+        END IF;
     END IF;
 
-    -- Hash and insert the claimed events. Each statement reads only this
+    -- Number, hash and insert the claimed events: within a chain in array
+    -- order, from its head's last_seq and last_hash. The numbering window
+    -- and the hash window share one sort. Each statement reads only this
     -- function's arguments and variables, never another statement's result:
     -- on a cluster Citus would copy such a result to every node, and an
     -- append of one chain would then touch them all.
     WITH ins AS (
         INSERT INTO public.audit_events
         WITH heads AS (
-            SELECT * FROM unnest(chains, hashes, held, reasons, placers, placed)
-                     AS t(correlation_id, last_hash, held, reason, placed_by, placed_at)
+            SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
+                     AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
+        ), numbered AS (
+            SELECT f.*, (f.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date,
+                   h.last_seq + row_number() OVER (PARTITION BY f.correlation_id
+                                                   ORDER BY f.ordinality) AS seq,
+                   h.last_hash, h.held, h.reason, h.placed_by, h.placed_at
+            FROM unnest(rows_in) WITH ORDINALITY AS f
+            JOIN heads h ON h.correlation_id = f.correlation_id
+            WHERE kept IS NULL OR f.ordinality IN (SELECT unnest(kept))
         ), linked AS (
             SELECT x.*, datastorage.chain_links(x.last_hash, datastorage.canonical_fields_v2(
                        x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
@@ -140,13 +145,10 @@ BEGIN
                        x.error_message, x.event_outcome, x.resource_name, x.resource_type,
                        x.correlation_id, x.event_category, x.event_metadata,
                        coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
-                       x.parent_event_date)) OVER (PARTITION BY x.correlation_id ORDER BY x.seq) AS link
-            FROM (SELECT f.*, (f.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date,
-                         numbers[f.ordinality] AS seq, h.last_hash, h.held, h.reason,
-                         h.placed_by, h.placed_at
-                  FROM unnest(rows_in) WITH ORDINALITY AS f
-                  JOIN heads h ON h.correlation_id = f.correlation_id
-                  WHERE numbers[f.ordinality] > 0) x
+                       x.parent_event_date))
+                       OVER (PARTITION BY x.correlation_id ORDER BY x.ordinality
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS link
+            FROM numbered x
         )
         SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
                k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,
