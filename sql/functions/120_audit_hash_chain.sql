@@ -233,14 +233,18 @@ $$;
 -- deadlocking. A replay, or an array repeating an id, costs one more
 -- statement, which lists the positions to append.
 --
--- plan_cache_mode: every statement's generic plan suits any batch size,
--- while a custom plan costs a planning per call (the head update was
--- re-planned on every call of a few events: ~60 us of the ~550 a one-event
--- call costs). sql/citus/30_functions.sql resets it on a cluster, where
--- Citus needs the parameters' values to plan.
+-- Plans: generic, made once per session, because a custom plan costs a
+-- planning per call (the head update was re-planned on every call of a few
+-- events: ~60 us of the ~550 a one-event call costs). A generic plan is
+-- kept until its tables' statistics change, so one made while a table was
+-- small could scan the whole table later (the head update did, once the
+-- heads had grown within one session: 1 ms per call): enable_seqscan = off
+-- keeps every read of a table an index lookup, which is what a batch of
+-- any size wants. sql/citus/30_functions.sql resets both on a cluster,
+-- where Citus plans with the parameters' values.
 CREATE OR REPLACE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     n          integer;
     rows_in    public.audit_events[];

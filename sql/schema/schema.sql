@@ -41,6 +41,7 @@ CREATE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $_$
 DECLARE
     n          integer;
