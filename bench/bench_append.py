@@ -157,7 +157,6 @@ def run(events: int, preload: int, batch: int, calls: int) -> dict:
     assert counts["append"] == counts["plain"] == preload + stored + calls, counts
     rates = {m: round(stored / s) for m, s in spent.items()}
     ratio = spent["plain"] / spent["append"]
-    us = {m: 1e6 * t / stored for m, t in spent.items()}
     # The split in backend CPU: wall times swing with the load, CPU far less.
     cpu_us = {m: 1e6 * t / stored for m, t in cpu.items()}
     cost = {"hash_chain": 1e6 * (rules["hash"] - rules["parse"]) / stored,
