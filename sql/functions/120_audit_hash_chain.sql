@@ -238,7 +238,7 @@ $$;
 -- events: ~60 us of the ~550 a one-event call costs). A generic plan is
 -- kept until its tables' statistics change, so one made while a table was
 -- small could scan the whole table later (the head update did, once the
--- heads had grown within one session: 1 ms per call): enable_seqscan = off
+-- heads had grown within one session: 1.6 ms per call): enable_seqscan = off
 -- keeps every read of a table an index lookup, which is what a batch of
 -- any size wants. sql/citus/30_functions.sql resets both on a cluster,
 -- where Citus plans with the parameters' values.
