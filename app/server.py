@@ -23,6 +23,23 @@ from .spool import SpoolFull
 
 __all__ = ["ProblemErrorHandler", "__version__", "create_app"]
 log = logging.getLogger("datastorage")
+# Allocations (less deallocations) of tracked objects before a young collection.
+YOUNG_GC_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """The cyclic collector, once a worker serves (benchmarks call it too).
+
+    What is alive then (modules, models, schemas, the pool) lives as long
+    as the worker: frozen, the collector need not scan it again. Otherwise
+    each full collection walks all of it, and a batch allocates enough
+    objects to start several (~30% of a batch's CPU in the service). And a
+    batch of 500 allocates ~5,000 containers that die by reference
+    counting; at the default threshold (700) they start a dozen young
+    collections a request, each walking what is alive at the time: fewer,
+    larger ones save ~4% of a batch's worker CPU (docs/performance.md)."""
+    gc.freeze()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 class ProblemErrorHandler(ErrorHandler):
@@ -105,12 +122,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
 
     @app.after_server_start
     async def _freeze_heap(app):
-        # What is alive once the worker serves (modules, models, schemas,
-        # the pool) lives as long as the worker: the cyclic collector need
-        # not scan it again. Otherwise each full collection walks all of it,
-        # and a batch allocates enough objects to start several (~30% of a
-        # batch's CPU in the service, docs/performance.md).
-        gc.freeze()
+        tune_gc()
 
     @app.after_server_start
     async def _drain_on_sigterm(app):

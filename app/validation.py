@@ -130,8 +130,22 @@ def needed_checks(raw: bytes, nesting: bool = True) -> tuple[bool, bool]:
     JSON text cannot carry a raw NUL, only the escape `\\u0000`; nesting
     deeper than MAX_JSON_DEPTH needs at least that many brackets (not
     counted when the caller checks the nesting itself)."""
-    return (b"\\u0000" in raw,
+    return (_may_hold_nul(raw),
             nesting and raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH)
+
+
+def _may_hold_nul(raw: bytes) -> bool:
+    """`b"\\u0000" in raw`, faster where backslashes are few (most bodies):
+    a one-byte find (memchr) jumps from one to the next, where the substring
+    search walks every byte (0.25 ms for a 400 KB batch)."""
+    i = raw.find(b"\\")
+    for _ in range(32):
+        if i < 0:
+            return False
+        if raw.startswith(b"u0000", i + 1):
+            return True
+        i = raw.find(b"\\", i + 1)
+    return raw.find(b"\\u0000", i) >= 0   # many escapes: one search for the rest
 
 
 def int_param(raw: str, lo: int, hi: int | None) -> tuple[int | None, str | None]:

@@ -21,6 +21,7 @@ per chain (docs/scaling-out.md, "Routing")."""
 from __future__ import annotations
 
 import asyncio
+from itertools import repeat
 
 import orjson
 
@@ -35,7 +36,7 @@ CHAIN_FUNCTION = "datastorage.append_chain_events"
 
 def single_chain(rows: list[dict]) -> str | None:
     """The correlation id every event names, or None when they name several."""
-    chains = {row.get("correlation_id") for row in rows}
+    chains = set(map(dict.get, rows, repeat("correlation_id")))
     if len(chains) == 1:
         (chain,) = chains
         return chain if isinstance(chain, str) else None

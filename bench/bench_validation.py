@@ -11,11 +11,11 @@ both alike. Process CPU time, median of the rounds, in µs per event.
 """
 from __future__ import annotations
 
-import gc
 import time
 from datetime import datetime, timezone
 
 from app import events
+from app.server import tune_gc
 from app.validation import check_json
 from bench.common import audit_event, log, markdown_table, quick_mode, target, write_results
 
@@ -50,15 +50,15 @@ def main(quick: bool = False) -> dict:
     # request did before, nesting check included), rows to JSON text.
     batches = {
         "batch, fast path (events.valid_batch + payload)": lambda b: events.payload(
-            [ev.row for ev in events.valid_batch(b, max_events=len(b), now=now(),
-                                                 max_event_data_bytes=MAX_EVENT_DATA)]),
+            events.valid_batch(b, max_events=len(b), now=now(),
+                               max_event_data_bytes=MAX_EVENT_DATA)),
         "batch, event by event (check_json + events.batch_by_event + payload)":
             lambda b: check_json(b, strings=False) or events.payload(
                 [ev.row for ev in events.batch_by_event(b, max_events=len(b), now=now(),
                                                         max_event_data_bytes=MAX_EVENT_DATA)]),
     }
     samples: dict[str, list[float]] = {name: [] for name in [*paths, *batches]}
-    gc.freeze()   # as the service does once started (app/server.py)
+    tune_gc()   # as the service does once started
     for r in range(rounds):
         order = [*paths.items(), *batches.items()]
         for name, fn in (order if r % 2 == 0 else reversed(order)):

@@ -48,6 +48,9 @@ def stamp(delta: timedelta = timedelta(minutes=-5), form: str = "Z") -> str:
         "ms": base + ".123Z",
         "us": base + ".123456Z",
         "one": base + ".1Z",
+        "two": base + ".12Z",
+        "four": base + ".1234Z",
+        "five": base + ".12345Z",
         "ns": base + ".123456789Z",                                   # truncated, not rounded
         "offset": (t + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S") + ".5+02:00",
         "lower": base.replace("T", "t") + "z",
@@ -63,17 +66,17 @@ def event(data: dict, **overrides: Any) -> dict:
     return body
 
 
-def sql_input(prepared: list[events.Prepared]) -> bytes:
+def sql_input(rows: list[dict]) -> bytes:
     """The payload text append_audit_events gets, with positional event ids."""
-    rows = [{**ev.row, "event_id": f"id-{i}"} for i, ev in enumerate(prepared)]
+    rows = [{**row, "event_id": f"id-{i}"} for i, row in enumerate(rows)]
     return events.payload(rows).encode()
 
 
-def old_path(body: Any) -> list[events.Prepared]:
+def old_path(body: Any) -> list[dict]:
     """What the route did before: read_json's nesting check, then each event."""
     check_json(body, strings=False)
-    return events.batch_by_event(body, max_events=MAX_EVENTS, max_event_data_bytes=LIMIT,
-                                 now=NOW)
+    return [ev.row for ev in events.batch_by_event(body, max_events=MAX_EVENTS,
+                                                   max_event_data_bytes=LIMIT, now=NOW)]
 
 
 def outcome(fn, body: Any) -> tuple:
@@ -83,11 +86,11 @@ def outcome(fn, body: Any) -> tuple:
         return ("problem", exc.status, exc.type, exc.detail, exc.extensions)
 
 
-def new_path(body: Any) -> list[events.Prepared]:
+def new_path(body: Any) -> list[dict]:
     return events.prepare_batch(body, max_events=MAX_EVENTS, max_event_data_bytes=LIMIT, now=NOW)
 
 
-def fast(body: Any) -> list[events.Prepared] | None:
+def fast(body: Any) -> list[dict] | None:
     return events.valid_batch(body, max_events=MAX_EVENTS, max_event_data_bytes=LIMIT, now=NOW)
 
 
@@ -117,7 +120,51 @@ def test_every_payload_type_in_one_batch_takes_the_fast_path_with_the_same_rows(
     assert_same(batch, takes_fast_path=True)
 
 
-@pytest.mark.parametrize("form", ["Z", "ms", "us", "one", "ns", "offset", "lower"])
+def leaves(value: Any, path: tuple = ()):
+    """The path of every scalar inside `value` (dicts and lists)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaves(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from leaves(v, (*path, i))
+    else:
+        yield path
+
+
+def replaced(value: Any, path: tuple, new: Any) -> Any:
+    value = copy.deepcopy(value)
+    *parents, last = path
+    target = value
+    for key in parents:
+        target = target[key]
+    target[last] = new
+    return value
+
+
+@needs_contract
+@pytest.mark.parametrize("value", list(MAPPING))
+def test_a_wrong_type_at_any_depth_of_any_payload_gets_the_old_problem(value):
+    # Payloads stored as sent are validated into TypedDicts on the fast
+    # path (nested models too): each member, at every depth, of the wrong
+    # type in turn; the second event of the batch is the broken one.
+    data = full(SCHEMAS[MAPPING[value]])
+    data["event_type"] = value
+    refused = 0
+    for path in leaves(data):
+        if path == ("event_type",):
+            continue
+        leaf = data
+        for key in path:
+            leaf = leaf[key]
+        body = [event(copy.deepcopy(data)),
+                event(replaced(data, path, 12345 if isinstance(leaf, str) else "text"))]
+        refused += assert_same(body)[0] == "problem"
+    assert refused, "some member must have a type to break"
+
+
+@pytest.mark.parametrize("form", ["Z", "ms", "us", "one", "two", "four", "five", "ns", "offset",
+                                  "lower"])
 def test_every_timestamp_form_takes_the_fast_path_with_the_same_rows(form):
     # The UTC forms most clients send are parsed by datetime.fromisoformat,
     # the others as before (app.timeutil.parse_utc_micro).
@@ -164,8 +211,8 @@ def test_invalid_batches_get_the_old_problem(body):
 
 def test_size_and_count_limits_are_the_old_ones():
     def both(body, *, max_events=MAX_EVENTS, max_bytes=LIMIT):
-        before = outcome(lambda b: events.batch_by_event(
-            b, max_events=max_events, max_event_data_bytes=max_bytes, now=NOW), body)
+        before = outcome(lambda b: [ev.row for ev in events.batch_by_event(
+            b, max_events=max_events, max_event_data_bytes=max_bytes, now=NOW)], body)
         after = outcome(lambda b: events.prepare_batch(
             b, max_events=max_events, max_event_data_bytes=max_bytes, now=NOW), body)
         assert after == before
@@ -187,7 +234,8 @@ json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3)
 optional_text = st.none() | st.text(max_size=8)
 timestamps = st.builds(lambda minutes, form: stamp(timedelta(minutes=minutes), form),
                        st.integers(-7 * 24 * 60 + 5, 55),
-                       st.sampled_from(["Z", "ms", "us", "one", "ns", "offset", "lower"]))
+                       st.sampled_from(["Z", "ms", "us", "one", "two", "four", "five", "ns",
+                                        "offset", "lower"]))
 
 
 @st.composite

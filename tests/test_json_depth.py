@@ -1,12 +1,15 @@
 """app.validation.check_json: the nesting check alone (strings=False, the
 path of bodies without an escaped NUL) refuses exactly what the full walk
-refuses, with the same problem. No database needed."""
+refuses, with the same problem; the NUL pre-test on the raw body answers
+as the substring search it shortcuts. No database needed."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.problems import Problem
-from app.validation import MAX_JSON_DEPTH, check_json
+from app.validation import MAX_JSON_DEPTH, check_json, needed_checks
 
 
 def nested(depth: int, *, dicts: bool = False, siblings: bool = False):
@@ -58,3 +61,23 @@ def test_a_batch_of_shallow_events_passes_and_one_deep_event_fails():
     refused = outcome(batch, strings=False)
     assert refused is not None and refused == outcome(batch, strings=True)
     assert refused[3] == {"field_errors": {"body": "nested too deep"}}
+
+
+# --- the NUL pre-test on the raw body ---------------------------------------------
+
+# Bodies made of the pieces that matter: backslashes (few or far more than
+# the pre-test's jumps), the escape's letters and digits, and filler.
+_pieces = st.sampled_from([b"\\", b"u", b"0", b"0000", b"u0000", b"\\u0000", b"\\\\", b'"a"',
+                           b"x" * 50, b"\\n", b"\\u00e9"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_pieces, max_size=120).map(b"".join))
+def test_the_nul_pre_test_answers_as_a_substring_search(raw):
+    assert needed_checks(raw, nesting=False)[0] == (b"\\u0000" in raw)
+
+
+@pytest.mark.parametrize("raw", [b"\\" * 100 + b"u0000", b"\\n" * 40 + b"\\u0000",
+                                 b"\\n" * 40, b"\\\\u0000", b"u0000", b"\\u000", b""])
+def test_the_nul_pre_test_past_many_escapes(raw):
+    assert needed_checks(raw, nesting=False)[0] == (b"\\u0000" in raw)

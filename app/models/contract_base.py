@@ -14,7 +14,8 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Union, get_args
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -340,9 +341,11 @@ def _without_defaults(model: type[BaseModel], seen: set | None = None) -> bool:
                for m in nested(field.annotation))
 
 
-def _as_typed_dict(model: type[BaseModel], name: str, **types: Any) -> type:
+def _as_typed_dict(model: type[BaseModel], name: str, types: Mapping[str, Any],
+                   extra: str | None = None) -> type:
     """A TypedDict that validates like `model`, members typed as in `types`
-    where given: same types and constraints, optional members NotRequired.
+    where given: same types and constraints, optional members NotRequired;
+    unknown members as `model` treats them unless `extra` says otherwise.
     Only for models whose optional members all default to None and that
     have no validators or aliases (what a dict cannot reproduce)."""
     decorators = model.__pydantic_decorators__
@@ -357,8 +360,53 @@ def _as_typed_dict(model: type[BaseModel], name: str, **types: Any) -> type:
             tp = NotRequired[tp]
         members[field_name] = tp
     typed = TypedDict(name, members)  # type: ignore[operator]
-    typed.__pydantic_config__ = ConfigDict(extra=model.model_config.get("extra", "ignore"))
+    typed.__pydantic_config__ = ConfigDict(extra=extra or model.model_config.get("extra", "ignore"))
     return typed
+
+
+def _dict_shaped(model: type[BaseModel]) -> bool:
+    """Whether `model` itself validates as _as_typed_dict's TypedDict would:
+    no validators, aliases, discriminators, typed extra members or
+    defaults other than None (its nested models are judged on their own)."""
+    decorators = model.__pydantic_decorators__
+    if decorators.model_validators or decorators.field_validators \
+            or "__pydantic_extra__" in getattr(model, "__annotations__", {}):
+        return False
+    return all(info.alias in (None, name) and info.discriminator is None
+               and (info.is_required() or info.default is None)
+               for name, info in model.model_fields.items())
+
+
+def _as_dicts(tp: Any, done: dict[type, Any]) -> Any:
+    """The annotation `tp` with every model in it that _dict_shaped accepts
+    replaced by its TypedDict (nested ones too; `done` caches them). It
+    accepts exactly what `tp` accepts but builds plain dicts, without the
+    unknown members (untyped: kept or ignored, any value passes; copying
+    them costs as much as validating the declared ones). For payloads whose
+    validated form is thrown away (stored as sent): the models and the
+    copies are pure cost."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp not in done:
+            done[tp] = tp   # until built: a model that nests itself stays a model
+            if _dict_shaped(tp):
+                forbid = tp.model_config.get("extra") == "forbid"
+                done[tp] = _as_typed_dict(tp, f"{tp.__name__}Dict", {
+                    name: _as_dicts(Annotated[(info.annotation, *info.metadata)]
+                                    if info.metadata else info.annotation, done)
+                    for name, info in tp.model_fields.items()},
+                    extra="forbid" if forbid else "ignore")
+        return done[tp]
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is None or origin is Literal or not args:
+        return tp
+    if origin is Annotated:
+        return Annotated[(_as_dicts(args[0], done), *tp.__metadata__)]
+    new = tuple(_as_dicts(a, done) for a in args)
+    if new == args:
+        return tp
+    if origin in (Union, UnionType):
+        return Union[new]  # noqa: UP007
+    return origin[new]
 
 
 def make_one_pass_validator(
@@ -396,8 +444,13 @@ class OnePass:
         self.as_sent = {payload: _without_defaults(payload) for payload in self.typed}
         # A list of events: a union of the typed envelopes, told apart by the
         # payload class their event_data's discriminator selects. Validated
-        # into dicts (TypedDicts), not model instances: a third cheaper.
+        # into dicts (TypedDicts), not model instances: a third cheaper. So
+        # are the payloads stored as sent (their validated form is dropped);
+        # the others stay models, whose dump applies the contract defaults.
         names = {payload: payload.__name__ for payload in self.typed}
+        dicts: dict[type, Any] = {}
+        checked = {payload: _as_dicts(payload, dicts) if self.as_sent[payload] else payload
+                   for payload in self.typed}
         assert len(set(names.values())) == len(names), "payload class names must differ"
 
         def tag(data: Any) -> str | None:
@@ -408,7 +461,8 @@ class OnePass:
 
         self.list_adapter = TypeAdapter(list[Annotated[
             Union[tuple(Annotated[_as_typed_dict(envelope, f"{names[payload]}EventDict",  # noqa: UP007
-                                                 event_data=payload), Tag(names[payload])]
+                                                 {"event_data": checked[payload]}),
+                                  Tag(names[payload])]
                         for payload in self.typed)],
             Discriminator(tag)]])
 
@@ -426,20 +480,24 @@ class OnePass:
 
     def many(self, items: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(envelopes as dicts, event_data as stored) of a list of events, or
-        None. An envelope dict holds the members sent (the payload model
-        under event_data); a member not sent is absent, where the model has
-        None."""
+        None. An envelope dict holds the members sent (under event_data the
+        payload as validated: a dict, without its unknown members, when
+        stored as sent, else its model); a member not sent is absent, where
+        the model has None."""
         try:
             envs = self.list_adapter.validate_python(items, by_alias=True, by_name=False)
         except ValidationError:
             return None
-        return envs, [self._stored(env["event_data"], data["event_data"])
+        # A dict payload is one stored as sent (the common case, decided here
+        # without a call).
+        return envs, [data["event_data"] if type(payload := env["event_data"]) is dict
+                      else self._stored(payload, data["event_data"])
                       for env, data in zip(envs, items)]
 
-    def _stored(self, payload: BaseModel, sent: dict[str, Any]) -> dict[str, Any]:
-        """event_data as stored, from its validated payload and the object
-        sent: for a payload stored as sent, that object itself (not a copy:
-        read it, do not change it)."""
-        if self.as_sent[type(payload)]:
+    def _stored(self, payload: BaseModel | dict, sent: dict[str, Any]) -> dict[str, Any]:
+        """event_data as stored, from its validated payload (a model, or a
+        dict when stored as sent) and the object sent: for a payload stored
+        as sent, that object itself (not a copy: read it, do not change it)."""
+        if type(payload) is dict or self.as_sent[type(payload)]:
             return sent
         return event_data_as_sent(payload, self.discriminator, sent[self.discriminator])

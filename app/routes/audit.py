@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import datetime, timezone
+from operator import itemgetter
 
 import orjson
 from sanic import Blueprint
@@ -59,12 +60,11 @@ async def create_batch(request):
     app = request.app
     settings = app.ctx.settings
     body = read_json(request, nesting=False)
-    prepared = events.prepare_batch(body, max_events=settings.max_batch_events,
-                                    max_event_data_bytes=settings.max_event_data_bytes)
-    ids = [ev.row["event_id"] for ev in prepared]
+    rows = events.prepare_batch(body, max_events=settings.max_batch_events,
+                                max_event_data_bytes=settings.max_event_data_bytes)
+    ids = list(map(itemgetter("event_id"), rows))
     started = time.perf_counter()
     try:
-        rows = [ev.row for ev in prepared]
         outcome, _ = await persist(app, "audit_events", events.payload(rows), single_chain(rows))
     except DatabaseUnavailable:
         raise problem("database-error", "Failed to write audit events batch to database") from None
@@ -73,7 +73,7 @@ async def create_batch(request):
             time.perf_counter() - started)
     status = "dlq_fallback" if outcome == "spooled" else "success"
     # One increment per category, not per event (each costs a lock and a write).
-    for category, count in Counter(ev.category for ev in prepared).items():
+    for category, count in Counter(map(itemgetter("event_category"), rows)).items():
         metrics.AUDIT_TRACES.labels(service=category, status=status).inc(count)
     if outcome == "spooled":
         return json_response({"status": "accepted",
