@@ -33,6 +33,7 @@ import argparse
 import random
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import orjson
@@ -203,13 +204,16 @@ def timed_search(base_url: str, requests: list[bytes], *, clients: int, duration
     parts = urlsplit(base_url)
     timings: list = []
     started = time.perf_counter()
+    wall = datetime.now(timezone.utc)
     res = run_async(drive(lambda: TimedClient(parts.hostname, parts.port, requests,
                                               timings=timings),
                           clients=clients, duration=duration, warmup=warmup, rate=rate))
     measured = [t for t in timings if t[0] >= started + warmup]
     server = {"search_ms": latency_summary([t[1] / 1000 for t in measured]),
               "audit_ms": latency_summary([t[2] / 1000 for t in measured])}
-    return res, server
+    # When this phase's measured audit events were built (append_calls).
+    window = (wall + timedelta(seconds=warmup), datetime.now(timezone.utc))
+    return res, server, window
 
 
 def audit_lag(base_url: str) -> dict[float, float]:
@@ -233,6 +237,21 @@ def lag_quantiles(before: dict, after: dict) -> dict:
     return res
 
 
+def append_calls(url: str, windows: dict[str, tuple]) -> dict:
+    """Events per append call, per phase: the search audit events one call
+    stored share its transaction id (event_timestamp: when the event was built)."""
+    out = {}
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        for name, (start, end) in windows.items():
+            events_, calls = conn.execute(
+                "SELECT count(*), count(DISTINCT xmin::text) FROM audit_events "
+                "WHERE event_type = 'workflow.catalog.search_completed' "
+                "AND event_timestamp >= %s AND event_timestamp < %s", (start, end)).fetchone()
+            out[name] = {"events": events_, "calls": calls,
+                         "events_per_call": round(events_ / calls, 2) if calls else None}
+    return out
+
+
 def row(label: str, res, *, ceiling: float | None = None, note: str = "") -> dict:
     d = res.to_dict()
     return {"phase": label, **d, "ceiling_per_s": None if ceiling is None else round(ceiling, 1),
@@ -245,6 +264,11 @@ def _cpu_ratio(ceiling, service) -> float | None:
     b = service.to_dict().get("cpu_us_per_item") or {}
     spent = b.get("service", 0) + b.get("postgres", 0)
     return round(a["postgres"] / spent, 3) if a.get("postgres") and spent else None
+
+
+def _cpu(phase: dict) -> str:
+    cpu = phase.get("cpu_us_per_item") or {}
+    return ", ".join(f"{k} {v:,.0f}" for k, v in cpu.items() if k != "client") or "–"
 
 
 def check(label: str, res, *ok: int) -> None:
@@ -262,6 +286,7 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
     phases: list[dict] = []
     server_timing: dict = {}
     audit_delay: dict = {}
+    windows: dict = {}
     with BenchCluster() as pg:
         url = pg.database("bench_workflows")
         log(f"cluster ready ({pg.settings})")
@@ -343,9 +368,18 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
             phases.append(row("SQL search_workflows (reference: rows not rendered)", s_bare))
             reqs = [http_request("POST", "/api/v1/workflows/search", orjson.dumps(q))
                     for q in queries]
+
+            def metered(svc, key: str, rate: float | None = None):
+                """A search phase with its Server-Timing, time window and server
+                CPU per search (service + PostgreSQL: robust to the machine's load)."""
+                with CpuMeter(service=svc.proc.pid, postgres=pg.postmaster_pid()) as meter:
+                    res, server_timing[key], windows[key] = timed_search(
+                        svc.base_url, reqs, clients=search_clients, duration=duration,
+                        warmup=warmup, rate=rate)
+                return meter.into(res)
             log("HTTP search, 1 client")
             lag0 = audit_lag(svc.base_url)
-            h1, server_timing["1 client"] = timed_search(svc.base_url, reqs, clients=1,
+            h1, server_timing["1 client"], windows["1 client"] = timed_search(svc.base_url, reqs, clients=1,
                                                          duration=duration / 2, warmup=warmup)
             lag1 = audit_lag(svc.base_url)
             audit_delay["1 client"] = lag_quantiles(lag0, lag1)
@@ -354,12 +388,7 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
                               note="vs SQL search_workflows_rendered, 1 client"))
             log(f"    p50 {h1.to_dict()['p50_ms']} p99 {h1.to_dict()['p99_ms']} ms")
             log(f"HTTP search, {search_clients} clients, closed loop")
-            # Server CPU per search (service + PostgreSQL): robust to the machine's load.
-            with CpuMeter(service=svc.proc.pid, postgres=pg.postmaster_pid()) as meter:
-                hs, server_timing["closed"] = timed_search(svc.base_url, reqs,
-                                                           clients=search_clients,
-                                                           duration=duration, warmup=warmup)
-            meter.into(hs)
+            hs = metered(svc, "closed")
             lag2 = audit_lag(svc.base_url)
             audit_delay["closed"] = lag_quantiles(lag1, lag2)
             check("search", hs, 200)
@@ -369,18 +398,36 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
                 f"CPU µs per search {hs.to_dict().get('cpu_us_per_item')}")
             half = hs.rate / 2
             log(f"HTTP search, open loop at {half:,.0f}/s")
-            ho, server_timing["open"] = timed_search(svc.base_url, reqs, clients=search_clients,
-                                                     duration=duration, warmup=warmup, rate=half)
+            ho = metered(svc, "open", rate=half)
             audit_delay["open"] = lag_quantiles(lag2, audit_lag(svc.base_url))
             check("search open", ho, 200)
             phases.append(row(f"HTTP search, open loop at half max, {search_clients} conns", ho))
-            closed = phases[-2]  # the closed-loop search
-            log(f"    p50 {ho.to_dict()['p50_ms']} p99 {ho.to_dict()['p99_ms']} ms")
+            closed, opened = phases[-2], phases[-1]
+            log(f"    p50 {ho.to_dict()['p50_ms']} p99 {ho.to_dict()['p99_ms']} ms, "
+                f"CPU µs per search {ho.to_dict().get('cpu_us_per_item')}")
         finally:
             stop_service(svc)
+        # A/B in the same run: the audit writer without its wait window (each
+        # call takes whatever queued while the previous one ran), same rates.
+        svc = start_service(url, workers=workers, env={"DS_AUDIT_LINGER": "0"})
+        try:
+            log(f"A/B: DS_AUDIT_LINGER=0, HTTP search, {search_clients} clients, closed loop")
+            hs0 = metered(svc, "closed, linger 0")
+            phases.append(row(f"HTTP search, {search_clients} clients, closed loop, "
+                              "DS_AUDIT_LINGER=0", hs0, ceiling=s_sql.rate,
+                              note="vs SQL search_workflows_rendered"))
+            log(f"    {hs0.rate:,.0f}/s, CPU µs per search {hs0.to_dict().get('cpu_us_per_item')}")
+            log(f"A/B: DS_AUDIT_LINGER=0, open loop at {half:,.0f}/s")
+            ho0 = metered(svc, "open, linger 0", rate=half)
+            phases.append(row(f"HTTP search, open loop at the same rate, DS_AUDIT_LINGER=0", ho0))
+            log(f"    p99 {ho0.to_dict()['p99_ms']} ms, "
+                f"CPU µs per search {ho0.to_dict().get('cpu_us_per_item')}")
+        finally:
+            stop_service(svc)
+        per_call = append_calls(url, windows)
 
     targets = [target("search p99 at 32 clients, closed loop (ms)", closed["p99_ms"], "<", 20.0),
-               target("search p99 at half max rate, open loop (ms)", phases[-1]["p99_ms"], "<", 20.0),
+               target("search p99 at half max rate, open loop (ms)", opened["p99_ms"], "<", 20.0),
                # Issue 15: the HTTP layer within 0.8 of the SQL it calls, same concurrency.
                target(f"issue 15: HTTP search / SQL search_workflows_rendered, {search_clients} "
                       "connections", hs.rate / s_sql.rate if s_sql.rate else None, ">=", 0.8),
@@ -393,24 +440,27 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
                       "warmup_s": warmup, "catalog_rows": CATALOG_ROWS, "quick": quick,
                       "catalog": {"rows": stats[0], "latest": stats[1], "signal_types": stats[2]}},
            "phases": phases, "server_timing": server_timing,
-           "search_audit_delay": audit_delay, "targets": targets,
+           "search_audit_delay": audit_delay, "search_audit_calls": per_call, "targets": targets,
            "command": "python -m bench.bench_workflows" + (" --quick" if quick else "")}
     md = (f"### Workflow catalog (catalog {stats[0]:,} rows, {stats[1]:,} latest; "
           f"service workers: {workers})\n\n"
           + markdown_table(["phase", "clients", "req/s", "p50 ms", "p99 ms", "ratio to ceiling",
-                            "statuses"],
+                            "CPU µs per request", "statuses"],
                            [[p["phase"], p["clients"], p["requests_per_s"], p["p50_ms"],
-                             p["p99_ms"], p["ratio_to_ceiling"], p["statuses"]] for p in phases])
+                             p["p99_ms"], p["ratio_to_ceiling"], _cpu(p), p["statuses"]]
+                            for p in phases])
           + "\nInside the service (Server-Timing), ms. On the request path the audit event is "
             "only built and queued (\"audit build+queue\"); the group-commit writer commits it "
             "after the response (\"audit delay\": event built -> committed, read from the lag "
             "histogram's buckets, so an upper bound):\n\n"
           + markdown_table(["run", "SQL call p50", "SQL call p99", "audit build+queue p50",
-                            "audit build+queue p99", "audit delay p50 <=", "audit delay p99 <="],
+                            "audit build+queue p99", "audit delay p50 <=", "audit delay p99 <=",
+                            "events per append call"],
                            [[k, v["search_ms"]["p50_ms"], v["search_ms"]["p99_ms"],
                              v["audit_ms"]["p50_ms"], v["audit_ms"]["p99_ms"],
                              audit_delay.get(k, {}).get("p50_le_ms"),
-                             audit_delay.get(k, {}).get("p99_le_ms")]
+                             audit_delay.get(k, {}).get("p99_le_ms"),
+                             per_call.get(k, {}).get("events_per_call")]
                             for k, v in server_timing.items()])
           + "\n" + markdown_table(["target", "value", "limit", "met"],
                                   [[t["target"], t["value"], f"{t['op']} {t['limit']}", t["met"]]
