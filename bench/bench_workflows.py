@@ -377,51 +377,55 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
                         svc.base_url, reqs, clients=search_clients, duration=duration,
                         warmup=warmup, rate=rate)
                 return meter.into(res)
-            log("HTTP search, 1 client")
-            lag0 = audit_lag(svc.base_url)
-            h1, server_timing["1 client"], windows["1 client"] = timed_search(svc.base_url, reqs, clients=1,
-                                                         duration=duration / 2, warmup=warmup)
-            lag1 = audit_lag(svc.base_url)
-            audit_delay["1 client"] = lag_quantiles(lag0, lag1)
-            check("search 1", h1, 200)
-            phases.append(row("HTTP search, 1 client", h1, ceiling=s_one.rate,
-                              note="vs SQL search_workflows_rendered, 1 client"))
-            log(f"    p50 {h1.to_dict()['p50_ms']} p99 {h1.to_dict()['p99_ms']} ms")
-            log(f"HTTP search, {search_clients} clients, closed loop")
-            hs = metered(svc, "closed")
-            lag2 = audit_lag(svc.base_url)
-            audit_delay["closed"] = lag_quantiles(lag1, lag2)
-            check("search", hs, 200)
-            phases.append(row(f"HTTP search, {search_clients} clients, closed loop", hs,
-                              ceiling=s_sql.rate, note="vs SQL search_workflows_rendered"))
-            log(f"    {hs.rate:,.0f}/s p50 {hs.to_dict()['p50_ms']} p99 {hs.to_dict()['p99_ms']} ms, "
-                f"CPU µs per search {hs.to_dict().get('cpu_us_per_item')}")
-            half = hs.rate / 2
-            log(f"HTTP search, open loop at {half:,.0f}/s")
-            ho = metered(svc, "open", rate=half)
-            audit_delay["open"] = lag_quantiles(lag2, audit_lag(svc.base_url))
-            check("search open", ho, 200)
-            phases.append(row(f"HTTP search, open loop at half max, {search_clients} conns", ho))
-            closed, opened = phases[-2], phases[-1]
-            log(f"    p50 {ho.to_dict()['p50_ms']} p99 {ho.to_dict()['p99_ms']} ms, "
-                f"CPU µs per search {ho.to_dict().get('cpu_us_per_item')}")
-        finally:
-            stop_service(svc)
-        # A/B in the same run: the audit writer without its wait window (each
-        # call takes whatever queued while the previous one ran), same rates.
-        svc = start_service(url, workers=workers, env={"DS_AUDIT_LINGER": "0"})
-        try:
-            log(f"A/B: DS_AUDIT_LINGER=0, HTTP search, {search_clients} clients, closed loop")
-            hs0 = metered(svc, "closed, linger 0")
-            phases.append(row(f"HTTP search, {search_clients} clients, closed loop, "
+            # A/B in the same run: a second service whose audit writer has no
+            # wait window (each call takes what queued while the previous one
+            # ran), started now so that both are warm; phases alternate
+            # (A closed, B closed, B open, A open) so neither always goes last.
+            svc0 = start_service(url, workers=workers, env={"DS_AUDIT_LINGER": "0"})
+            try:
+                log("HTTP search, 1 client")
+                lag0 = audit_lag(svc.base_url)
+                h1, server_timing["1 client"], windows["1 client"] = timed_search(
+                    svc.base_url, reqs, clients=1, duration=duration / 2, warmup=warmup)
+                lag1 = audit_lag(svc.base_url)
+                audit_delay["1 client"] = lag_quantiles(lag0, lag1)
+                check("search 1", h1, 200)
+                phases.append(row("HTTP search, 1 client", h1, ceiling=s_one.rate,
+                                  note="vs SQL search_workflows_rendered, 1 client"))
+                log(f"    p50 {h1.to_dict()['p50_ms']} p99 {h1.to_dict()['p99_ms']} ms")
+                log(f"HTTP search, {search_clients} clients, closed loop")
+                hs = metered(svc, "closed")
+                lag2 = audit_lag(svc.base_url)
+                audit_delay["closed"] = lag_quantiles(lag1, lag2)
+                check("search", hs, 200)
+                closed = row(f"HTTP search, {search_clients} clients, closed loop", hs,
+                             ceiling=s_sql.rate, note="vs SQL search_workflows_rendered")
+                log(f"    {hs.rate:,.0f}/s p50 {closed['p50_ms']} p99 {closed['p99_ms']} ms, "
+                    f"CPU µs per search {closed.get('cpu_us_per_item')}")
+                half = hs.rate / 2
+                log(f"B: DS_AUDIT_LINGER=0, {search_clients} clients, closed loop")
+                hs0 = metered(svc0, "closed, linger 0")
+                check("search B", hs0, 200)
+                closed0 = row(f"HTTP search, {search_clients} clients, closed loop, "
                               "DS_AUDIT_LINGER=0", hs0, ceiling=s_sql.rate,
-                              note="vs SQL search_workflows_rendered"))
-            log(f"    {hs0.rate:,.0f}/s, CPU µs per search {hs0.to_dict().get('cpu_us_per_item')}")
-            log(f"A/B: DS_AUDIT_LINGER=0, open loop at {half:,.0f}/s")
-            ho0 = metered(svc, "open, linger 0", rate=half)
-            phases.append(row(f"HTTP search, open loop at the same rate, DS_AUDIT_LINGER=0", ho0))
-            log(f"    p99 {ho0.to_dict()['p99_ms']} ms, "
-                f"CPU µs per search {ho0.to_dict().get('cpu_us_per_item')}")
+                              note="vs SQL search_workflows_rendered")
+                log(f"    {hs0.rate:,.0f}/s, CPU µs per search {closed0.get('cpu_us_per_item')}")
+                log(f"B: DS_AUDIT_LINGER=0, open loop at {half:,.0f}/s")
+                ho0 = metered(svc0, "open, linger 0", rate=half)
+                check("search open B", ho0, 200)
+                opened0 = row("HTTP search, open loop at the same rate, DS_AUDIT_LINGER=0", ho0)
+                log(f"    p99 {opened0['p99_ms']} ms, CPU µs per search {opened0.get('cpu_us_per_item')}")
+                log(f"HTTP search, open loop at {half:,.0f}/s")
+                lag3 = audit_lag(svc.base_url)
+                ho = metered(svc, "open", rate=half)
+                audit_delay["open"] = lag_quantiles(lag3, audit_lag(svc.base_url))
+                check("search open", ho, 200)
+                opened = row(f"HTTP search, open loop at half max, {search_clients} conns", ho)
+                log(f"    p50 {opened['p50_ms']} p99 {opened['p99_ms']} ms, "
+                    f"CPU µs per search {opened.get('cpu_us_per_item')}")
+                phases += [closed, opened, closed0, opened0]
+            finally:
+                stop_service(svc0)
         finally:
             stop_service(svc)
         per_call = append_calls(url, windows)
