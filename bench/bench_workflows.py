@@ -24,6 +24,10 @@ One private cluster, one run, every HTTP number beside its SQL ceiling:
             how long each request spent searching and how long storing its
             audit event; both are summarised. Then an open-loop run at half the
             closed-loop maximum (latency counted from when a request was due).
+            A second service with DS_AUDIT_LINGER=0 (the search audit writer
+            without its wait window) runs the closed and open loops beside it,
+            phases alternating; the search events each append call carried
+            are counted per phase (they share its transaction id).
 
 Target (issue 6): search p99 < 20 ms at 32 concurrent clients.
 """
@@ -380,7 +384,7 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
             # A/B in the same run: a second service whose audit writer has no
             # wait window (each call takes what queued while the previous one
             # ran), started now so that both are warm; phases alternate
-            # (A closed, B closed, B open, A open) so neither always goes last.
+            # (A closed, B closed; open loops A B B A) so neither always goes last.
             svc0 = start_service(url, workers=workers, env={"DS_AUDIT_LINGER": "0"})
             try:
                 log("HTTP search, 1 client")
@@ -410,20 +414,27 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
                               "DS_AUDIT_LINGER=0", hs0, ceiling=s_sql.rate,
                               note="vs SQL search_workflows_rendered")
                 log(f"    {hs0.rate:,.0f}/s, CPU µs per search {closed0.get('cpu_us_per_item')}")
-                log(f"B: DS_AUDIT_LINGER=0, open loop at {half:,.0f}/s")
-                ho0 = metered(svc0, "open, linger 0", rate=half)
-                check("search open B", ho0, 200)
-                opened0 = row("HTTP search, open loop at the same rate, DS_AUDIT_LINGER=0", ho0)
-                log(f"    p99 {opened0['p99_ms']} ms, CPU µs per search {opened0.get('cpu_us_per_item')}")
-                log(f"HTTP search, open loop at {half:,.0f}/s")
-                lag3 = audit_lag(svc.base_url)
-                ho = metered(svc, "open", rate=half)
-                audit_delay["open"] = lag_quantiles(lag3, audit_lag(svc.base_url))
-                check("search open", ho, 200)
-                opened = row(f"HTTP search, open loop at half max, {search_clients} conns", ho)
-                log(f"    p50 {opened['p50_ms']} p99 {opened['p99_ms']} ms, "
-                    f"CPU µs per search {opened.get('cpu_us_per_item')}")
-                phases += [closed, opened, closed0, opened0]
+
+                def open_loop(service, key: str, label: str) -> dict:
+                    log(f"{label} at {half:,.0f}/s")
+                    lag = audit_lag(service.base_url)
+                    res = metered(service, key, rate=half)
+                    audit_delay[key] = lag_quantiles(lag, audit_lag(service.base_url))
+                    check(label, res, 200)
+                    out = row(label, res)
+                    log(f"    p50 {out['p50_ms']} p99 {out['p99_ms']} ms, "
+                        f"CPU µs per search {out.get('cpu_us_per_item')}")
+                    return out
+                # Open loops in the order A B B A: a later phase runs on more
+                # stored events (and meets autovacuum more often), so each
+                # side gets one early and one late round.
+                a_label = f"HTTP search, open loop at half max, {search_clients} conns"
+                b_label = "HTTP search, open loop at the same rate, DS_AUDIT_LINGER=0"
+                opened = open_loop(svc, "open", a_label)
+                opened0 = open_loop(svc0, "open, linger 0", b_label)
+                opened0_2 = open_loop(svc0, "open 2, linger 0", b_label + ", round 2")
+                opened_2 = open_loop(svc, "open 2", a_label + ", round 2")
+                phases += [closed, opened, opened_2, closed0, opened0, opened0_2]
             finally:
                 stop_service(svc0)
         finally:
@@ -431,7 +442,8 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
         per_call = append_calls(url, windows)
 
     targets = [target("search p99 at 32 clients, closed loop (ms)", closed["p99_ms"], "<", 20.0),
-               target("search p99 at half max rate, open loop (ms)", opened["p99_ms"], "<", 20.0),
+               target("search p99 at half max rate, open loop (ms), the worse of two rounds",
+                      max(opened["p99_ms"], opened_2["p99_ms"]), "<", 20.0),
                # Issue 15: the HTTP layer within 0.8 of the SQL it calls, same concurrency.
                target(f"issue 15: HTTP search / SQL search_workflows_rendered, {search_clients} "
                       "connections", hs.rate / s_sql.rate if s_sql.rate else None, ">=", 0.8),
