@@ -27,13 +27,12 @@ import statistics
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import psycopg
 
 from app.migrate import libpq_url
 from bench.bench_export import rows
-from bench.common import BenchCluster, log, markdown_table, quick_mode, target, write_results
+from bench.common import BenchCluster, backend_cpu, log, markdown_table, quick_mode, target, write_results
 
 NAME = "bench_canonical"
 EVENTS = 10_000
@@ -50,11 +49,6 @@ UPDATE audit_events e SET hash_version = 1, event_hash = right(l.link, 64),
                           previous_event_hash = left(l.link, -64)
 FROM l WHERE e.event_id = l.event_id AND e.event_date = l.event_date
 """
-
-
-def backend_cpu(pid: int) -> float:
-    """CPU seconds of a local backend (/proc/PID/schedstat, nanoseconds)."""
-    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
 
 
 def seed(url: str, v1: str, v2: str) -> None:

@@ -63,6 +63,12 @@ def log(msg: str) -> None:
 
 # --- PostgreSQL ----------------------------------------------------------------
 
+def backend_cpu(pid: int) -> float:
+    """CPU seconds of a local backend (/proc/PID/schedstat, nanoseconds): what
+    a statement cost PostgreSQL, whatever else shares the cores."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+
+
 class BenchCluster:
     """A private cluster for one benchmark run; `database()` makes a migrated DB."""
 

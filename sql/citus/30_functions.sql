@@ -29,3 +29,11 @@ ALTER FUNCTION datastorage.retention_step(bigint, integer) SET citus.multi_shard
 ALTER FUNCTION datastorage.retention_finish(bigint, text) SET citus.multi_shard_modify_mode = 'sequential';
 
 RESET citus.enable_ddl_propagation;
+
+-- The append's forced generic plans and their index-only reads
+-- (120_audit_hash_chain.sql) are for one node: Citus plans a distributed
+-- statement only with its parameters' values (it prices a generic plan out
+-- of the plan cache's choice, and cannot run a forced one). With
+-- propagation on, so the workers, where delegated appends run, drop them too.
+ALTER FUNCTION datastorage.append_audit_events(jsonb) RESET plan_cache_mode;
+ALTER FUNCTION datastorage.append_audit_events(jsonb) RESET enable_seqscan;

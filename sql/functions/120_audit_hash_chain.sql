@@ -199,6 +199,18 @@ $$;
 CREATE OR REPLACE AGGREGATE datastorage.chain_links(text, text) (
     SFUNC = datastorage.chain_link_step, STYPE = text);
 
+-- The first occurrence of each event id in a parsed batch, sorted by id
+-- (the order ids are claimed in), with its position in the array. Inlined
+-- by the planner into each statement that reads it.
+CREATE OR REPLACE FUNCTION datastorage.first_occurrences(p_rows public.audit_events[])
+RETURNS TABLE (event_id uuid, event_date date, correlation_id text, ordinality bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
+           e.correlation_id, e.ordinality
+    FROM unnest(p_rows) WITH ORDINALITY AS e
+    ORDER BY e.event_id, e.ordinality
+$$;
+
 -- Append events (a JSON array of objects keyed by column name, ids and
 -- defaults already assigned by the caller) in one transaction.
 --   * chains are locked in sorted correlation-id order: concurrent batches
@@ -215,15 +227,28 @@ CREATE OR REPLACE AGGREGATE datastorage.chain_links(text, text) (
 -- once into typed rows (a PL/pgSQL array that the later statements unnest:
 -- parsing costs ~5 us per event, unnesting ~0.3) and lock the chain heads;
 -- (2) claim the new ids in audit_event_ids (one B-tree, not one probe per
--- partition) and number them, on narrow rows; (3) hash and insert the
--- numbered events, one window over each chain; (4) move the heads. Ids are
--- claimed in sorted order, so two replays of overlapping batches wait for
--- each other without deadlocking.
+-- partition); (3) number, hash and insert the claimed events, one sort of
+-- each chain's rows; (4) move the heads. Ids are claimed in sorted order, so
+-- two replays of overlapping batches wait for each other without
+-- deadlocking. A replay, or an array repeating an id, costs one more
+-- statement, which lists the positions to append.
+--
+-- Plans: generic, made once per session, because a custom plan costs a
+-- planning per call (the head update was re-planned on every call of a few
+-- events: ~60 us of the ~550 a one-event call costs). A generic plan is
+-- kept until its tables' statistics change, so one made while a table was
+-- small could scan the whole table later (the head update did, once the
+-- heads had grown within one session: 1.6 ms per call): enable_seqscan = off
+-- keeps every read of a table an index lookup, which is what a batch of
+-- any size wants. sql/citus/30_functions.sql resets both on a cluster,
+-- where Citus plans with the parameters' values.
 CREATE OR REPLACE FUNCTION datastorage.append_audit_events(p_events jsonb) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     n          integer;
     rows_in    public.audit_events[];
+    claimed    uuid[];
     chains     text[];
     seqs       bigint[];
     hashes     text[];
@@ -233,20 +258,22 @@ DECLARE
     placed     timestamptz[];
     tails      uuid[];
     parents    uuid[];
-    numbers    bigint[];
+    kept       bigint[];
     missing    uuid;
 BEGIN
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'append_audit_events expects a JSON array' USING ERRCODE = 'DS400';
     END IF;
     -- Every chain's head first, locked in sorted order; its tail and hold
-    -- come back with the lock, so nothing below reads the heads again. Then
+    -- come back with the lock, so nothing below reads the heads again. The
+    -- chains are named by a JSON path over the array (it yields the ids
+    -- alone, where jsonb_array_elements would copy out every event). Then
     -- the array is parsed, once, into rows_in, in the array's order (a bare
     -- function scan emits its rows in order): an event's ordinality in
     -- unnest(rows_in) is its position.
     WITH locked AS (
         INSERT INTO public.audit_chain_heads AS h (correlation_id)
-        SELECT DISTINCT x->>'correlation_id' FROM jsonb_array_elements(p_events) x ORDER BY 1
+        SELECT DISTINCT c #>> '{}' FROM jsonb_path_query(p_events, '$[*].correlation_id') c ORDER BY 1
         ON CONFLICT (correlation_id) DO UPDATE SET updated_at = h.updated_at
         RETURNING h.correlation_id, h.last_seq, h.last_hash, h.legal_hold, h.legal_hold_reason,
                   h.legal_hold_placed_by, h.legal_hold_placed_at)
@@ -259,47 +286,59 @@ BEGIN
 
     -- Claim the ids: a repeated id within the array counts once (its first
     -- occurrence), sorted by id so concurrent replays of overlapping batches
-    -- claim in one order. No conflict target: the registry's key decides
-    -- what a replay is, event_id alone on one node, (event_id,
-    -- correlation_id) on a Citus cluster (migration 0100, docs/scaling-out.md).
-    -- The claimed events are numbered here, on narrow rows: numbers[i] is
-    -- the chain_seq of the array's i-th event, 0 where it is not appended
-    -- (a replay, a repeat). Fixed-width and without NULLs, so numbers[i] is
-    -- one lookup, no join. An INSERT here reads variables, never a CTE of
-    -- its statement: Citus would copy that CTE's rows to every node, a dead
-    -- one included.
-    WITH claimed AS (
+    -- claim in one order. A plain INSERT first: the ids are new unless this
+    -- is a replay, and ON CONFLICT's speculative insertion costs about twice
+    -- a plain one per id. Only after a unique violation (its subtransaction
+    -- rolled back) are the new ones claimed, returned into `claimed`. No
+    -- conflict target: the registry's key decides what a replay is, event_id
+    -- alone on one node, (event_id, correlation_id) on a Citus cluster
+    -- (migration 0100, docs/scaling-out.md).
+    BEGIN
         INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
-        SELECT DISTINCT ON (e.event_id) e.event_id, (e.event_timestamp AT TIME ZONE 'UTC')::date,
-               e.correlation_id
-        FROM unnest(rows_in) WITH ORDINALITY AS e
-        ORDER BY e.event_id, e.ordinality
-        ON CONFLICT DO NOTHING
-        RETURNING event_id)
-    SELECT array_agg(coalesce(s.seq, 0) ORDER BY p.p) INTO numbers
-      FROM generate_series(1, cardinality(rows_in)) AS p(p)
-      LEFT JOIN (SELECT f.ordinality,
-                        h.last_seq + row_number() OVER (PARTITION BY f.correlation_id
-                                                        ORDER BY f.ordinality) AS seq
-                 FROM (SELECT DISTINCT ON (e.event_id) e.event_id, e.correlation_id, e.ordinality
-                       FROM unnest(rows_in) WITH ORDINALITY AS e
-                       ORDER BY e.event_id, e.ordinality) f    -- the occurrence claimed above
-                 JOIN unnest(chains, seqs) AS h(correlation_id, last_seq)
-                      ON h.correlation_id = f.correlation_id
-                 WHERE f.event_id IN (SELECT c.event_id FROM claimed c)) s ON s.ordinality = p.p;
-    IF NOT coalesce(0 < ANY (numbers), false) THEN  -- nothing new
-        RETURN 0;
+        SELECT f.event_id, f.event_date, f.correlation_id
+        FROM datastorage.first_occurrences(rows_in) f;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    EXCEPTION WHEN unique_violation THEN
+        WITH c AS (
+            INSERT INTO public.audit_event_ids (event_id, event_date, correlation_id)
+            SELECT f.event_id, f.event_date, f.correlation_id
+            FROM datastorage.first_occurrences(rows_in) f
+            ON CONFLICT DO NOTHING
+            RETURNING event_id)
+        SELECT array_agg(c.event_id) INTO claimed FROM c;
+        n := -1;
+    END;
+    -- Every event new and none repeated (the common case): all are appended,
+    -- kept stays NULL. Otherwise kept lists the positions of the claimed
+    -- first occurrences.
+    IF n IS DISTINCT FROM cardinality(rows_in) THEN
+        SELECT array_agg(f.ordinality) INTO kept
+          FROM datastorage.first_occurrences(rows_in) f
+         WHERE n >= 0 OR f.event_id IN (SELECT unnest(claimed));
+        IF kept IS NULL THEN  -- nothing new
+            RETURN 0;
+        END IF;
     END IF;
 
-    -- Hash and insert the claimed events. Each statement reads only this
+    -- Number, hash and insert the claimed events: within a chain in array
+    -- order, from its head's last_seq and last_hash. The numbering window
+    -- and the hash window share one sort. Each statement reads only this
     -- function's arguments and variables, never another statement's result:
     -- on a cluster Citus would copy such a result to every node, and an
     -- append of one chain would then touch them all.
     WITH ins AS (
         INSERT INTO public.audit_events
         WITH heads AS (
-            SELECT * FROM unnest(chains, hashes, held, reasons, placers, placed)
-                     AS t(correlation_id, last_hash, held, reason, placed_by, placed_at)
+            SELECT * FROM unnest(chains, seqs, hashes, held, reasons, placers, placed)
+                     AS t(correlation_id, last_seq, last_hash, held, reason, placed_by, placed_at)
+        ), numbered AS (
+            SELECT f.*, (f.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date,
+                   h.last_seq + row_number() OVER (PARTITION BY f.correlation_id
+                                                   ORDER BY f.ordinality) AS seq,
+                   h.last_hash, h.held, h.reason, h.placed_by, h.placed_at
+            FROM unnest(rows_in) WITH ORDINALITY AS f
+            JOIN heads h ON h.correlation_id = f.correlation_id
+            WHERE kept IS NULL OR f.ordinality IN (SELECT unnest(kept))
         ), linked AS (
             SELECT x.*, datastorage.chain_links(x.last_hash, datastorage.canonical_fields_v2(
                        x.span_id, coalesce(x.event_version, '1.0'), x.actor_id, x.actor_ip,
@@ -309,13 +348,10 @@ BEGIN
                        x.error_message, x.event_outcome, x.resource_name, x.resource_type,
                        x.correlation_id, x.event_category, x.event_metadata,
                        coalesce(x.retention_days, 2555), x.event_timestamp, x.parent_event_id,
-                       x.parent_event_date)) OVER (PARTITION BY x.correlation_id ORDER BY x.seq) AS link
-            FROM (SELECT f.*, (f.event_timestamp AT TIME ZONE 'UTC')::date AS utc_date,
-                         numbers[f.ordinality] AS seq, h.last_hash, h.held, h.reason,
-                         h.placed_by, h.placed_at
-                  FROM unnest(rows_in) WITH ORDINALITY AS f
-                  JOIN heads h ON h.correlation_id = f.correlation_id
-                  WHERE numbers[f.ordinality] > 0) x
+                       x.parent_event_date))
+                       OVER (PARTITION BY x.correlation_id ORDER BY x.ordinality
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS link
+            FROM numbered x
         )
         SELECT k.event_id, coalesce(k.event_version, '1.0'), k.event_timestamp, k.utc_date,
                k.event_type, k.event_category, k.event_action, k.event_outcome, k.actor_type,

@@ -109,11 +109,16 @@ def test_append_against_plain_insert_runs_and_stores_the_same_rows():
     """bench/bench_append.py end to end on a tiny sample: both databases end
     with the same number of events (run() asserts it), rates are positive."""
     from bench.bench_append import run
-    res = run(events=600, preload=200, batch=200)
+    res = run(events=600, preload=200, batch=200, calls=200)
     assert res["events"] == 600 and res["partitions"] >= 16
     assert res["append_events_per_s"] > 0 and res["plain_events_per_s"] > 0
     assert res["append_vs_plain"] > 0 and res["targets"][0]["value"] == res["append_vs_plain"]
-    # The rules' costs are reported beside the ratio, and add up to the gap.
+    # The rules' costs (backend CPU) are reported beside the ratio, and add up to the gap.
     cost = res["rule_us_per_event"]
     assert set(cost) == {"hash_chain", "id_claim", "rest"}
-    assert abs(sum(cost.values()) - (res["append_us_per_event"] - res["plain_us_per_event"])) < 0.5
+    assert abs(sum(cost.values()) - (res["append_cpu_us_per_event"] - res["plain_cpu_us_per_event"])) < 0.5
+    # One-event calls of each, in alternating rounds, measured in backend CPU.
+    one = res["single_event_calls"]
+    assert one["calls"] == 200 and one["rounds"] == 2
+    assert one["append"]["cpu"] > 0 and one["plain"]["cpu"] > 0 and one["append"]["wall"] > 0
+    assert res["single_append_vs_plain_cpu"] == round(one["plain"]["cpu"] / one["append"]["cpu"], 3)

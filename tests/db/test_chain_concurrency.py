@@ -69,3 +69,30 @@ def test_concurrent_replays_of_one_event_store_it_once(db_url, conn):
     assert sum(inserted) == 1, inserted
     assert conn.execute("SELECT count(*) FROM audit_events WHERE event_id = %s",
                         (ev["event_id"],)).fetchone()[0] == 1
+
+
+def test_concurrent_batches_repeating_each_others_ids_store_each_once(db_url, conn):
+    """Batches in disjoint chains (no head lock orders them) that repeat each
+    other's event ids, each in its own order: the first claim of an id makes
+    the others' plain claim fail and fall back to the replay path; each id is
+    stored once, nobody deadlocks, and every chain stays dense and valid."""
+    pool = [str(uuid.uuid4()) for _ in range(12)]
+    rng = random.Random(11)
+    batches = []
+    for b in range(8):
+        ids = rng.sample(pool, 8)  # shuffled: array order differs per batch
+        batches.append([{**event(f"cross-{b}", k), "event_id": i} for k, i in enumerate(ids)])
+    inserted = asyncio.run(_append_concurrently(db_url, batches))
+    distinct = {e["event_id"] for b in batches for e in b}
+    assert sum(inserted) == len(distinct), inserted
+    stored = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM audit_events "
+                          "WHERE correlation_id LIKE 'cross-%'").fetchone()
+    assert stored == (len(distinct), len(distinct))
+    for b, n in enumerate(inserted):
+        seqs = [r[0] for r in conn.execute("SELECT chain_seq FROM audit_events WHERE correlation_id = %s "
+                                           "ORDER BY chain_seq", (f"cross-{b}",))]
+        assert seqs == list(range(1, n + 1))
+        if n:
+            ok = conn.execute("SELECT is_valid FROM datastorage.verify_chain_summary(%s)",
+                              (f"cross-{b}",)).fetchone()
+            assert ok == (True,), b
