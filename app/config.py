@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Single-event appends in flight at once per worker (app/writes.py,
     # GroupCommit); events arriving meanwhile share the next call.
     write_calls: int = Field(4, ge=1)
+    # Seconds a search's audit event may wait for others to share its append
+    # call (app/workflows.py, AuditWriter); the search itself never waits.
+    audit_linger: float = Field(0.02, ge=0, le=1)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_event_data_bytes: int = Field(1024 * 1024, ge=1024)
     max_batch_events: int = Field(5000, ge=1)

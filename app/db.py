@@ -182,9 +182,15 @@ class Database:
 
     @staticmethod
     async def _admit(sem: asyncio.Semaphore, wait: float, what: str) -> None:
+        # A free slot is taken without a timer; a wait is bounded by
+        # asyncio.timeout, which (unlike wait_for) makes no task of its own.
+        if not sem.locked():
+            await sem.acquire()
+            return
         try:
-            await asyncio.wait_for(sem.acquire(), wait)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(wait):
+                await sem.acquire()
+        except TimeoutError:
             raise Busy(f"{what} stayed busy for {wait:g}s - please retry") from None
 
     @asynccontextmanager
@@ -205,7 +211,9 @@ class Database:
             held.append(self._slots)
             pool = self.pool
             try:
-                conn = await pool.acquire(timeout=timeout or self.timeout)
+                # Admitted, so a connection is free or may be opened (bounded by
+                # the pool's connect timeout): no timer of asyncpg's is needed.
+                conn = await pool.acquire()
             except Exception as exc:
                 translated = translate(exc)
                 if translated is exc:

@@ -52,7 +52,7 @@ def attach(app, settings) -> None:
         app.ctx.event_writes = GroupCommit(
             app.ctx.db, calls=min(settings.write_calls, settings.pool_max),
             wait=settings.pool_wait)
-        app.ctx.workflow_audit = AuditWriter(app)
+        app.ctx.workflow_audit = AuditWriter(app, linger=settings.audit_linger)
         app.ctx.maintenance = asyncio.get_running_loop().create_task(
             _partition_upkeep(app.ctx.db))
         app.ctx.log_worker = LogWorker(app.ctx.db, settings, log_signer)

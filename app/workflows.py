@@ -165,14 +165,25 @@ class AuditWriter:
       * a row the database refuses (it cannot be: rows are built by
         events.prepare) is split from its batch, logged in full and counted;
       * shutdown waits for the backlog (`close`).
-    A crash loses at most the rows not yet committed: those of the last
-    flush, normally a few milliseconds of searches."""
+    A call carries at least `min_batch` rows when that many arrive within
+    `linger` seconds of the first one waiting: an append's fixed cost is
+    that of several events (~0.6 ms of PostgreSQL CPU for one event alone,
+    ~0.2 ms per event from 16 on), and at moderate load searches would
+    otherwise go one or two a call. Nobody waits for the window but the
+    rows: searches answer before their row is stored, as before.
+    A crash loses at most the rows not yet committed: those queued in the
+    last `linger` seconds and those of the call in flight."""
 
-    def __init__(self, app, *, max_batch: int = 500, max_backlog: int = 10_000):
+    def __init__(self, app, *, max_batch: int = 500, max_backlog: int = 10_000,
+                 min_batch: int = 16, linger: float = 0.02):
         self.app = app
         self.max_batch = max_batch
         self.max_backlog = max_backlog
+        self.min_batch = min_batch
+        self.linger = linger
         self.pending: list[dict] = []
+        self.oldest = 0.0   # loop time the first of the pending rows was queued
+        self.filled = asyncio.Event()
         self.task: asyncio.Task | None = None
         self.room = asyncio.Event()
         self.room.set()
@@ -184,14 +195,21 @@ class AuditWriter:
         while len(self.pending) >= self.max_backlog:
             self.room.clear()
             await self.room.wait()
+        loop = asyncio.get_running_loop()
+        if not self.pending:
+            self.oldest = loop.time()
         self.pending.append(row)
+        if len(self.pending) >= self.min_batch:
+            self.filled.set()
         if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._drain())
+            self.task = loop.create_task(self._drain())
 
     async def close(self, timeout: float = 30.0) -> None:
         task = self.task
         if task is None:
             return
+        self.linger = 0.0   # shutting down: no more waiting for company
+        self.filled.set()
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout)
         except asyncio.TimeoutError:
@@ -199,15 +217,34 @@ class AuditWriter:
                       len(self.pending), events.payload(self.pending))
 
     async def _drain(self) -> None:
+        carried = False   # rows left over from a full call: they have waited already
         try:
             while self.pending:
+                if not carried:
+                    await self._fill()
                 batch = self.pending[:self.max_batch]
                 del self.pending[:self.max_batch]
+                carried = bool(self.pending)
+                self.filled.clear()
                 self.room.set()
                 await self._store(batch)
         finally:
             self.task = None
             self.room.set()
+
+    async def _fill(self) -> None:
+        """Until `min_batch` rows wait or the first has waited `linger` seconds."""
+        if len(self.pending) >= self.min_batch:
+            return
+        remaining = self.oldest + self.linger - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return
+        self.filled.clear()
+        try:
+            async with asyncio.timeout(remaining):
+                await self.filled.wait()
+        except TimeoutError:
+            pass
 
     async def _store(self, batch: list[dict]) -> None:
         async def flush():

@@ -24,6 +24,10 @@ One private cluster, one run, every HTTP number beside its SQL ceiling:
             how long each request spent searching and how long storing its
             audit event; both are summarised. Then an open-loop run at half the
             closed-loop maximum (latency counted from when a request was due).
+            A second service with DS_AUDIT_LINGER=0 (the search audit writer
+            without its wait window) runs the closed and open loops beside it,
+            phases alternating; the search events each append call carried
+            are counted per phase (they share its transaction id).
 
 Target (issue 6): search p99 < 20 ms at 32 concurrent clients.
 """
@@ -33,6 +37,7 @@ import argparse
 import random
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import orjson
@@ -203,13 +208,16 @@ def timed_search(base_url: str, requests: list[bytes], *, clients: int, duration
     parts = urlsplit(base_url)
     timings: list = []
     started = time.perf_counter()
+    wall = datetime.now(timezone.utc)
     res = run_async(drive(lambda: TimedClient(parts.hostname, parts.port, requests,
                                               timings=timings),
                           clients=clients, duration=duration, warmup=warmup, rate=rate))
     measured = [t for t in timings if t[0] >= started + warmup]
     server = {"search_ms": latency_summary([t[1] / 1000 for t in measured]),
               "audit_ms": latency_summary([t[2] / 1000 for t in measured])}
-    return res, server
+    # When this phase's measured audit events were built (append_calls).
+    window = (wall + timedelta(seconds=warmup), datetime.now(timezone.utc))
+    return res, server, window
 
 
 def audit_lag(base_url: str) -> dict[float, float]:
@@ -233,6 +241,21 @@ def lag_quantiles(before: dict, after: dict) -> dict:
     return res
 
 
+def append_calls(url: str, windows: dict[str, tuple]) -> dict:
+    """Events per append call, per phase: the search audit events one call
+    stored share its transaction id (event_timestamp: when the event was built)."""
+    out = {}
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        for name, (start, end) in windows.items():
+            events_, calls = conn.execute(
+                "SELECT count(*), count(DISTINCT xmin::text) FROM audit_events "
+                "WHERE event_type = 'workflow.catalog.search_completed' "
+                "AND event_timestamp >= %s AND event_timestamp < %s", (start, end)).fetchone()
+            out[name] = {"events": events_, "calls": calls,
+                         "events_per_call": round(events_ / calls, 2) if calls else None}
+    return out
+
+
 def row(label: str, res, *, ceiling: float | None = None, note: str = "") -> dict:
     d = res.to_dict()
     return {"phase": label, **d, "ceiling_per_s": None if ceiling is None else round(ceiling, 1),
@@ -245,6 +268,11 @@ def _cpu_ratio(ceiling, service) -> float | None:
     b = service.to_dict().get("cpu_us_per_item") or {}
     spent = b.get("service", 0) + b.get("postgres", 0)
     return round(a["postgres"] / spent, 3) if a.get("postgres") and spent else None
+
+
+def _cpu(phase: dict) -> str:
+    cpu = phase.get("cpu_us_per_item") or {}
+    return ", ".join(f"{k} {v:,.0f}" for k, v in cpu.items() if k != "client") or "–"
 
 
 def check(label: str, res, *ok: int) -> None:
@@ -262,6 +290,7 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
     phases: list[dict] = []
     server_timing: dict = {}
     audit_delay: dict = {}
+    windows: dict = {}
     with BenchCluster() as pg:
         url = pg.database("bench_workflows")
         log(f"cluster ready ({pg.settings})")
@@ -343,44 +372,78 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
             phases.append(row("SQL search_workflows (reference: rows not rendered)", s_bare))
             reqs = [http_request("POST", "/api/v1/workflows/search", orjson.dumps(q))
                     for q in queries]
-            log("HTTP search, 1 client")
-            lag0 = audit_lag(svc.base_url)
-            h1, server_timing["1 client"] = timed_search(svc.base_url, reqs, clients=1,
-                                                         duration=duration / 2, warmup=warmup)
-            lag1 = audit_lag(svc.base_url)
-            audit_delay["1 client"] = lag_quantiles(lag0, lag1)
-            check("search 1", h1, 200)
-            phases.append(row("HTTP search, 1 client", h1, ceiling=s_one.rate,
-                              note="vs SQL search_workflows_rendered, 1 client"))
-            log(f"    p50 {h1.to_dict()['p50_ms']} p99 {h1.to_dict()['p99_ms']} ms")
-            log(f"HTTP search, {search_clients} clients, closed loop")
-            # Server CPU per search (service + PostgreSQL): robust to the machine's load.
-            with CpuMeter(service=svc.proc.pid, postgres=pg.postmaster_pid()) as meter:
-                hs, server_timing["closed"] = timed_search(svc.base_url, reqs,
-                                                           clients=search_clients,
-                                                           duration=duration, warmup=warmup)
-            meter.into(hs)
-            lag2 = audit_lag(svc.base_url)
-            audit_delay["closed"] = lag_quantiles(lag1, lag2)
-            check("search", hs, 200)
-            phases.append(row(f"HTTP search, {search_clients} clients, closed loop", hs,
-                              ceiling=s_sql.rate, note="vs SQL search_workflows_rendered"))
-            log(f"    {hs.rate:,.0f}/s p50 {hs.to_dict()['p50_ms']} p99 {hs.to_dict()['p99_ms']} ms, "
-                f"CPU µs per search {hs.to_dict().get('cpu_us_per_item')}")
-            half = hs.rate / 2
-            log(f"HTTP search, open loop at {half:,.0f}/s")
-            ho, server_timing["open"] = timed_search(svc.base_url, reqs, clients=search_clients,
-                                                     duration=duration, warmup=warmup, rate=half)
-            audit_delay["open"] = lag_quantiles(lag2, audit_lag(svc.base_url))
-            check("search open", ho, 200)
-            phases.append(row(f"HTTP search, open loop at half max, {search_clients} conns", ho))
-            closed = phases[-2]  # the closed-loop search
-            log(f"    p50 {ho.to_dict()['p50_ms']} p99 {ho.to_dict()['p99_ms']} ms")
+
+            def metered(svc, key: str, rate: float | None = None):
+                """A search phase with its Server-Timing, time window and server
+                CPU per search (service + PostgreSQL: robust to the machine's load)."""
+                with CpuMeter(service=svc.proc.pid, postgres=pg.postmaster_pid()) as meter:
+                    res, server_timing[key], windows[key] = timed_search(
+                        svc.base_url, reqs, clients=search_clients, duration=duration,
+                        warmup=warmup, rate=rate)
+                return meter.into(res)
+            # A/B in the same run: a second service whose audit writer has no
+            # wait window (each call takes what queued while the previous one
+            # ran), started now so that both are warm; phases alternate
+            # (A closed, B closed; open loops A B B A) so neither always goes last.
+            svc0 = start_service(url, workers=workers, env={"DS_AUDIT_LINGER": "0"})
+            try:
+                log("HTTP search, 1 client")
+                lag0 = audit_lag(svc.base_url)
+                h1, server_timing["1 client"], windows["1 client"] = timed_search(
+                    svc.base_url, reqs, clients=1, duration=duration / 2, warmup=warmup)
+                lag1 = audit_lag(svc.base_url)
+                audit_delay["1 client"] = lag_quantiles(lag0, lag1)
+                check("search 1", h1, 200)
+                phases.append(row("HTTP search, 1 client", h1, ceiling=s_one.rate,
+                                  note="vs SQL search_workflows_rendered, 1 client"))
+                log(f"    p50 {h1.to_dict()['p50_ms']} p99 {h1.to_dict()['p99_ms']} ms")
+                log(f"HTTP search, {search_clients} clients, closed loop")
+                hs = metered(svc, "closed")
+                lag2 = audit_lag(svc.base_url)
+                audit_delay["closed"] = lag_quantiles(lag1, lag2)
+                check("search", hs, 200)
+                closed = row(f"HTTP search, {search_clients} clients, closed loop", hs,
+                             ceiling=s_sql.rate, note="vs SQL search_workflows_rendered")
+                log(f"    {hs.rate:,.0f}/s p50 {closed['p50_ms']} p99 {closed['p99_ms']} ms, "
+                    f"CPU µs per search {closed.get('cpu_us_per_item')}")
+                half = hs.rate / 2
+                log(f"B: DS_AUDIT_LINGER=0, {search_clients} clients, closed loop")
+                hs0 = metered(svc0, "closed, linger 0")
+                check("search B", hs0, 200)
+                closed0 = row(f"HTTP search, {search_clients} clients, closed loop, "
+                              "DS_AUDIT_LINGER=0", hs0, ceiling=s_sql.rate,
+                              note="vs SQL search_workflows_rendered")
+                log(f"    {hs0.rate:,.0f}/s, CPU µs per search {closed0.get('cpu_us_per_item')}")
+
+                def open_loop(service, key: str, label: str) -> dict:
+                    log(f"{label} at {half:,.0f}/s")
+                    lag = audit_lag(service.base_url)
+                    res = metered(service, key, rate=half)
+                    audit_delay[key] = lag_quantiles(lag, audit_lag(service.base_url))
+                    check(label, res, 200)
+                    out = row(label, res)
+                    log(f"    p50 {out['p50_ms']} p99 {out['p99_ms']} ms, "
+                        f"CPU µs per search {out.get('cpu_us_per_item')}")
+                    return out
+                # Open loops in the order A B B A: a later phase runs on more
+                # stored events (and meets autovacuum more often), so each
+                # side gets one early and one late round.
+                a_label = f"HTTP search, open loop at half max, {search_clients} conns"
+                b_label = "HTTP search, open loop at the same rate, DS_AUDIT_LINGER=0"
+                opened = open_loop(svc, "open", a_label)
+                opened0 = open_loop(svc0, "open, linger 0", b_label)
+                opened0_2 = open_loop(svc0, "open 2, linger 0", b_label + ", round 2")
+                opened_2 = open_loop(svc, "open 2", a_label + ", round 2")
+                phases += [closed, opened, opened_2, closed0, opened0, opened0_2]
+            finally:
+                stop_service(svc0)
         finally:
             stop_service(svc)
+        per_call = append_calls(url, windows)
 
     targets = [target("search p99 at 32 clients, closed loop (ms)", closed["p99_ms"], "<", 20.0),
-               target("search p99 at half max rate, open loop (ms)", phases[-1]["p99_ms"], "<", 20.0),
+               target("search p99 at half max rate, open loop (ms), the worse of two rounds",
+                      max(opened["p99_ms"], opened_2["p99_ms"]), "<", 20.0),
                # Issue 15: the HTTP layer within 0.8 of the SQL it calls, same concurrency.
                target(f"issue 15: HTTP search / SQL search_workflows_rendered, {search_clients} "
                       "connections", hs.rate / s_sql.rate if s_sql.rate else None, ">=", 0.8),
@@ -393,24 +456,27 @@ def main(quick: bool = False, *, workers: int = 1, search_clients: int = 32,
                       "warmup_s": warmup, "catalog_rows": CATALOG_ROWS, "quick": quick,
                       "catalog": {"rows": stats[0], "latest": stats[1], "signal_types": stats[2]}},
            "phases": phases, "server_timing": server_timing,
-           "search_audit_delay": audit_delay, "targets": targets,
+           "search_audit_delay": audit_delay, "search_audit_calls": per_call, "targets": targets,
            "command": "python -m bench.bench_workflows" + (" --quick" if quick else "")}
     md = (f"### Workflow catalog (catalog {stats[0]:,} rows, {stats[1]:,} latest; "
           f"service workers: {workers})\n\n"
           + markdown_table(["phase", "clients", "req/s", "p50 ms", "p99 ms", "ratio to ceiling",
-                            "statuses"],
+                            "CPU µs per request", "statuses"],
                            [[p["phase"], p["clients"], p["requests_per_s"], p["p50_ms"],
-                             p["p99_ms"], p["ratio_to_ceiling"], p["statuses"]] for p in phases])
+                             p["p99_ms"], p["ratio_to_ceiling"], _cpu(p), p["statuses"]]
+                            for p in phases])
           + "\nInside the service (Server-Timing), ms. On the request path the audit event is "
             "only built and queued (\"audit build+queue\"); the group-commit writer commits it "
             "after the response (\"audit delay\": event built -> committed, read from the lag "
             "histogram's buckets, so an upper bound):\n\n"
           + markdown_table(["run", "SQL call p50", "SQL call p99", "audit build+queue p50",
-                            "audit build+queue p99", "audit delay p50 <=", "audit delay p99 <="],
+                            "audit build+queue p99", "audit delay p50 <=", "audit delay p99 <=",
+                            "events per append call"],
                            [[k, v["search_ms"]["p50_ms"], v["search_ms"]["p99_ms"],
                              v["audit_ms"]["p50_ms"], v["audit_ms"]["p99_ms"],
                              audit_delay.get(k, {}).get("p50_le_ms"),
-                             audit_delay.get(k, {}).get("p99_le_ms")]
+                             audit_delay.get(k, {}).get("p99_le_ms"),
+                             per_call.get(k, {}).get("events_per_call")]
                             for k, v in server_timing.items()])
           + "\n" + markdown_table(["target", "value", "limit", "met"],
                                   [[t["target"], t["value"], f"{t['op']} {t['limit']}", t["met"]]

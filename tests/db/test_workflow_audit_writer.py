@@ -9,6 +9,7 @@ import uuid
 from types import SimpleNamespace
 
 import psycopg
+import pytest
 
 from app.db import Database
 from app.migrate import libpq_url
@@ -118,3 +119,30 @@ def test_rows_wait_out_a_database_outage_without_a_spool(pg, db_url):
 
 def test_event_ids_are_unique_per_row():
     assert len({row(str(uuid.uuid4()))["event_id"] for _ in range(50)}) == 50
+
+
+@pytest.mark.parametrize("count, min_batch, linger", [
+    (20, 100, 1.0),   # a trickle within the window: one call, not one per row
+    (8, 8, 60.0),     # min_batch reached: sent at once, long before the window ends
+])
+def test_the_window_gathers_rows_but_a_full_batch_goes_at_once(db_url, conn, count, min_batch,
+                                                                linger):
+    prefix = f"window-{count}-"
+
+    async def body(writer):
+        for i in range(count):   # after the first row the writer waits for company
+            await writer.submit(row(f"{prefix}{i}"))
+            await asyncio.sleep(0.002)
+        await apoll(lambda: writer.stored == count, timeout=20, what="the rows stored")
+        return writer.flushes
+    assert asyncio.run(with_writer(db_url, body, min_batch=min_batch, linger=linger)) == 1
+    assert stored(conn, prefix) == count
+
+
+def test_shutdown_does_not_wait_out_the_window(db_url, conn):
+    async def body(writer):
+        await writer.submit(row("closing-0"))
+        await writer.close(timeout=20)   # past it, close gives up and logs the row unstored
+        return writer.stored
+    assert asyncio.run(with_writer(db_url, body, linger=60.0)) == 1
+    assert stored(conn, "closing-") == 1
