@@ -91,7 +91,12 @@ END
 $$;
 
 -- Chain heads: other columns move with every append (the owner's append
--- function); the hold columns only through the hold functions.
+-- function); the hold columns only through the hold functions. Two
+-- triggers call it, each only when it may refuse: an UPDATE that changes a
+-- hold column, a DELETE of a held head. Their WHEN conditions below are
+-- evaluated by the executor, so the append (which updates each head it
+-- touches once or twice per call) costs no PL/pgSQL call. The checks stay
+-- here too: the function is right whichever trigger calls it.
 CREATE OR REPLACE FUNCTION datastorage_guard.guard_chain_head() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -112,6 +117,24 @@ BEGIN
     END IF;
     RETURN NEW;
 END
+$$;
+
+-- The WHEN conditions of the chain heads' two guard triggers, as PostgreSQL
+-- deparses them (one IS DISTINCT FROM per hold column, any of them): the
+-- triggers are made from this text and the DDL guard holds them to it, like
+-- delete_refused_when(). A WHEN is bound when the trigger is created, so a
+-- caller's search_path cannot change what it means.
+CREATE OR REPLACE FUNCTION datastorage_guard.head_hold_changed_when() RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT '((old.legal_hold IS DISTINCT FROM new.legal_hold) '
+           'OR (old.legal_hold_reason IS DISTINCT FROM new.legal_hold_reason) '
+           'OR (old.legal_hold_placed_by IS DISTINCT FROM new.legal_hold_placed_by) '
+           'OR (old.legal_hold_placed_at IS DISTINCT FROM new.legal_hold_placed_at))'
+$$;
+
+CREATE OR REPLACE FUNCTION datastorage_guard.head_delete_refused_when() RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'old.legal_hold'
 $$;
 
 CREATE OR REPLACE FUNCTION datastorage_guard.refuse_truncate() RETURNS trigger
@@ -154,8 +177,18 @@ $$;
 CREATE OR REPLACE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 
-CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OR DELETE ON public.audit_chain_heads
-    FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head();
+-- Replaces in place the trigger of both events that ran on every update.
+DO $$
+BEGIN
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE ON public.audit_chain_heads '
+                   'FOR EACH ROW WHEN (%s) EXECUTE FUNCTION datastorage_guard.guard_chain_head()',
+                   datastorage_guard.head_hold_changed_when());
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit_chain_heads_held_delete BEFORE DELETE '
+                   'ON public.audit_chain_heads '
+                   'FOR EACH ROW WHEN (%s) EXECUTE FUNCTION datastorage_guard.guard_chain_head()',
+                   datastorage_guard.head_delete_refused_when());
+END
+$$;
 CREATE OR REPLACE TRIGGER audit_chain_heads_no_truncate BEFORE TRUNCATE ON public.audit_chain_heads
     FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 
