@@ -123,38 +123,43 @@ BEGIN
 END
 $$;
 
--- The guard triggers every protected relation must carry: (relation,
--- trigger, function, pg_trigger.tgtype, WHEN condition as deparsed or NULL).
--- The type pins timing, level and events (2 BEFORE, 1 ROW, 4 INSERT,
--- 8 DELETE, 16 UPDATE, 32 TRUNCATE): a guard re-created for fewer events, or
--- after the row is written, would let through what it exists to refuse.
--- Each function is looked up once, not once per partition; inlined like
--- audit_partitions(). (It replaces expected_triggers(), which had no type
--- or condition: dropped below, once violations() no longer calls it.)
-CREATE OR REPLACE FUNCTION datastorage_guard.guard_triggers()
-RETURNS TABLE (rel regclass, tgname name, fn regprocedure, kind smallint, cond text)
+-- Every guard trigger: (table, trigger, function, pg_trigger.tgtype, WHEN
+-- condition as deparsed or NULL). The type pins timing, level and events
+-- (2 BEFORE, 1 ROW, 4 INSERT, 8 DELETE, 16 UPDATE, 32 TRUNCATE): a guard
+-- re-created for fewer events, or after the row is written, would let
+-- through what it exists to refuse. Trigger names are unique across the
+-- tables. Inlined like audit_partitions().
+CREATE OR REPLACE FUNCTION datastorage_guard.guard_trigger_shapes()
+RETURNS TABLE (tbl text, tgname name, fn regprocedure, kind smallint, cond text)
 LANGUAGE sql STABLE AS $$
-    WITH g AS MATERIALIZED (
-        SELECT v.tbl, v.tgname::name AS tgname, v.fn::pg_catalog.regprocedure AS fn,
-               v.kind::smallint AS kind, v.cond
-        FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()',
-                      19, NULL),
-                     ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()',
-                      11, datastorage_guard.delete_refused_when()),
-                     ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()',
-                      34, NULL),
-                     ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()',
-                      19, datastorage_guard.head_hold_changed_when()),
-                     ('audit_chain_heads', 'audit_chain_heads_held_delete',
-                      'datastorage_guard.guard_chain_head()', 11,
-                      datastorage_guard.head_delete_refused_when()),
-                     ('audit_chain_heads', 'audit_chain_heads_no_truncate',
-                      'datastorage_guard.refuse_truncate()', 34, NULL),
-                     ('audit_legal_holds', 'audit_legal_holds_append_only',
-                      'datastorage_guard.guard_hold_history()', 31, NULL),
-                     ('audit_legal_holds', 'audit_legal_holds_no_truncate',
-                      'datastorage_guard.refuse_truncate()', 34, NULL)) AS v(tbl, tgname, fn, kind, cond))
-    SELECT r.rel, g.tgname, g.fn, g.kind, g.cond
+    SELECT v.tbl, v.tgname::name, v.fn::pg_catalog.regprocedure, v.kind::smallint, v.cond
+    FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()',
+                  19, NULL),
+                 ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()',
+                  11, datastorage_guard.delete_refused_when()),
+                 ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL),
+                 ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()',
+                  19, datastorage_guard.head_hold_changed_when()),
+                 ('audit_chain_heads', 'audit_chain_heads_held_delete', 'datastorage_guard.guard_chain_head()',
+                  11, datastorage_guard.head_delete_refused_when()),
+                 ('audit_chain_heads', 'audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL),
+                 ('audit_legal_holds', 'audit_legal_holds_append_only',
+                  'datastorage_guard.guard_hold_history()', 31, NULL),
+                 ('audit_legal_holds', 'audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL)) AS v(tbl, tgname, fn, kind, cond)
+$$;
+
+-- The guard triggers every protected relation must carry: (relation,
+-- trigger, function), every partition of audit_events included.
+-- Each function is looked up once, not once per partition; inlined like
+-- audit_partitions().
+CREATE OR REPLACE FUNCTION datastorage_guard.expected_triggers()
+RETURNS TABLE (rel regclass, tgname name, fn regprocedure)
+LANGUAGE sql STABLE AS $$
+    WITH g AS MATERIALIZED (SELECT s.tbl, s.tgname, s.fn FROM datastorage_guard.guard_trigger_shapes() s)
+    SELECT r.rel, g.tgname, g.fn
     FROM (SELECT 'audit_events' AS tbl, pg_catalog.to_regclass('public.audit_events') AS rel
           UNION ALL SELECT 'audit_events', p FROM datastorage_guard.audit_partitions() p
           UNION ALL SELECT 'audit_chain_heads', pg_catalog.to_regclass('public.audit_chain_heads')
@@ -194,7 +199,10 @@ BEGIN
                          AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
                        ORDER BY a.attname);
     RETURN QUERY
-    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.guard_triggers() WHERE rel IS NOT NULL),
+    WITH e AS MATERIALIZED (SELECT x.*, s.kind, s.cond
+                            FROM datastorage_guard.expected_triggers() x
+                            JOIN datastorage_guard.guard_trigger_shapes() s ON s.tgname = x.tgname
+                            WHERE x.rel IS NOT NULL),
          cols AS (SELECT a.attrelid AS rel, array_agg(a.attnum ORDER BY a.attname) AS nums
                   FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid IN (SELECT e.rel FROM e) AND NOT a.attisdropped
@@ -242,8 +250,6 @@ BEGIN
              AND NOT a.attisdropped) <> 2;
 END
 $$;
-
-DROP FUNCTION IF EXISTS datastorage_guard.expected_triggers();
 
 -- Were the guards intact when last looked at (datastorage_guard.ddl_state)?
 -- A hint that only ever fails closed: when it says yes, ddl_start() does
