@@ -123,32 +123,33 @@ BEGIN
 END
 $$;
 
--- Every guard trigger: (table, trigger, function, pg_trigger.tgtype, WHEN
--- condition as deparsed or NULL). The type pins timing, level and events
--- (2 BEFORE, 1 ROW, 4 INSERT, 8 DELETE, 16 UPDATE, 32 TRUNCATE): a guard
--- re-created for fewer events, or after the row is written, would let
--- through what it exists to refuse. Trigger names are unique across the
--- tables. Inlined like audit_partitions().
+-- Every guard trigger: (table, trigger, function, pg_trigger.tgtype,
+-- UPDATE OF columns or NULL, WHEN condition as deparsed or NULL). The type
+-- pins timing, level and events (2 BEFORE, 1 ROW, 4 INSERT, 8 DELETE,
+-- 16 UPDATE, 32 TRUNCATE): a guard re-created for fewer events or columns,
+-- or after the row is written, would let through what it exists to refuse.
+-- Trigger names are unique across the tables. Inlined like
+-- audit_partitions().
 CREATE OR REPLACE FUNCTION datastorage_guard.guard_trigger_shapes()
-RETURNS TABLE (tbl text, tgname name, fn regprocedure, kind smallint, cond text)
+RETURNS TABLE (tbl text, tgname name, fn regprocedure, kind smallint, cols name[], cond text)
 LANGUAGE sql STABLE AS $$
-    SELECT v.tbl, v.tgname::name, v.fn::pg_catalog.regprocedure, v.kind::smallint, v.cond
+    SELECT v.tbl, v.tgname::name, v.fn::pg_catalog.regprocedure, v.kind::smallint, v.cols, v.cond
     FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()',
-                  19, NULL),
+                  19, NULL, NULL),
                  ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()',
-                  11, datastorage_guard.delete_refused_when()),
+                  11, NULL, datastorage_guard.delete_refused_when()),
                  ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()',
-                  34, NULL),
+                  34, NULL, NULL),
                  ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()',
-                  19, datastorage_guard.head_hold_changed_when()),
+                  19, datastorage_guard.head_hold_columns(), NULL),
                  ('audit_chain_heads', 'audit_chain_heads_held_delete', 'datastorage_guard.guard_chain_head()',
-                  11, datastorage_guard.head_delete_refused_when()),
+                  11, NULL, datastorage_guard.head_delete_refused_when()),
                  ('audit_chain_heads', 'audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()',
-                  34, NULL),
+                  34, NULL, NULL),
                  ('audit_legal_holds', 'audit_legal_holds_append_only',
-                  'datastorage_guard.guard_hold_history()', 31, NULL),
+                  'datastorage_guard.guard_hold_history()', 31, NULL, NULL),
                  ('audit_legal_holds', 'audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()',
-                  34, NULL)) AS v(tbl, tgname, fn, kind, cond)
+                  34, NULL, NULL)) AS v(tbl, tgname, fn, kind, cols, cond)
 $$;
 
 -- The guard triggers every protected relation must carry: (relation,
@@ -199,7 +200,7 @@ BEGIN
                          AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
                        ORDER BY a.attname);
     RETURN QUERY
-    WITH e AS MATERIALIZED (SELECT x.*, s.kind, s.cond
+    WITH e AS MATERIALIZED (SELECT x.*, s.kind, s.cols, s.cond
                             FROM datastorage_guard.expected_triggers() x
                             JOIN datastorage_guard.guard_trigger_shapes() s ON s.tgname = x.tgname
                             WHERE x.rel IS NOT NULL),
@@ -212,15 +213,20 @@ BEGIN
     FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
     WHERE to_regclass('public.' || t) IS NULL
     UNION ALL
-    -- In place, enabled, running its guard function, for its events and
-    -- no column list, with exactly its WHEN condition or none
-    -- (110_audit_immutability.sql).
+    -- In place, enabled, running its guard function, for its events, its
+    -- columns (by name, now) or all, with exactly its WHEN condition or
+    -- none (110_audit_immutability.sql).
     SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
     FROM e
     LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
     LEFT JOIN cols ON cols.rel = e.rel
     WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
-       OR g.tgtype <> e.kind OR pg_catalog.cardinality(g.tgattr::smallint[]) <> 0
+       OR g.tgtype <> e.kind
+       OR ARRAY(SELECT a FROM unnest(g.tgattr::smallint[]) a ORDER BY a)
+          <> ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = e.rel AND a.attname = ANY (e.cols) AND NOT a.attisdropped
+                   ORDER BY a.attnum)
+       OR coalesce(pg_catalog.cardinality(e.cols), 0) <> pg_catalog.cardinality(g.tgattr::smallint[])
        OR CASE WHEN g.tgqual IS NULL AND e.cond IS NULL THEN false
                WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text IN (rule_tree, rule_clone)
                     AND cols.nums = rule_cols THEN false

@@ -4384,26 +4384,26 @@ ALTER FUNCTION datastorage_guard.guard_hold_history() OWNER TO postgres;
 -- Name: guard_trigger_shapes(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
-CREATE FUNCTION datastorage_guard.guard_trigger_shapes() RETURNS TABLE(tbl text, tgname name, fn regprocedure, kind smallint, cond text)
+CREATE FUNCTION datastorage_guard.guard_trigger_shapes() RETURNS TABLE(tbl text, tgname name, fn regprocedure, kind smallint, cols name[], cond text)
     LANGUAGE sql STABLE
     AS $$
-    SELECT v.tbl, v.tgname::name, v.fn::pg_catalog.regprocedure, v.kind::smallint, v.cond
+    SELECT v.tbl, v.tgname::name, v.fn::pg_catalog.regprocedure, v.kind::smallint, v.cols, v.cond
     FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()',
-                  19, NULL),
+                  19, NULL, NULL),
                  ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()',
-                  11, datastorage_guard.delete_refused_when()),
+                  11, NULL, datastorage_guard.delete_refused_when()),
                  ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()',
-                  34, NULL),
+                  34, NULL, NULL),
                  ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()',
-                  19, datastorage_guard.head_hold_changed_when()),
+                  19, datastorage_guard.head_hold_columns(), NULL),
                  ('audit_chain_heads', 'audit_chain_heads_held_delete', 'datastorage_guard.guard_chain_head()',
-                  11, datastorage_guard.head_delete_refused_when()),
+                  11, NULL, datastorage_guard.head_delete_refused_when()),
                  ('audit_chain_heads', 'audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()',
-                  34, NULL),
+                  34, NULL, NULL),
                  ('audit_legal_holds', 'audit_legal_holds_append_only',
-                  'datastorage_guard.guard_hold_history()', 31, NULL),
+                  'datastorage_guard.guard_hold_history()', 31, NULL, NULL),
                  ('audit_legal_holds', 'audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()',
-                  34, NULL)) AS v(tbl, tgname, fn, kind, cond)
+                  34, NULL, NULL)) AS v(tbl, tgname, fn, kind, cols, cond)
 $$;
 
 
@@ -4438,21 +4438,18 @@ $$;
 ALTER FUNCTION datastorage_guard.head_delete_refused_when() OWNER TO postgres;
 
 --
--- Name: head_hold_changed_when(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+-- Name: head_hold_columns(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
-CREATE FUNCTION datastorage_guard.head_hold_changed_when() RETURNS text
+CREATE FUNCTION datastorage_guard.head_hold_columns() RETURNS name[]
     LANGUAGE sql IMMUTABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-    SELECT '((old.legal_hold IS DISTINCT FROM new.legal_hold) '
-           'OR (old.legal_hold_reason IS DISTINCT FROM new.legal_hold_reason) '
-           'OR (old.legal_hold_placed_by IS DISTINCT FROM new.legal_hold_placed_by) '
-           'OR (old.legal_hold_placed_at IS DISTINCT FROM new.legal_hold_placed_at))'
+    SELECT '{legal_hold, legal_hold_reason, legal_hold_placed_by, legal_hold_placed_at}'::name[]
 $$;
 
 
-ALTER FUNCTION datastorage_guard.head_hold_changed_when() OWNER TO postgres;
+ALTER FUNCTION datastorage_guard.head_hold_columns() OWNER TO postgres;
 
 --
 -- Name: held_partitions(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -4724,7 +4721,7 @@ BEGIN
                          AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
                        ORDER BY a.attname);
     RETURN QUERY
-    WITH e AS MATERIALIZED (SELECT x.*, s.kind, s.cond
+    WITH e AS MATERIALIZED (SELECT x.*, s.kind, s.cols, s.cond
                             FROM datastorage_guard.expected_triggers() x
                             JOIN datastorage_guard.guard_trigger_shapes() s ON s.tgname = x.tgname
                             WHERE x.rel IS NOT NULL),
@@ -4737,15 +4734,20 @@ BEGIN
     FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
     WHERE to_regclass('public.' || t) IS NULL
     UNION ALL
-    -- In place, enabled, running its guard function, for its events and
-    -- no column list, with exactly its WHEN condition or none
-    -- (110_audit_immutability.sql).
+    -- In place, enabled, running its guard function, for its events, its
+    -- columns (by name, now) or all, with exactly its WHEN condition or
+    -- none (110_audit_immutability.sql).
     SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
     FROM e
     LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
     LEFT JOIN cols ON cols.rel = e.rel
     WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
-       OR g.tgtype <> e.kind OR pg_catalog.cardinality(g.tgattr::smallint[]) <> 0
+       OR g.tgtype <> e.kind
+       OR ARRAY(SELECT a FROM unnest(g.tgattr::smallint[]) a ORDER BY a)
+          <> ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = e.rel AND a.attname = ANY (e.cols) AND NOT a.attisdropped
+                   ORDER BY a.attnum)
+       OR coalesce(pg_catalog.cardinality(e.cols), 0) <> pg_catalog.cardinality(g.tgattr::smallint[])
        OR CASE WHEN g.tgqual IS NULL AND e.cond IS NULL THEN false
                WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text IN (rule_tree, rule_clone)
                     AND cols.nums = rule_cols THEN false
@@ -5498,7 +5500,7 @@ CREATE TRIGGER audit_chain_heads_held_delete BEFORE DELETE ON public.audit_chain
 -- Name: audit_chain_heads audit_chain_heads_hold; Type: TRIGGER; Schema: public; Owner: datastorage_owner
 --
 
-CREATE TRIGGER audit_chain_heads_hold BEFORE UPDATE ON public.audit_chain_heads FOR EACH ROW WHEN (((old.legal_hold IS DISTINCT FROM new.legal_hold) OR (old.legal_hold_reason IS DISTINCT FROM new.legal_hold_reason) OR (old.legal_hold_placed_by IS DISTINCT FROM new.legal_hold_placed_by) OR (old.legal_hold_placed_at IS DISTINCT FROM new.legal_hold_placed_at))) EXECUTE FUNCTION datastorage_guard.guard_chain_head();
+CREATE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF legal_hold, legal_hold_reason, legal_hold_placed_by, legal_hold_placed_at ON public.audit_chain_heads FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head();
 
 
 --

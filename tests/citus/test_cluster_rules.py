@@ -366,9 +366,9 @@ def test_migrate_again_changes_nothing(coord, citus_db):
 
 
 def test_an_older_head_guard_is_replaced_on_every_shard(coord, citus, citus_db):
-    """A cluster migrated when the chain heads' guard was one trigger without
-    a condition: migrate gives every shard the two conditional triggers, and
-    the guards are intact."""
+    """A cluster migrated when the chain heads' guard was one trigger for
+    every update and delete: migrate gives every shard the two narrower
+    triggers, and the guards are intact."""
     from app.migrate import migrate
     coord.execute("DROP TRIGGER audit_chain_heads_held_delete ON audit_chain_heads")
     coord.execute("CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OR DELETE ON audit_chain_heads"
@@ -381,10 +381,11 @@ def test_an_older_head_guard_is_replaced_on_every_shard(coord, citus, citus_db):
             shards = w.execute(
                 "SELECT c.oid FROM pg_class c WHERE c.relname ~ '^audit_chain_heads_[0-9]+$'").fetchall()
             triggers = w.execute(
-                "SELECT t.tgtype, t.tgqual IS NOT NULL, count(*) FROM pg_trigger t"
+                "SELECT t.tgtype, t.tgqual IS NOT NULL, t.tgattr::text, count(*) FROM pg_trigger t"
                 " JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relname ~ '^audit_chain_heads_[0-9]+$'"
-                " AND t.tgtype & 1 = 1 GROUP BY 1, 2 ORDER BY 1").fetchall()
-        assert shards and triggers == [(11, True, len(shards)), (19, True, len(shards))]
+                " AND t.tgtype & 1 = 1 GROUP BY 1, 2, 3 ORDER BY 1").fetchall()
+        # DELETE: WHEN (old.legal_hold); UPDATE OF the four hold columns.
+        assert shards and triggers == [(11, True, "", len(shards)), (19, False, "5 6 7 8", len(shards))]
 
 
 def definitions(coord) -> dict:

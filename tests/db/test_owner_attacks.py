@@ -257,29 +257,26 @@ def test_a_drop_waits_for_a_hold_being_placed(attacker, db_url):
         assert su.execute(f"SELECT count(*) FROM {part} WHERE legal_hold").fetchone() == (1,)
 
 
-# The chain heads' guard runs only when it can refuse (WHEN conditions,
-# 110_audit_immutability.sql), so the DDL guard must hold every guard
-# trigger to its exact shape: events, timing, column list, condition,
-# enablement. Each rewrite below keeps the trigger's name and function; the
-# exploit beside it is what the rewrite would let the owner do.
-HEAD_WHEN = ("((old.legal_hold IS DISTINCT FROM new.legal_hold) "
-             "OR (old.legal_hold_reason IS DISTINCT FROM new.legal_hold_reason) "
-             "OR (old.legal_hold_placed_by IS DISTINCT FROM new.legal_hold_placed_by) "
-             "OR (old.legal_hold_placed_at IS DISTINCT FROM new.legal_hold_placed_at))")
+# The chain heads' guard runs only when it can refuse (a column list and a
+# WHEN condition, 110_audit_immutability.sql), so the DDL guard must hold
+# every guard trigger to its exact shape: events, timing, column list,
+# condition, enablement. Each rewrite below keeps the trigger's name and
+# function; the exploit beside it is what the rewrite would let the owner do.
+HOLD_COLUMNS = "legal_hold, legal_hold_reason, legal_hold_placed_by, legal_hold_placed_at"
 UNHOLD_HEAD = "UPDATE audit_chain_heads SET legal_hold = false WHERE correlation_id = 'held'"
 DELETE_HEAD = "DELETE FROM audit_chain_heads WHERE correlation_id = 'held'"
 HEAD_GUARD = "EXECUTE FUNCTION datastorage_guard.guard_chain_head()"
 REWRITES = {
     "heads_update_when_false": (
-        f"CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE ON audit_chain_heads "
-        f"FOR EACH ROW WHEN (false) {HEAD_GUARD}", UNHOLD_HEAD),
-    "heads_update_one_column_compared": (
-        f"CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE ON audit_chain_heads "
-        f"FOR EACH ROW WHEN (old.legal_hold IS DISTINCT FROM new.legal_hold) {HEAD_GUARD}",
+        f"CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF {HOLD_COLUMNS} "
+        f"ON audit_chain_heads FOR EACH ROW WHEN (false) {HEAD_GUARD}", UNHOLD_HEAD),
+    "heads_update_of_fewer_columns": (
+        f"CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF legal_hold "
+        f"ON audit_chain_heads FOR EACH ROW {HEAD_GUARD}",
         "UPDATE audit_chain_heads SET legal_hold_reason = 'forged' WHERE correlation_id = 'held'"),
     "heads_update_of_another_column": (
         f"CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF updated_at "
-        f"ON audit_chain_heads FOR EACH ROW WHEN ({HEAD_WHEN}) {HEAD_GUARD}", UNHOLD_HEAD),
+        f"ON audit_chain_heads FOR EACH ROW {HEAD_GUARD}", UNHOLD_HEAD),
     "heads_delete_when_weakened": (
         f"CREATE OR REPLACE TRIGGER audit_chain_heads_held_delete BEFORE DELETE ON audit_chain_heads "
         f"FOR EACH ROW WHEN (old.legal_hold AND false) {HEAD_GUARD}", DELETE_HEAD),

@@ -60,14 +60,18 @@ SELECT is((SELECT count(*) FROM pg_trigger t WHERE t.tgname = 'enforce_legal_hol
           'every enforce_legal_hold trigger carries the delete rule as its condition');
 SELECT cmp_ok((SELECT count(*) FROM pg_trigger t WHERE t.tgname = 'enforce_legal_hold'), '>', 1::bigint,
               'on the parent and on the partitions');
--- The chain heads' guard fires only for a hold change or a held head's
--- delete: its conditions, exactly as the guard expects them.
-SELECT is((SELECT array_agg(tgname::text || ': ' || substring(pg_get_triggerdef(oid)
-                                FROM ' WHEN \((.*)\) EXECUTE FUNCTION ') ORDER BY tgname::text COLLATE "C")
+-- The chain heads' guard fires only for an update that sets a hold column
+-- or a held head's delete, exactly as the guard expects them.
+SELECT is((SELECT array_agg(tgname::text || ': {' || array_to_string(tgattr::smallint[], ',') || '} '
+                            || coalesce(substring(pg_get_triggerdef(oid)
+                                        FROM ' WHEN \((.*)\) EXECUTE FUNCTION '), '-')
+                            ORDER BY tgname::text COLLATE "C")
            FROM pg_trigger WHERE tgrelid = 'audit_chain_heads'::regclass AND tgtype & 1 = 1),
-          ARRAY['audit_chain_heads_held_delete: ' || datastorage_guard.head_delete_refused_when(),
-                'audit_chain_heads_hold: ' || datastorage_guard.head_hold_changed_when()],
-          'the chain heads carry two row triggers, each with its condition');
+          ARRAY['audit_chain_heads_held_delete: {} ' || datastorage_guard.head_delete_refused_when(),
+                'audit_chain_heads_hold: ' || ARRAY(SELECT a.attnum FROM pg_attribute a
+                    WHERE a.attrelid = 'audit_chain_heads'::regclass
+                      AND a.attname = ANY (datastorage_guard.head_hold_columns()) ORDER BY 1)::text || ' -'],
+          'the chain heads carry two row triggers: one for the hold columns, one for held heads');
 SELECT is_empty($$ SELECT * FROM datastorage_guard.violations() $$, 'the DDL guard finds nothing wrong');
 
 SELECT * FROM finish();
