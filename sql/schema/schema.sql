@@ -4743,11 +4743,14 @@ BEGIN
     LEFT JOIN cols ON cols.rel = e.rel
     WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
        OR g.tgtype <> e.kind
-       OR ARRAY(SELECT a FROM unnest(g.tgattr::smallint[]) a ORDER BY a)
-          <> ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
-                   WHERE a.attrelid = e.rel AND a.attname = ANY (e.cols) AND NOT a.attisdropped
-                   ORDER BY a.attnum)
-       OR coalesce(pg_catalog.cardinality(e.cols), 0) <> pg_catalog.cardinality(g.tgattr::smallint[])
+       -- (CASE: the column lookup only for the one trigger with columns.)
+       OR CASE WHEN e.cols IS NULL THEN pg_catalog.cardinality(g.tgattr::smallint[]) <> 0
+               ELSE pg_catalog.cardinality(e.cols) <> pg_catalog.cardinality(g.tgattr::smallint[])
+                    OR ARRAY(SELECT a FROM unnest(g.tgattr::smallint[]) a ORDER BY a)
+                       <> ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
+                                WHERE a.attrelid = e.rel AND a.attname = ANY (e.cols)
+                                  AND NOT a.attisdropped ORDER BY a.attnum)
+          END
        OR CASE WHEN g.tgqual IS NULL AND e.cond IS NULL THEN false
                WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text IN (rule_tree, rule_clone)
                     AND cols.nums = rule_cols THEN false
