@@ -91,7 +91,11 @@ END
 $$;
 
 -- Chain heads: other columns move with every append (the owner's append
--- function); the hold columns only through the hold functions.
+-- function); the hold columns only through the hold functions. Two
+-- triggers call it, each only when it may refuse: an UPDATE that sets a
+-- hold column, a DELETE of a held head. So the append (which updates each
+-- head it touches once or twice per call) costs no PL/pgSQL call. The
+-- checks stay here too: the function is right whichever trigger calls it.
 CREATE OR REPLACE FUNCTION datastorage_guard.guard_chain_head() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -112,6 +116,26 @@ BEGIN
     END IF;
     RETURN NEW;
 END
+$$;
+
+-- The hold columns of a chain head: the UPDATE trigger fires only for a
+-- statement that sets one of them (UPDATE OF, checked against the
+-- statement's target columns; a WHEN condition cost a compilation per
+-- statement, as much as the call it saved at one row). No other way
+-- changes a column: rules and other BEFORE UPDATE triggers are refused by
+-- the DDL guard, which holds the trigger to exactly these columns.
+CREATE OR REPLACE FUNCTION datastorage_guard.head_hold_columns() RETURNS name[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT '{legal_hold, legal_hold_reason, legal_hold_placed_by, legal_hold_placed_at}'::name[]
+$$;
+
+-- The DELETE trigger's WHEN condition, as PostgreSQL deparses it: the
+-- trigger is made from this text and the DDL guard holds it to it, like
+-- delete_refused_when(). Bound when the trigger is created, so a caller's
+-- search_path cannot change what it means.
+CREATE OR REPLACE FUNCTION datastorage_guard.head_delete_refused_when() RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'old.legal_hold'
 $$;
 
 CREATE OR REPLACE FUNCTION datastorage_guard.refuse_truncate() RETURNS trigger
@@ -154,8 +178,20 @@ $$;
 CREATE OR REPLACE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 
-CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OR DELETE ON public.audit_chain_heads
-    FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head();
+-- Replaces in place the trigger of both events that ran on every update.
+DO $$
+BEGIN
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF %s '
+                   'ON public.audit_chain_heads '
+                   'FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head()',
+                   (SELECT string_agg(quote_ident(c), ', ')
+                    FROM unnest(datastorage_guard.head_hold_columns()) c));
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit_chain_heads_held_delete BEFORE DELETE '
+                   'ON public.audit_chain_heads '
+                   'FOR EACH ROW WHEN (%s) EXECUTE FUNCTION datastorage_guard.guard_chain_head()',
+                   datastorage_guard.head_delete_refused_when());
+END
+$$;
 CREATE OR REPLACE TRIGGER audit_chain_heads_no_truncate BEFORE TRUNCATE ON public.audit_chain_heads
     FOR EACH STATEMENT EXECUTE FUNCTION datastorage_guard.refuse_truncate();
 

@@ -123,24 +123,43 @@ BEGIN
 END
 $$;
 
--- The guard triggers every protected relation must carry: (relation, trigger, function).
+-- Every guard trigger: (table, trigger, function, pg_trigger.tgtype,
+-- UPDATE OF columns or NULL, WHEN condition as deparsed or NULL). The type
+-- pins timing, level and events (2 BEFORE, 1 ROW, 4 INSERT, 8 DELETE,
+-- 16 UPDATE, 32 TRUNCATE): a guard re-created for fewer events or columns,
+-- or after the row is written, would let through what it exists to refuse.
+-- Trigger names are unique across the tables. Inlined like
+-- audit_partitions().
+CREATE OR REPLACE FUNCTION datastorage_guard.guard_trigger_shapes()
+RETURNS TABLE (tbl text, tgname name, fn regprocedure, kind smallint, cols name[], cond text)
+LANGUAGE sql STABLE AS $$
+    SELECT v.tbl, v.tgname::name, v.fn::pg_catalog.regprocedure, v.kind::smallint, v.cols, v.cond
+    FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()',
+                  19, NULL, NULL),
+                 ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()',
+                  11, NULL, datastorage_guard.delete_refused_when()),
+                 ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL, NULL),
+                 ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()',
+                  19, datastorage_guard.head_hold_columns(), NULL),
+                 ('audit_chain_heads', 'audit_chain_heads_held_delete', 'datastorage_guard.guard_chain_head()',
+                  11, NULL, datastorage_guard.head_delete_refused_when()),
+                 ('audit_chain_heads', 'audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL, NULL),
+                 ('audit_legal_holds', 'audit_legal_holds_append_only',
+                  'datastorage_guard.guard_hold_history()', 31, NULL, NULL),
+                 ('audit_legal_holds', 'audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL, NULL)) AS v(tbl, tgname, fn, kind, cols, cond)
+$$;
+
+-- The guard triggers every protected relation must carry: (relation,
+-- trigger, function), every partition of audit_events included.
 -- Each function is looked up once, not once per partition; inlined like
 -- audit_partitions().
 CREATE OR REPLACE FUNCTION datastorage_guard.expected_triggers()
 RETURNS TABLE (rel regclass, tgname name, fn regprocedure)
 LANGUAGE sql STABLE AS $$
-    WITH g AS MATERIALIZED (
-        SELECT v.tbl, v.tgname::name AS tgname, v.fn::pg_catalog.regprocedure AS fn
-        FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
-                     ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
-                     ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'),
-                     ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
-                     ('audit_chain_heads', 'audit_chain_heads_no_truncate',
-                      'datastorage_guard.refuse_truncate()'),
-                     ('audit_legal_holds', 'audit_legal_holds_append_only',
-                      'datastorage_guard.guard_hold_history()'),
-                     ('audit_legal_holds', 'audit_legal_holds_no_truncate',
-                      'datastorage_guard.refuse_truncate()')) AS v(tbl, tgname, fn))
+    WITH g AS MATERIALIZED (SELECT s.tbl, s.tgname, s.fn FROM datastorage_guard.guard_trigger_shapes() s)
     SELECT r.rel, g.tgname, g.fn
     FROM (SELECT 'audit_events' AS tbl, pg_catalog.to_regclass('public.audit_events') AS rel
           UNION ALL SELECT 'audit_events', p FROM datastorage_guard.audit_partitions() p
@@ -181,7 +200,10 @@ BEGIN
                          AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
                        ORDER BY a.attname);
     RETURN QUERY
-    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.expected_triggers() WHERE rel IS NOT NULL),
+    WITH e AS MATERIALIZED (SELECT x.*, s.kind, s.cols, s.cond
+                            FROM datastorage_guard.expected_triggers() x
+                            JOIN datastorage_guard.guard_trigger_shapes() s ON s.tgname = x.tgname
+                            WHERE x.rel IS NOT NULL),
          cols AS (SELECT a.attrelid AS rel, array_agg(a.attnum ORDER BY a.attname) AS nums
                   FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid IN (SELECT e.rel FROM e) AND NOT a.attisdropped
@@ -191,19 +213,28 @@ BEGIN
     FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
     WHERE to_regclass('public.' || t) IS NULL
     UNION ALL
-    -- In place, enabled, running its guard function, and with no WHEN
-    -- condition but the delete rule's (110_audit_immutability.sql).
+    -- In place, enabled, running its guard function, for its events, its
+    -- columns (by name, now) or all, with exactly its WHEN condition or
+    -- none (110_audit_immutability.sql).
     SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
     FROM e
     LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
     LEFT JOIN cols ON cols.rel = e.rel
     WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
-       OR CASE WHEN g.tgqual IS NULL AND e.tgname <> 'enforce_legal_hold' THEN false
+       OR g.tgtype <> e.kind
+       -- (CASE: the column lookup only for the one trigger with columns.)
+       OR CASE WHEN e.cols IS NULL THEN pg_catalog.cardinality(g.tgattr::smallint[]) <> 0
+               ELSE pg_catalog.cardinality(e.cols) <> pg_catalog.cardinality(g.tgattr::smallint[])
+                    OR ARRAY(SELECT a FROM unnest(g.tgattr::smallint[]) a ORDER BY a)
+                       <> ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
+                                WHERE a.attrelid = e.rel AND a.attname = ANY (e.cols)
+                                  AND NOT a.attisdropped ORDER BY a.attnum)
+          END
+       OR CASE WHEN g.tgqual IS NULL AND e.cond IS NULL THEN false
                WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text IN (rule_tree, rule_clone)
                     AND cols.nums = rule_cols THEN false
                ELSE substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
-                    IS DISTINCT FROM CASE WHEN e.tgname = 'enforce_legal_hold'
-                                          THEN datastorage_guard.delete_refused_when() END
+                    IS DISTINCT FROM e.cond
           END
     UNION ALL
     -- A BEFORE UPDATE (or INSTEAD OF) trigger of someone else's could

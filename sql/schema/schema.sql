@@ -4283,18 +4283,7 @@ ALTER FUNCTION datastorage_guard.delete_refused_when() OWNER TO postgres;
 CREATE FUNCTION datastorage_guard.expected_triggers() RETURNS TABLE(rel regclass, tgname name, fn regprocedure)
     LANGUAGE sql STABLE
     AS $$
-    WITH g AS MATERIALIZED (
-        SELECT v.tbl, v.tgname::name AS tgname, v.fn::pg_catalog.regprocedure AS fn
-        FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()'),
-                     ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()'),
-                     ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()'),
-                     ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()'),
-                     ('audit_chain_heads', 'audit_chain_heads_no_truncate',
-                      'datastorage_guard.refuse_truncate()'),
-                     ('audit_legal_holds', 'audit_legal_holds_append_only',
-                      'datastorage_guard.guard_hold_history()'),
-                     ('audit_legal_holds', 'audit_legal_holds_no_truncate',
-                      'datastorage_guard.refuse_truncate()')) AS v(tbl, tgname, fn))
+    WITH g AS MATERIALIZED (SELECT s.tbl, s.tgname, s.fn FROM datastorage_guard.guard_trigger_shapes() s)
     SELECT r.rel, g.tgname, g.fn
     FROM (SELECT 'audit_events' AS tbl, pg_catalog.to_regclass('public.audit_events') AS rel
           UNION ALL SELECT 'audit_events', p FROM datastorage_guard.audit_partitions() p
@@ -4392,6 +4381,35 @@ $$;
 ALTER FUNCTION datastorage_guard.guard_hold_history() OWNER TO postgres;
 
 --
+-- Name: guard_trigger_shapes(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.guard_trigger_shapes() RETURNS TABLE(tbl text, tgname name, fn regprocedure, kind smallint, cols name[], cond text)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT v.tbl, v.tgname::name, v.fn::pg_catalog.regprocedure, v.kind::smallint, v.cols, v.cond
+    FROM (VALUES ('audit_events', 'audit_events_immutable', 'datastorage_guard.refuse_audit_update()',
+                  19, NULL, NULL),
+                 ('audit_events', 'enforce_legal_hold', 'datastorage_guard.refuse_held_delete()',
+                  11, NULL, datastorage_guard.delete_refused_when()),
+                 ('audit_events', 'audit_events_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL, NULL),
+                 ('audit_chain_heads', 'audit_chain_heads_hold', 'datastorage_guard.guard_chain_head()',
+                  19, datastorage_guard.head_hold_columns(), NULL),
+                 ('audit_chain_heads', 'audit_chain_heads_held_delete', 'datastorage_guard.guard_chain_head()',
+                  11, NULL, datastorage_guard.head_delete_refused_when()),
+                 ('audit_chain_heads', 'audit_chain_heads_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL, NULL),
+                 ('audit_legal_holds', 'audit_legal_holds_append_only',
+                  'datastorage_guard.guard_hold_history()', 31, NULL, NULL),
+                 ('audit_legal_holds', 'audit_legal_holds_no_truncate', 'datastorage_guard.refuse_truncate()',
+                  34, NULL, NULL)) AS v(tbl, tgname, fn, kind, cols, cond)
+$$;
+
+
+ALTER FUNCTION datastorage_guard.guard_trigger_shapes() OWNER TO postgres;
+
+--
 -- Name: guards_intact(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
@@ -4404,6 +4422,34 @@ $$;
 
 
 ALTER FUNCTION datastorage_guard.guards_intact() OWNER TO postgres;
+
+--
+-- Name: head_delete_refused_when(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.head_delete_refused_when() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT 'old.legal_hold'
+$$;
+
+
+ALTER FUNCTION datastorage_guard.head_delete_refused_when() OWNER TO postgres;
+
+--
+-- Name: head_hold_columns(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.head_hold_columns() RETURNS name[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT '{legal_hold, legal_hold_reason, legal_hold_placed_by, legal_hold_placed_at}'::name[]
+$$;
+
+
+ALTER FUNCTION datastorage_guard.head_hold_columns() OWNER TO postgres;
 
 --
 -- Name: held_partitions(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
@@ -4675,7 +4721,10 @@ BEGIN
                          AND a.attname IN ('legal_hold', 'retention_days', 'event_date')
                        ORDER BY a.attname);
     RETURN QUERY
-    WITH e AS MATERIALIZED (SELECT * FROM datastorage_guard.expected_triggers() WHERE rel IS NOT NULL),
+    WITH e AS MATERIALIZED (SELECT x.*, s.kind, s.cols, s.cond
+                            FROM datastorage_guard.expected_triggers() x
+                            JOIN datastorage_guard.guard_trigger_shapes() s ON s.tgname = x.tgname
+                            WHERE x.rel IS NOT NULL),
          cols AS (SELECT a.attrelid AS rel, array_agg(a.attnum ORDER BY a.attname) AS nums
                   FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid IN (SELECT e.rel FROM e) AND NOT a.attisdropped
@@ -4685,19 +4734,28 @@ BEGIN
     FROM unnest(ARRAY['audit_events', 'audit_chain_heads', 'audit_legal_holds']) t
     WHERE to_regclass('public.' || t) IS NULL
     UNION ALL
-    -- In place, enabled, running its guard function, and with no WHEN
-    -- condition but the delete rule's (110_audit_immutability.sql).
+    -- In place, enabled, running its guard function, for its events, its
+    -- columns (by name, now) or all, with exactly its WHEN condition or
+    -- none (110_audit_immutability.sql).
     SELECT format('Guard trigger %s on %s must stay in place and enabled', e.tgname, e.rel)
     FROM e
     LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid = e.rel AND g.tgname = e.tgname
     LEFT JOIN cols ON cols.rel = e.rel
     WHERE g.oid IS NULL OR g.tgfoid <> e.fn OR g.tgenabled NOT IN ('O', 'A')
-       OR CASE WHEN g.tgqual IS NULL AND e.tgname <> 'enforce_legal_hold' THEN false
+       OR g.tgtype <> e.kind
+       -- (CASE: the column lookup only for the one trigger with columns.)
+       OR CASE WHEN e.cols IS NULL THEN pg_catalog.cardinality(g.tgattr::smallint[]) <> 0
+               ELSE pg_catalog.cardinality(e.cols) <> pg_catalog.cardinality(g.tgattr::smallint[])
+                    OR ARRAY(SELECT a FROM unnest(g.tgattr::smallint[]) a ORDER BY a)
+                       <> ARRAY(SELECT a.attnum FROM pg_catalog.pg_attribute a
+                                WHERE a.attrelid = e.rel AND a.attname = ANY (e.cols)
+                                  AND NOT a.attisdropped ORDER BY a.attnum)
+          END
+       OR CASE WHEN g.tgqual IS NULL AND e.cond IS NULL THEN false
                WHEN e.tgname = 'enforce_legal_hold' AND g.tgqual::text IN (rule_tree, rule_clone)
                     AND cols.nums = rule_cols THEN false
                ELSE substring(pg_catalog.pg_get_triggerdef(g.oid) FROM ' WHEN \((.*)\) EXECUTE FUNCTION ')
-                    IS DISTINCT FROM CASE WHEN e.tgname = 'enforce_legal_hold'
-                                          THEN datastorage_guard.delete_refused_when() END
+                    IS DISTINCT FROM e.cond
           END
     UNION ALL
     -- A BEFORE UPDATE (or INSTEAD OF) trigger of someone else's could
@@ -5435,10 +5493,17 @@ CREATE STATISTICS public.workflow_label_stats ON (labels ->> 'signal_type'::text
 ALTER STATISTICS public.workflow_label_stats OWNER TO datastorage_owner;
 
 --
+-- Name: audit_chain_heads audit_chain_heads_held_delete; Type: TRIGGER; Schema: public; Owner: datastorage_owner
+--
+
+CREATE TRIGGER audit_chain_heads_held_delete BEFORE DELETE ON public.audit_chain_heads FOR EACH ROW WHEN (old.legal_hold) EXECUTE FUNCTION datastorage_guard.guard_chain_head();
+
+
+--
 -- Name: audit_chain_heads audit_chain_heads_hold; Type: TRIGGER; Schema: public; Owner: datastorage_owner
 --
 
-CREATE TRIGGER audit_chain_heads_hold BEFORE DELETE OR UPDATE ON public.audit_chain_heads FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head();
+CREATE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF legal_hold, legal_hold_reason, legal_hold_placed_by, legal_hold_placed_at ON public.audit_chain_heads FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head();
 
 
 --

@@ -365,6 +365,29 @@ def test_migrate_again_changes_nothing(coord, citus_db):
     assert coord.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0] == before
 
 
+def test_an_older_head_guard_is_replaced_on_every_shard(coord, citus, citus_db):
+    """A cluster migrated when the chain heads' guard was one trigger for
+    every update and delete: migrate gives every shard the two narrower
+    triggers, and the guards are intact."""
+    from app.migrate import migrate
+    coord.execute("DROP TRIGGER audit_chain_heads_held_delete ON audit_chain_heads")
+    coord.execute("CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OR DELETE ON audit_chain_heads"
+                  " FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head()")
+    assert migrate(citus_db) == 0
+    assert coord.execute("SELECT datastorage_guard.note_guards()").fetchone() == (True,)
+    for worker in citus.workers:
+        with citus.connect(worker, citus_db.rsplit("/", 1)[1]) as w:
+            w.execute("SET citus.override_table_visibility = off")  # shards are hidden otherwise
+            shards = w.execute(
+                "SELECT c.oid FROM pg_class c WHERE c.relname ~ '^audit_chain_heads_[0-9]+$'").fetchall()
+            triggers = w.execute(
+                "SELECT t.tgtype, t.tgqual IS NOT NULL, t.tgattr::text, count(*) FROM pg_trigger t"
+                " JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relname ~ '^audit_chain_heads_[0-9]+$'"
+                " AND t.tgtype & 1 = 1 GROUP BY 1, 2, 3 ORDER BY 1").fetchall()
+        # DELETE: WHEN (old.legal_hold); UPDATE OF the four hold columns.
+        assert shards and triggers == [(11, True, "", len(shards)), (19, False, "5 6 7 8", len(shards))]
+
+
 def definitions(coord) -> dict:
     """What a migrate leaves: every function of ours (body and settings),
     which are delegated and by what, and where every table is."""

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from app.migrate import libpq_url
-from tests.db.test_owner_attacks import _append, _event, _held_partition, _state, as_login
+from tests.db.test_owner_attacks import _append, _event, _held_partition, _sqlstate, _state, as_login
 from tests.db.test_owner_attacks import attacker  # noqa: F401  (a fixture)
 
 HARMLESS = "COMMENT ON TABLE audit_events IS 'harmless'"
@@ -21,14 +21,6 @@ ATTACK = "ALTER TABLE audit_events DISABLE TRIGGER enforce_legal_hold"
 
 def _intact(su) -> bool:
     return su.execute("SELECT intact FROM datastorage_guard.ddl_state").fetchone()[0]
-
-
-def _sqlstate(conn, sql: str) -> str | None:
-    try:
-        conn.execute(sql)
-    except psycopg.Error as exc:
-        return exc.sqlstate
-    return None
 
 
 @pytest.fixture

@@ -52,3 +52,29 @@ def test_functions_are_reapplied_without_a_migration(pg):
     assert migrate(url) == 0
     with psycopg.connect(libpq_url(url)) as c:
         assert c.execute("SELECT to_regprocedure('datastorage.list_legal_holds()')").fetchone()[0]
+
+
+def test_an_older_head_guard_is_replaced_and_the_guards_are_intact(db_url):
+    """A database migrated before the chain heads' guard had WHEN conditions
+    (one trigger for UPDATE and DELETE) comes out of migrate with the two
+    narrower triggers and the DDL guard finding every guard intact."""
+    url = libpq_url(db_url)
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("DROP TRIGGER audit_chain_heads_held_delete ON audit_chain_heads")
+        c.execute("CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OR DELETE "
+                  "ON audit_chain_heads FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_chain_head()")
+        assert c.execute("SELECT datastorage_guard.note_guards()").fetchone() == (False,)
+    assert migrate(db_url) == 0
+    with psycopg.connect(url) as c:
+        assert c.execute("SELECT intact FROM datastorage_guard.ddl_state").fetchone() == (True,)
+        heads = c.execute("""
+            SELECT tgname, tgtype, tgattr::text,
+                   substring(pg_get_triggerdef(oid) FROM ' WHEN \\((.*)\\) EXECUTE ')
+            FROM pg_trigger WHERE tgrelid = 'audit_chain_heads'::regclass
+            AND tgname <> 'audit_chain_heads_no_truncate' ORDER BY 1""").fetchall()
+        assert heads == [("audit_chain_heads_held_delete", 11, "", "old.legal_hold"),
+                         ("audit_chain_heads_hold", 19, "5 6 7 8", None)]
+        assert c.execute("SELECT array_agg(attname ORDER BY attnum) FROM pg_attribute "
+                         "WHERE attrelid = 'audit_chain_heads'::regclass AND attnum BETWEEN 5 AND 8"
+                         ).fetchone() == (["legal_hold", "legal_hold_reason", "legal_hold_placed_by",
+                                           "legal_hold_placed_at"],)

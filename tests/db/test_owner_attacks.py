@@ -255,3 +255,114 @@ def test_a_drop_waits_for_a_hold_being_placed(attacker, db_url):
             worker.join(30)
         assert outcome.get("result") == "23503", outcome
         assert su.execute(f"SELECT count(*) FROM {part} WHERE legal_hold").fetchone() == (1,)
+
+
+# The chain heads' guard runs only when it can refuse (a column list and a
+# WHEN condition, 110_audit_immutability.sql), so the DDL guard must hold
+# every guard trigger to its exact shape: events, timing, column list,
+# condition, enablement. Each rewrite below keeps the trigger's name and
+# function; the exploit beside it is what the rewrite would let the owner do.
+HOLD_COLUMNS = "legal_hold, legal_hold_reason, legal_hold_placed_by, legal_hold_placed_at"
+UNHOLD_HEAD = "UPDATE audit_chain_heads SET legal_hold = false WHERE correlation_id = 'held'"
+DELETE_HEAD = "DELETE FROM audit_chain_heads WHERE correlation_id = 'held'"
+HEAD_GUARD = "EXECUTE FUNCTION datastorage_guard.guard_chain_head()"
+REWRITES = {
+    "heads_update_when_false": (
+        f"CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF {HOLD_COLUMNS} "
+        f"ON audit_chain_heads FOR EACH ROW WHEN (false) {HEAD_GUARD}", UNHOLD_HEAD),
+    "heads_update_of_fewer_columns": (
+        f"CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF legal_hold "
+        f"ON audit_chain_heads FOR EACH ROW {HEAD_GUARD}",
+        "UPDATE audit_chain_heads SET legal_hold_reason = 'forged' WHERE correlation_id = 'held'"),
+    "heads_update_of_another_column": (
+        f"CREATE OR REPLACE TRIGGER audit_chain_heads_hold BEFORE UPDATE OF updated_at "
+        f"ON audit_chain_heads FOR EACH ROW {HEAD_GUARD}", UNHOLD_HEAD),
+    "heads_delete_when_weakened": (
+        f"CREATE OR REPLACE TRIGGER audit_chain_heads_held_delete BEFORE DELETE ON audit_chain_heads "
+        f"FOR EACH ROW WHEN (old.legal_hold AND false) {HEAD_GUARD}", DELETE_HEAD),
+    "heads_delete_dropped": ("DROP TRIGGER audit_chain_heads_held_delete ON audit_chain_heads",
+                             DELETE_HEAD),
+    "heads_update_dropped": ("DROP TRIGGER audit_chain_heads_hold ON audit_chain_heads", UNHOLD_HEAD),
+    "heads_update_disabled": ("ALTER TABLE audit_chain_heads DISABLE TRIGGER audit_chain_heads_hold",
+                              UNHOLD_HEAD),
+    "heads_delete_replica_only": (
+        "ALTER TABLE audit_chain_heads ENABLE REPLICA TRIGGER audit_chain_heads_held_delete", DELETE_HEAD),
+    "heads_own_before_update_trigger": (
+        f"CREATE TRIGGER a_first BEFORE UPDATE ON audit_chain_heads FOR EACH ROW {HEAD_GUARD}", None),
+    # The same hole in the older guards, closed by the same check.
+    "events_update_of_another_column": (
+        "CREATE OR REPLACE TRIGGER audit_events_immutable BEFORE UPDATE OF event_data ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION datastorage_guard.refuse_audit_update()",
+        "UPDATE audit_events SET legal_hold = false WHERE correlation_id = 'held'"),
+    "history_without_insert": (
+        "CREATE OR REPLACE TRIGGER audit_legal_holds_append_only BEFORE UPDATE OR DELETE "
+        "ON audit_legal_holds FOR EACH ROW EXECUTE FUNCTION datastorage_guard.guard_hold_history()",
+        "INSERT INTO audit_legal_holds (correlation_id, action, reason, actor, events_affected) "
+        "VALUES ('held', 'release', 'forged', 'mallory', 2)"),
+}
+TRIGGERS = """SELECT tgrelid::regclass::text, tgname, tgenabled, pg_get_triggerdef(oid)
+              FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN
+              ('audit_chain_heads'::regclass, 'audit_events'::regclass, 'audit_legal_holds'::regclass)
+              ORDER BY 1, 2"""
+
+
+def _sqlstate(conn, sql: str) -> str | None:
+    try:
+        conn.execute(sql)
+    except psycopg.Error as exc:
+        return exc.sqlstate
+    return None
+
+
+def test_every_guard_trigger_keeps_its_exact_shape(attacker, db_url):
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as su:
+        _held_partition(su)
+        _append(su, _event("held", "2026-06-10T10:00:00Z"))
+        su.execute("SELECT datastorage.place_legal_hold('held', 'litigation', 'legal')")
+        # Each rewrite is a real weakening: made by a superuser (whom the
+        # guard does not check), its exploit goes through as the owner.
+        for name, (rewrite, exploit) in REWRITES.items():
+            if exploit is None:
+                continue
+            with su.transaction(force_rollback=True):
+                su.execute(rewrite)
+                su.execute("SET LOCAL ROLE datastorage_owner")
+                assert su.execute(exploit).rowcount == 1, name
+        before, state = su.execute(TRIGGERS).fetchall(), _state(su)
+        with psycopg.connect(as_login(db_url, attacker), autocommit=True) as owner:
+            owner.execute("SET ROLE datastorage_owner")
+            refusals = {name: _sqlstate(owner, rewrite) for name, (rewrite, _) in REWRITES.items()}
+            assert refusals == dict.fromkeys(REWRITES, "42501")
+            # So the exploits meet the guards.
+            assert _sqlstate(owner, UNHOLD_HEAD) == "42501"
+            assert _sqlstate(owner, DELETE_HEAD) == "23503"
+        assert su.execute(TRIGGERS).fetchall() == before and _state(su) == state
+        assert su.execute("SELECT datastorage_guard.note_guards()").fetchone() == (True,)
+
+
+def test_appends_call_no_head_guard_and_a_held_chain_stays_held(db_url):
+    """The head guard's function runs only for a change it may refuse: not
+    for an append (which updates each head it touches), once per head for
+    a hold placed or released; events appended to a held chain are held."""
+    calls = "SELECT coalesce(pg_stat_get_xact_function_calls('datastorage_guard.guard_chain_head()'" \
+            "::regprocedure), 0)"
+    with psycopg.connect(libpq_url(db_url)) as su:
+        su.execute("SET track_functions = 'pl'")
+        _append(su, _event("a", "2026-06-10T10:00:00Z"), _event("b", "2026-06-10T10:00:00Z"))
+        _append(su, _event("a", "2026-06-11T10:00:00Z"))
+        assert su.execute(calls).fetchone() == (0,)
+        su.execute("SET ROLE datastorage_app")
+        su.execute("SELECT datastorage.place_legal_hold('a', 'case', 'legal')")
+        su.execute("RESET ROLE")
+        assert su.execute(calls).fetchone() == (1,)
+        _append(su, _event("a", "2026-06-12T10:00:00Z"))
+        assert su.execute(calls).fetchone() == (1,)
+        assert su.execute("SELECT count(*) FILTER (WHERE legal_hold), count(*) FROM audit_events "
+                          "WHERE correlation_id = 'a'").fetchone() == (3, 3)
+        assert su.execute("SELECT legal_hold, last_seq FROM audit_chain_heads "
+                          "WHERE correlation_id = 'a'").fetchone() == (True, 3)
+        su.execute("SET ROLE datastorage_app")
+        su.execute("SELECT datastorage.release_legal_hold('a', 'closed', 'legal')")
+        su.execute("RESET ROLE")
+        assert su.execute(calls).fetchone() == (2,)
+        su.commit()
