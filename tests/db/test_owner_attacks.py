@@ -155,6 +155,13 @@ ATTACKS = {
         "ALTER TABLE audit_events RENAME COLUMN legal_hold TO was_held",
         "ALTER TABLE audit_events ADD COLUMN legal_hold2 boolean NOT NULL DEFAULT false",
         "DELETE FROM audit_events WHERE correlation_id = 'held'"]),
+    # A column rewrite sets every value without an UPDATE (no row trigger fires).
+    "rewrite_hold_column": ([], [
+        "ALTER TABLE audit_events ALTER COLUMN legal_hold TYPE boolean USING false",
+        f"ALTER TABLE {HELD_PART} ALTER COLUMN legal_hold TYPE boolean USING false",
+        "ALTER TABLE audit_chain_heads ALTER COLUMN legal_hold TYPE boolean USING false",
+        "ALTER TABLE audit_chain_heads ALTER COLUMN legal_hold_reason TYPE text USING ''",
+        "DELETE FROM audit_events WHERE correlation_id = 'held'"]),
     "forge_hold_history": ([], [
         "INSERT INTO audit_legal_holds (correlation_id, action, reason, actor, events_affected) "
         "VALUES ('held', 'release', 'forged', 'mallory', 2)",
