@@ -1,7 +1,8 @@
 -- Rule: DDL cannot take a legal hold away, whoever owns the tables.
 --
--- Two event triggers (superuser-owned, in the superuser's datastorage_guard
+-- Three event triggers (superuser-owned, in the superuser's datastorage_guard
 -- schema: datastorage_owner can drop neither them nor their functions):
+--   table_rewrite      refuses rewriting an audit table (refuse_rewrite);
 --   ddl_command_start  notes which audit partitions hold held rows;
 --   ddl_command_end    gives every new audit partition its TRUNCATE guard,
 --                      then refuses the command (rolling it back) unless
@@ -412,8 +413,33 @@ BEGIN
 END
 $$;
 
+-- A table rewrite (ALTER COLUMN ... TYPE ... USING, SET UNLOGGED, ADD
+-- COLUMN with a volatile default) sets every row anew without an UPDATE or
+-- a DELETE, so no row trigger sees it: the owner could replace any event's
+-- content or release every hold in one statement. Nothing but a migration
+-- (run by a superuser) ever rewrites these tables, so the owner may not.
+CREATE OR REPLACE FUNCTION datastorage_guard.refuse_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel regclass := pg_event_trigger_table_rewrite_oid();
+BEGIN
+    IF (rel IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'),
+                to_regclass('public.audit_legal_holds'), to_regclass('public.audit_event_ids'))
+        OR pg_partition_root(rel) = to_regclass('public.audit_events'))
+       AND NOT datastorage_guard.is_superuser() THEN
+        RAISE EXCEPTION 'Rewriting % is not allowed: audit records change only through the '
+                        'append, hold and retention functions', rel
+            USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+
 DO $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'datastorage_guard_rewrite') THEN
+        CREATE EVENT TRIGGER datastorage_guard_rewrite ON table_rewrite
+            EXECUTE FUNCTION datastorage_guard.refuse_rewrite();
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'datastorage_guard_start') THEN
         CREATE EVENT TRIGGER datastorage_guard_start ON ddl_command_start
             EXECUTE FUNCTION datastorage_guard.ddl_start();

@@ -4672,6 +4672,31 @@ $$;
 ALTER FUNCTION datastorage_guard.refuse_held_delete() OWNER TO postgres;
 
 --
+-- Name: refuse_rewrite(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
+--
+
+CREATE FUNCTION datastorage_guard.refuse_rewrite() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rel regclass := pg_event_trigger_table_rewrite_oid();
+BEGIN
+    IF (rel IN (to_regclass('public.audit_events'), to_regclass('public.audit_chain_heads'),
+                to_regclass('public.audit_legal_holds'), to_regclass('public.audit_event_ids'))
+        OR pg_partition_root(rel) = to_regclass('public.audit_events'))
+       AND NOT datastorage_guard.is_superuser() THEN
+        RAISE EXCEPTION 'Rewriting % is not allowed: audit records change only through the '
+                        'append, hold and retention functions', rel
+            USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+
+
+ALTER FUNCTION datastorage_guard.refuse_rewrite() OWNER TO postgres;
+
+--
 -- Name: refuse_truncate(); Type: FUNCTION; Schema: datastorage_guard; Owner: postgres
 --
 
@@ -6693,6 +6718,16 @@ CREATE EVENT TRIGGER datastorage_guard_end ON ddl_command_end
 
 
 ALTER EVENT TRIGGER datastorage_guard_end OWNER TO postgres;
+
+--
+-- Name: datastorage_guard_rewrite; Type: EVENT TRIGGER; Schema: -; Owner: postgres
+--
+
+CREATE EVENT TRIGGER datastorage_guard_rewrite ON table_rewrite
+   EXECUTE FUNCTION datastorage_guard.refuse_rewrite();
+
+
+ALTER EVENT TRIGGER datastorage_guard_rewrite OWNER TO postgres;
 
 --
 -- Name: datastorage_guard_start; Type: EVENT TRIGGER; Schema: -; Owner: postgres

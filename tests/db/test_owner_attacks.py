@@ -373,3 +373,40 @@ def test_appends_call_no_head_guard_and_a_held_chain_stays_held(db_url):
         su.execute("RESET ROLE")
         assert su.execute(calls).fetchone() == (2,)
         su.commit()
+
+
+REWRITES = [
+    "ALTER TABLE audit_events ALTER COLUMN event_data TYPE jsonb USING '{\"forged\": true}'::jsonb",
+    "ALTER TABLE audit_events ALTER COLUMN legal_hold_reason TYPE text USING 'forged'",
+    f"ALTER TABLE {HELD_PART} SET UNLOGGED",
+    "ALTER TABLE audit_chain_heads ALTER COLUMN last_hash TYPE text USING 'forged'",
+    "ALTER TABLE audit_legal_holds ALTER COLUMN reason TYPE text USING 'forged'",
+    "ALTER TABLE audit_event_ids ALTER COLUMN event_date TYPE date USING date '2000-01-01'",
+]
+
+
+def test_owner_cannot_rewrite_audit_records(attacker, db_url):
+    """A table rewrite sets every row without an UPDATE (no row trigger
+    fires): each is refused to the owner, and nothing it touched changed."""
+    def content(conn):
+        return conn.execute("""
+            SELECT (SELECT array_agg((event_data, legal_hold_reason)::text ORDER BY event_id)
+                      FROM audit_events),
+                   (SELECT array_agg(last_hash ORDER BY correlation_id) FROM audit_chain_heads),
+                   (SELECT array_agg(reason ORDER BY reason) FROM audit_legal_holds),
+                   (SELECT array_agg(event_date ORDER BY event_id) FROM audit_event_ids),
+                   (SELECT relpersistence FROM pg_class WHERE oid = %s::regclass)""",
+                            (HELD_PART,)).fetchone()
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as su:
+        _held_partition(su)
+        _append(su, _event("held", "2026-06-10T10:00:00Z"), _event("free", "2026-06-10T10:00:00Z"))
+        su.execute("SELECT datastorage.place_legal_hold('held', 'litigation', 'legal')")
+        before = content(su)
+        with psycopg.connect(as_login(db_url, attacker), autocommit=True) as owner:
+            owner.execute("SET ROLE datastorage_owner")
+            for sql in REWRITES:
+                with pytest.raises(psycopg.Error) as refused:
+                    owner.execute(sql)
+                assert refused.value.sqlstate == "42501", (sql, refused.value)
+        assert content(su) == before
+        su.execute("SELECT datastorage_guard.check_guards('{}')")
