@@ -375,7 +375,7 @@ def test_appends_call_no_head_guard_and_a_held_chain_stays_held(db_url):
         su.commit()
 
 
-REWRITES = [
+TABLE_REWRITES = [
     "ALTER TABLE audit_events ALTER COLUMN event_data TYPE jsonb USING '{\"forged\": true}'::jsonb",
     "ALTER TABLE audit_events ALTER COLUMN legal_hold_reason TYPE text USING 'forged'",
     f"ALTER TABLE {HELD_PART} SET UNLOGGED",
@@ -404,7 +404,7 @@ def test_owner_cannot_rewrite_audit_records(attacker, db_url):
         before = content(su)
         with psycopg.connect(as_login(db_url, attacker), autocommit=True) as owner:
             owner.execute("SET ROLE datastorage_owner")
-            for sql in REWRITES:
+            for sql in TABLE_REWRITES:
                 with pytest.raises(psycopg.Error) as refused:
                     owner.execute(sql)
                 assert refused.value.sqlstate == "42501", (sql, refused.value)
