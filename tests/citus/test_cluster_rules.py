@@ -286,6 +286,12 @@ def test_events_are_immutable_on_the_shards(coord):
     # The hold columns too, outside the hold functions.
     refused(coord, "datastorage_owner",
             "UPDATE audit_events SET legal_hold = true WHERE correlation_id = %s", "42501", cid)
+    # Nor rewritten wholesale, which fires no row trigger (the coordinator's
+    # table_rewrite guard refuses the distributed ALTER before any shard).
+    message = refused(coord, "datastorage_owner",
+                      "ALTER TABLE audit_events ALTER COLUMN actor_id TYPE text USING 'mallory'",
+                      "42501")
+    assert "Rewriting" in message
     assert verify_offline(coord, cid) == 1
 
 
